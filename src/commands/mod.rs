@@ -1,0 +1,283 @@
+//! The command table: every command declared once, with its arity, flags,
+//! key positions and handler. Dispatch, COMMAND INFO/DOCS/GETKEYS, MULTI
+//! queueing, scripts and propagation all read it.
+//!
+//! Each family file exports `COMMANDS: &[CommandDef]`; this module joins
+//! them into one lookup table.
+
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+pub use crate::executor::Ctx;
+
+/// A command handler: parses `args` (args[0] is the command name), does the
+/// work and writes the reply through `ctx`.
+pub type Handler = fn(&mut Ctx, &[Bytes]);
+
+pub mod flags {
+    pub const WRITE: u64 = 1 << 0;
+    pub const READONLY: u64 = 1 << 1;
+    pub const DENYOOM: u64 = 1 << 2;
+    pub const ADMIN: u64 = 1 << 3;
+    pub const PUBSUB: u64 = 1 << 4;
+    pub const NOSCRIPT: u64 = 1 << 5;
+    pub const BLOCKING: u64 = 1 << 6;
+    pub const LOADING: u64 = 1 << 7;
+    pub const STALE: u64 = 1 << 8;
+    pub const SKIP_MONITOR: u64 = 1 << 9;
+    pub const SKIP_SLOWLOG: u64 = 1 << 10;
+    pub const FAST: u64 = 1 << 11;
+    pub const NO_AUTH: u64 = 1 << 12;
+    pub const MAY_REPLICATE: u64 = 1 << 13;
+    pub const NO_MULTI: u64 = 1 << 14;
+    pub const MOVABLEKEYS: u64 = 1 << 15;
+    pub const ALLOW_BUSY: u64 = 1 << 16;
+    pub const NO_MANDATORY_KEYS: u64 = 1 << 17;
+    pub const NO_ASYNC_LOADING: u64 = 1 << 18;
+    pub const PROTECTED: u64 = 1 << 19;
+
+    /// Names as COMMAND INFO prints them, in Redis's order.
+    pub const NAMES: &[(u64, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (PROTECTED, "protected"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
+        (NO_MULTI, "no_multi"),
+        (MOVABLEKEYS, "movablekeys"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// ACL categories beyond those implied by flags (Redis's `acl_categories`).
+pub mod acl {
+    pub const KEYSPACE: u64 = 1 << 0;
+    pub const READ: u64 = 1 << 1;
+    pub const WRITE: u64 = 1 << 2;
+    pub const SET: u64 = 1 << 3;
+    pub const SORTEDSET: u64 = 1 << 4;
+    pub const LIST: u64 = 1 << 5;
+    pub const HASH: u64 = 1 << 6;
+    pub const STRING: u64 = 1 << 7;
+    pub const BITMAP: u64 = 1 << 8;
+    pub const HYPERLOGLOG: u64 = 1 << 9;
+    pub const GEO: u64 = 1 << 10;
+    pub const STREAM: u64 = 1 << 11;
+    pub const PUBSUB: u64 = 1 << 12;
+    pub const ADMIN: u64 = 1 << 13;
+    pub const FAST: u64 = 1 << 14;
+    pub const SLOW: u64 = 1 << 15;
+    pub const BLOCKING: u64 = 1 << 16;
+    pub const DANGEROUS: u64 = 1 << 17;
+    pub const CONNECTION: u64 = 1 << 18;
+    pub const TRANSACTION: u64 = 1 << 19;
+    pub const SCRIPTING: u64 = 1 << 20;
+
+    pub const NAMES: &[(u64, &str)] = &[
+        (KEYSPACE, "keyspace"),
+        (READ, "read"),
+        (WRITE, "write"),
+        (SET, "set"),
+        (SORTEDSET, "sortedset"),
+        (LIST, "list"),
+        (HASH, "hash"),
+        (STRING, "string"),
+        (BITMAP, "bitmap"),
+        (HYPERLOGLOG, "hyperloglog"),
+        (GEO, "geo"),
+        (STREAM, "stream"),
+        (PUBSUB, "pubsub"),
+        (ADMIN, "admin"),
+        (FAST, "fast"),
+        (SLOW, "slow"),
+        (BLOCKING, "blocking"),
+        (DANGEROUS, "dangerous"),
+        (CONNECTION, "connection"),
+        (TRANSACTION, "transaction"),
+        (SCRIPTING, "scripting"),
+    ];
+}
+
+/// How to find the keys in an argument vector: `first..=last` stepping by
+/// `step` (negative `last` counts from the end), as Redis's legacy triple.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySpec {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+pub const NO_KEYS: KeySpec = KeySpec { first: 0, last: 0, step: 0 };
+
+pub const fn keys(first: i32, last: i32, step: i32) -> KeySpec {
+    KeySpec { first, last, step }
+}
+
+pub struct CommandDef {
+    /// Lower-case name (for subcommands: just the subcommand's name).
+    pub name: &'static str,
+    /// Redis arity: positive = exact argument count, negative = at least.
+    pub arity: i32,
+    pub flags: u64,
+    /// Categories not implied by `flags` (the type's category, @keyspace...).
+    pub acl: u64,
+    pub keys: KeySpec,
+    /// None for container commands whose subcommands carry handlers.
+    pub handler: Option<Handler>,
+    pub subcommands: &'static [CommandDef],
+    /// COMMAND DOCS fields.
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+}
+
+impl CommandDef {
+    pub fn has(&self, flag: u64) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// All ACL categories: the explicit ones plus those Redis derives from
+    /// the flags.
+    pub fn acl_categories(&self) -> u64 {
+        let mut c = self.acl;
+        if self.has(flags::WRITE) {
+            c |= acl::WRITE;
+        }
+        if self.has(flags::READONLY) && c & acl::SCRIPTING == 0 {
+            c |= acl::READ;
+        }
+        if self.has(flags::ADMIN) {
+            c |= acl::ADMIN | acl::DANGEROUS;
+        }
+        if self.has(flags::PUBSUB) {
+            c |= acl::PUBSUB;
+        }
+        if self.has(flags::FAST) {
+            c |= acl::FAST;
+        }
+        if self.has(flags::BLOCKING) {
+            c |= acl::BLOCKING;
+        }
+        if c & acl::FAST == 0 {
+            c |= acl::SLOW;
+        }
+        c
+    }
+
+    pub fn subcommand(&self, name: &[u8]) -> Option<&'static CommandDef> {
+        self.subcommands.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// Positions of the keys in `args` according to the key spec.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        let KeySpec { first, last, step } = self.keys;
+        if first <= 0 || step <= 0 {
+            return Vec::new();
+        }
+        let last = if last < 0 { argc as i32 + last } else { last };
+        let last = last.min(argc as i32 - 1);
+        (first..=last).step_by(step as usize).map(|i| i as usize).collect()
+    }
+}
+
+/// Shorthand for a table row. Containers pass `None` and their subcommands.
+#[macro_export]
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $flags:expr, $acl:expr, $keys:expr, $handler:expr,
+     $group:literal, $since:literal, $complexity:literal, $summary:literal) => {
+        $crate::commands::CommandDef {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            acl: $acl,
+            keys: $keys,
+            handler: Some($handler),
+            subcommands: &[],
+            group: $group,
+            summary: $summary,
+            since: $since,
+            complexity: $complexity,
+        }
+    };
+}
+
+pub struct Table {
+    pub by_name: HashMap<&'static str, &'static CommandDef>,
+    pub all: Vec<&'static CommandDef>,
+}
+
+impl Table {
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandDef> {
+        if name.len() > 32 {
+            return None;
+        }
+        let mut lower = [0u8; 32];
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
+        self.by_name.get(lower).copied()
+    }
+}
+
+static FAMILIES: &[&[CommandDef]] = &[connection::COMMANDS, keys::COMMANDS, server::COMMANDS, strings::COMMANDS];
+
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut by_name = HashMap::new();
+        let mut all = Vec::new();
+        for family in FAMILIES {
+            for def in family.iter() {
+                by_name.insert(def.name, def);
+                all.push(def);
+            }
+        }
+        all.sort_by_key(|d| d.name);
+        Table { by_name, all }
+    })
+}
+
+/// Redis's arity check.
+pub fn arity_ok(def: &CommandDef, argc: usize) -> bool {
+    let a = def.arity;
+    (a > 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        let t = table();
+        for def in &t.all {
+            assert_eq!(def.name, def.name.to_ascii_lowercase());
+            assert!(def.handler.is_some() || !def.subcommands.is_empty(), "{}", def.name);
+            for sub in def.subcommands {
+                assert!(sub.handler.is_some(), "{} {}", def.name, sub.name);
+            }
+        }
+        assert_eq!(t.by_name.len(), t.all.len(), "duplicate command names");
+    }
+}

@@ -1,0 +1,145 @@
+//! Listeners, the event-loop thread, and the periodic server cron.
+
+pub mod client;
+pub mod conn;
+pub mod logging;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::LocalSet;
+
+use crate::config::Config;
+use crate::executor::Server;
+
+pub type Shared = Rc<RefCell<Server>>;
+
+/// Binds every configured address; Redis's default `* -::*` means all IPv4
+/// addresses plus IPv6 if available.
+async fn bind_all(config: &Config) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let addrs: Vec<String> = if config.bind.is_empty() { vec!["*".into(), "-::*".into()] } else { config.bind.clone() };
+    for addr in addrs {
+        // A leading '-' marks an address that may be unavailable.
+        let (optional, host) = match addr.strip_prefix('-') {
+            Some(h) => (true, h.to_string()),
+            None => (false, addr.clone()),
+        };
+        let host = match host.as_str() {
+            "*" => "0.0.0.0".to_string(),
+            "::*" => "::".to_string(),
+            h => h.to_string(),
+        };
+        let sock =
+            if host.contains(':') { format!("[{host}]:{}", config.port) } else { format!("{host}:{}", config.port) };
+        match bind_one(&sock, config).await {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional => tracing::warn!("Could not bind {sock}: {e}"),
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {sock}: {e}"),
+                ))
+            }
+        }
+    }
+    Ok(listeners)
+}
+
+async fn bind_one(addr: &str, config: &Config) -> std::io::Result<TcpListener> {
+    let sockaddr: std::net::SocketAddr =
+        addr.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket = if sockaddr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    if sockaddr.is_ipv6() {
+        // Separate v4 and v6 listeners, as Redis binds them.
+        set_v6_only(&socket);
+    }
+    socket.bind(sockaddr)?;
+    let backlog = config.get("tcp-backlog").and_then(|v| v.parse().ok()).unwrap_or(511);
+    socket.listen(backlog)
+}
+
+fn set_v6_only(socket: &tokio::net::TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let one: libc_int = 1;
+    // SAFETY: setsockopt on a socket we own, with a valid pointer to an int.
+    unsafe {
+        setsockopt(
+            socket.as_raw_fd(),
+            41, /* IPPROTO_IPV6 */
+            26, /* IPV6_V6ONLY */
+            &one as *const libc_int as *const _,
+            4,
+        );
+    }
+}
+
+#[allow(non_camel_case_types)]
+type libc_int = i32;
+extern "C" {
+    fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
+}
+
+/// Runs the server until SHUTDOWN or a signal. Everything runs on this one
+/// thread: connection tasks execute their commands directly on the shared
+/// state, so a request needs no hand-off between threads.
+pub fn run(config: Config) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let local = LocalSet::new();
+    local.block_on(&rt, async move {
+        let listeners = bind_all(&config).await?;
+        let hz = config.hz;
+        let shared: Shared = Rc::new(RefCell::new(Server::new(config)));
+        for l in &listeners {
+            if let Ok(a) = l.local_addr() {
+                tracing::info!("Ready to accept connections tcp {a}");
+            }
+        }
+        for listener in listeners {
+            tokio::task::spawn_local(conn::accept_loop(shared.clone(), listener));
+        }
+        tokio::task::spawn_local(cron(shared.clone(), hz));
+        let notify = shared.borrow().shutdown_notify.clone();
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        tokio::select! {
+            _ = notify.notified() => {}
+            _ = sigterm.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+            _ = sigint.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        }
+        tracing::warn!("User requested shutdown...");
+        tracing::warn!("oxkey is now ready to exit, bye bye...");
+        Ok(())
+    })
+}
+
+/// The periodic work of Redis's `serverCron`: active expiry, incremental
+/// rehashing, statistics samples.
+async fn cron(shared: Shared, hz: u32) {
+    let mut hz = hz.max(1);
+    let mut tick = tokio::time::interval(Duration::from_millis(1000 / hz as u64));
+    loop {
+        tick.tick().await;
+        let mut srv = shared.borrow_mut();
+        crate::db::expire::active_cycle(&mut srv, 1000 / hz as u64);
+        for db in srv.dbs.iter_mut() {
+            db.dict.rehash(100);
+            db.volatile.rehash(100);
+        }
+        let now = crate::util::now_ms();
+        let commands = srv.stats.commands;
+        let samples = &mut srv.stats.ops_samples;
+        samples.push((now, commands));
+        if samples.len() > 16 {
+            samples.remove(0);
+        }
+        srv.propagate_expired();
+        if srv.config.hz != hz {
+            hz = srv.config.hz.max(1);
+            tick = tokio::time::interval(Duration::from_millis(1000 / hz as u64));
+        }
+    }
+}

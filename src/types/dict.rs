@@ -1,0 +1,531 @@
+//! A chained hash table with incremental rehashing and Redis's
+//! reverse-binary SCAN cursor.
+//!
+//! The standard HashMap cannot offer SCAN's guarantee (every element present
+//! for the whole scan is returned at least once, even across resizes), so
+//! the keyspace and the big hash/set encodings use this table. Resizes move
+//! a few buckets per operation instead of stalling on one huge rehash.
+
+use std::borrow::Borrow;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash};
+
+struct Entry<K, V> {
+    key: K,
+    val: V,
+    next: Option<Box<Entry<K, V>>>,
+}
+
+type Bucket<K, V> = Option<Box<Entry<K, V>>>;
+
+struct Table<K, V> {
+    buckets: Vec<Bucket<K, V>>,
+    used: usize,
+}
+
+impl<K, V> Table<K, V> {
+    fn empty() -> Self {
+        Table { buckets: Vec::new(), used: 0 }
+    }
+    fn with_size(n: usize) -> Self {
+        let mut buckets = Vec::with_capacity(n);
+        buckets.resize_with(n, || None);
+        Table { buckets, used: 0 }
+    }
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+}
+
+const MIN_SIZE: usize = 4;
+/// Buckets moved per ordinary operation while rehashing.
+const REHASH_STEP: usize = 1;
+
+pub struct Dict<K, V> {
+    t0: Table<K, V>,
+    t1: Table<K, V>,
+    /// Next bucket of `t0` to move into `t1`; `None` when not rehashing.
+    rehash_idx: Option<usize>,
+    hasher: RandomState,
+}
+
+impl<K: Hash + Eq, V> Default for Dict<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Hash + Eq, V> Dict<K, V> {
+    pub fn new() -> Self {
+        Dict { t0: Table::empty(), t1: Table::empty(), rehash_idx: None, hasher: RandomState::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.t0.used + self.t1.used
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of bucket slots allocated (both tables), for memory figures.
+    pub fn slots(&self) -> usize {
+        self.t0.buckets.len() + self.t1.buckets.len()
+    }
+
+    pub fn is_rehashing(&self) -> bool {
+        self.rehash_idx.is_some()
+    }
+
+    #[inline]
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
+        self.hasher.hash_one(key) as usize
+    }
+
+    /// Moves up to `n` buckets from the old table to the new one (visiting
+    /// at most 10·n empty buckets). Returns true while work remains.
+    pub fn rehash(&mut self, n: usize) -> bool {
+        let Some(mut idx) = self.rehash_idx else { return false };
+        let mut empty_visits = n * 10;
+        let mut moved = 0;
+        while moved < n && self.t0.used > 0 {
+            while self.t0.buckets[idx].is_none() {
+                idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    self.rehash_idx = Some(idx);
+                    return true;
+                }
+            }
+            let mut chain = self.t0.buckets[idx].take();
+            let mask = self.t1.mask();
+            while let Some(mut e) = chain {
+                chain = e.next.take();
+                let b = self.hash(&e.key) & mask;
+                e.next = self.t1.buckets[b].take();
+                self.t1.buckets[b] = Some(e);
+                self.t0.used -= 1;
+                self.t1.used += 1;
+            }
+            idx += 1;
+            moved += 1;
+        }
+        if self.t0.used == 0 {
+            self.t0 = std::mem::replace(&mut self.t1, Table::empty());
+            self.rehash_idx = None;
+            return false;
+        }
+        self.rehash_idx = Some(idx);
+        true
+    }
+
+    fn step(&mut self) {
+        if self.rehash_idx.is_some() {
+            self.rehash(REHASH_STEP);
+        }
+    }
+
+    fn start_resize(&mut self, size: usize) {
+        if self.rehash_idx.is_some() {
+            return;
+        }
+        let size = size.max(MIN_SIZE).next_power_of_two();
+        if size == self.t0.buckets.len() {
+            return;
+        }
+        if self.t0.used == 0 {
+            self.t0 = Table::with_size(size);
+            return;
+        }
+        self.t1 = Table::with_size(size);
+        self.rehash_idx = Some(0);
+    }
+
+    fn grow_if_needed(&mut self) {
+        if self.t0.buckets.is_empty() {
+            self.t0 = Table::with_size(MIN_SIZE);
+        } else if self.rehash_idx.is_none() && self.t0.used >= self.t0.buckets.len() {
+            self.start_resize(self.t0.used * 2);
+        }
+    }
+
+    fn shrink_if_needed(&mut self) {
+        let size = self.t0.buckets.len();
+        if self.rehash_idx.is_none() && size > MIN_SIZE && self.t0.used * 8 < size {
+            self.start_resize(self.t0.used);
+        }
+    }
+
+    fn find<Q>(&self, key: &Q) -> Option<&Entry<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        for t in [&self.t0, &self.t1] {
+            if t.buckets.is_empty() {
+                continue;
+            }
+            let mut cur = t.buckets[h & t.mask()].as_deref();
+            while let Some(e) = cur {
+                if e.key.borrow() == key {
+                    return Some(e);
+                }
+                cur = e.next.as_deref();
+            }
+            if self.rehash_idx.is_none() {
+                break;
+            }
+        }
+        None
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).map(|e| &e.val)
+    }
+
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).map(|e| (&e.key, &e.val))
+    }
+
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).is_some()
+    }
+
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        self.step();
+        let h = self.hash(key);
+        let rehashing = self.rehash_idx.is_some();
+        for t in [&mut self.t0, &mut self.t1] {
+            if t.buckets.is_empty() {
+                continue;
+            }
+            let mask = t.mask();
+            let mut cur = t.buckets[h & mask].as_deref_mut();
+            while let Some(e) = cur {
+                if e.key.borrow() == key {
+                    return Some(&mut e.val);
+                }
+                cur = e.next.as_deref_mut();
+            }
+            if !rehashing {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Inserts or replaces; returns the previous value.
+    pub fn insert(&mut self, key: K, val: V) -> Option<V> {
+        self.step();
+        if let Some(slot) = self.get_mut(&key) {
+            return Some(std::mem::replace(slot, val));
+        }
+        self.insert_new(key, val);
+        None
+    }
+
+    /// Inserts a key known to be absent.
+    pub fn insert_new(&mut self, key: K, val: V) {
+        self.grow_if_needed();
+        let h = self.hash(&key);
+        let t = if self.rehash_idx.is_some() { &mut self.t1 } else { &mut self.t0 };
+        let b = h & t.mask();
+        let next = t.buckets[b].take();
+        t.buckets[b] = Some(Box::new(Entry { key, val, next }));
+        t.used += 1;
+    }
+
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        self.step();
+        let h = self.hash(key);
+        let rehashing = self.rehash_idx.is_some();
+        let mut removed = None;
+        for t in [&mut self.t0, &mut self.t1] {
+            if t.buckets.is_empty() {
+                continue;
+            }
+            let b = h & t.mask();
+            let mut link = &mut t.buckets[b];
+            loop {
+                match link {
+                    None => break,
+                    Some(e) if e.key.borrow() == key => {
+                        let mut e = link.take().expect("matched entry");
+                        *link = e.next.take();
+                        t.used -= 1;
+                        removed = Some((e.key, e.val));
+                        break;
+                    }
+                    Some(e) => link = &mut e.next,
+                }
+            }
+            if removed.is_some() || !rehashing {
+                break;
+            }
+        }
+        if removed.is_some() {
+            self.shrink_if_needed();
+        }
+        removed
+    }
+
+    pub fn clear(&mut self) {
+        self.drop_chains();
+        self.t0 = Table::empty();
+        self.t1 = Table::empty();
+        self.rehash_idx = None;
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.t0.buckets.iter().chain(self.t1.buckets.iter()).flat_map(|b| ChainIter { cur: b.as_deref() })
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// Visits the bucket(s) the cursor names and returns the next cursor
+    /// (0 when the scan is complete). Redis's algorithm: the cursor's bits
+    /// are incremented from the most significant end, so buckets that a
+    /// resize splits or merges are never skipped.
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&K, &V)) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut v = cursor as usize;
+        let visit = |t: &Table<K, V>, idx: usize, f: &mut dyn FnMut(&K, &V)| {
+            let mut cur = t.buckets[idx & t.mask()].as_deref();
+            while let Some(e) = cur {
+                f(&e.key, &e.val);
+                cur = e.next.as_deref();
+            }
+        };
+        if self.rehash_idx.is_none() {
+            let m0 = self.t0.mask();
+            visit(&self.t0, v & m0, &mut f);
+            v |= !m0;
+            v = v.reverse_bits().wrapping_add(1).reverse_bits();
+        } else {
+            let (small, large) = if self.t0.buckets.len() <= self.t1.buckets.len() {
+                (&self.t0, &self.t1)
+            } else {
+                (&self.t1, &self.t0)
+            };
+            let (m0, m1) = (small.mask(), large.mask());
+            visit(small, v & m0, &mut f);
+            loop {
+                visit(large, v & m1, &mut f);
+                v |= !m1;
+                v = v.reverse_bits().wrapping_add(1).reverse_bits();
+                if v & (m0 ^ m1) == 0 {
+                    break;
+                }
+            }
+        }
+        v as u64
+    }
+
+    /// A random entry, chosen as Redis does: a random non-empty bucket, then
+    /// a random element of its chain.
+    pub fn random(&self, rng: &mut impl rand::Rng) -> Option<(&K, &V)> {
+        if self.is_empty() {
+            return None;
+        }
+        let total = self.t0.buckets.len() + self.t1.buckets.len();
+        let bucket = loop {
+            let i = rng.gen_range(0..total);
+            let b = if i < self.t0.buckets.len() {
+                &self.t0.buckets[i]
+            } else {
+                &self.t1.buckets[i - self.t0.buckets.len()]
+            };
+            if let Some(e) = b.as_deref() {
+                break e;
+            }
+        };
+        let mut len = 0;
+        let mut cur = Some(bucket);
+        while let Some(e) = cur {
+            len += 1;
+            cur = e.next.as_deref();
+        }
+        let mut e = bucket;
+        for _ in 0..rng.gen_range(0..len) {
+            e = e.next.as_deref().expect("within chain length");
+        }
+        Some((&e.key, &e.val))
+    }
+
+    /// Removes every entry for which `keep` returns false.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        for t in [&mut self.t0, &mut self.t1] {
+            for b in t.buckets.iter_mut() {
+                let mut chain = b.take();
+                while let Some(mut e) = chain {
+                    chain = e.next.take();
+                    if keep(&e.key, &mut e.val) {
+                        e.next = b.take();
+                        *b = Some(e);
+                    } else {
+                        t.used -= 1;
+                    }
+                }
+            }
+        }
+        self.shrink_if_needed();
+    }
+}
+
+struct ChainIter<'a, K, V> {
+    cur: Option<&'a Entry<K, V>>,
+}
+
+impl<'a, K, V> Iterator for ChainIter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = self.cur?;
+        self.cur = e.next.as_deref();
+        Some((&e.key, &e.val))
+    }
+}
+
+impl<K, V> Dict<K, V> {
+    /// Unlinks chains iteratively: recursive Box drops of a long chain
+    /// could overflow the stack.
+    fn drop_chains(&mut self) {
+        for t in [&mut self.t0, &mut self.t1] {
+            for b in t.buckets.iter_mut() {
+                let mut chain = b.take();
+                while let Some(mut e) = chain {
+                    chain = e.next.take();
+                }
+            }
+        }
+    }
+}
+
+impl<K, V> Drop for Dict<K, V> {
+    fn drop(&mut self) {
+        self.drop_chains();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn insert_get_remove_through_resizes() {
+        let mut d: Dict<Vec<u8>, usize> = Dict::new();
+        for i in 0..10_000 {
+            assert!(d.insert(format!("k{i}").into_bytes(), i).is_none());
+        }
+        assert_eq!(d.len(), 10_000);
+        for i in 0..10_000 {
+            assert_eq!(d.get(format!("k{i}").as_bytes()), Some(&i));
+        }
+        assert_eq!(d.insert(b"k5".to_vec(), 55), Some(5));
+        for i in 0..9_990 {
+            assert_eq!(d.remove(format!("k{i}").as_bytes()), Some(if i == 5 { 55 } else { i }));
+        }
+        while d.rehash(100) {}
+        d.remove(b"k9990".as_slice());
+        while d.rehash(100) {}
+        assert_eq!(d.len(), 9);
+        assert_eq!(d.iter().count(), 9);
+        assert!(d.slots() <= 64, "table shrank to {} slots", d.slots());
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_across_resizes() {
+        let mut d: Dict<u64, ()> = Dict::new();
+        for i in 0..1000 {
+            d.insert(i, ());
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0u64;
+        loop {
+            cursor = d.scan(cursor, |k, _| {
+                seen.insert(*k);
+            });
+            // Grow and shrink the table while scanning: keys 0..1000 stay.
+            round += 1;
+            if round.is_multiple_of(3) {
+                for j in 0..200 {
+                    d.insert(100_000 + round * 1000 + j, ());
+                }
+            } else if round % 3 == 1 {
+                let extra: Vec<u64> = d.keys().copied().filter(|k| *k >= 100_000).collect();
+                for k in extra {
+                    d.remove(&k);
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000 {
+            assert!(seen.contains(&i), "missing {i}");
+        }
+    }
+
+    #[test]
+    fn random_and_retain() {
+        let mut d: Dict<u32, u32> = Dict::new();
+        for i in 0..100 {
+            d.insert(i, i);
+        }
+        let mut rng = rand::thread_rng();
+        for _ in 0..100 {
+            let (k, v) = d.random(&mut rng).unwrap();
+            assert_eq!(k, v);
+        }
+        d.retain(|k, _| k % 2 == 0);
+        assert_eq!(d.len(), 50);
+        assert!(d.keys().all(|k| k % 2 == 0));
+    }
+}

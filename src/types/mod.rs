@@ -1,0 +1,3 @@
+//! Pure data structures, with no knowledge of the protocol.
+
+pub mod dict;

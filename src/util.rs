@@ -1,0 +1,299 @@
+//! Small helpers shared by every command family: Redis's strict number
+//! parsing and printing, glob matching and clocks.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Parses an integer the way Redis's `string2ll` does: optional '-', no '+',
+/// no leading zeros, no spaces, must fit in an i64.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else if v > i64::MAX as u64 {
+        None
+    } else {
+        Some(v as i64)
+    }
+}
+
+/// Parses a float as Redis's `string2d`/`strtod` checks do: no leading
+/// space, nothing trailing, NaN refused; `inf`, `-inf`, `1e3` accepted.
+pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    if s.is_empty() || s[0].is_ascii_whitespace() {
+        return None;
+    }
+    let text = std::str::from_utf8(s).ok()?;
+    let lower = text.to_ascii_lowercase();
+    let v = match lower.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => {
+            if lower.contains("inf") || lower.contains("nan") {
+                return None;
+            }
+            text.parse::<f64>().ok()?
+        }
+    };
+    if v.is_nan() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// Formats a double as Redis replies do: the shortest text that reads back
+/// as the same value, `inf`/`-inf` for infinities.
+pub fn fmt_f64(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let abs = v.abs();
+    if (1e-5..1e17).contains(&abs) {
+        format!("{v}")
+    } else {
+        // Scientific form as printf's %g gives it: mantissa, 'e', sign, two+ digits.
+        let s = format!("{v:e}");
+        match s.split_once('e') {
+            Some((m, e)) => {
+                let (sign, digits) = match e.strip_prefix('-') {
+                    Some(d) => ('-', d),
+                    None => ('+', e),
+                };
+                format!("{m}e{sign}{digits:0>2}")
+            }
+            None => s,
+        }
+    }
+}
+
+/// Writes an i64 in decimal into `out` without allocating.
+pub fn write_i64(out: &mut bytes::BytesMut, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.extend_from_slice(b"-");
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+pub fn i64_to_bytes(v: i64) -> Vec<u8> {
+    let mut b = bytes::BytesMut::with_capacity(20);
+    write_i64(&mut b, v);
+    b.to_vec()
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Microseconds since the Unix epoch.
+pub fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+/// Glob-style matching with Redis's syntax (`*`, `?`, `[a-z]`, `[^a]`, `\x`).
+///
+/// Iterative: only the most recent `*` is ever backtracked to, so the work
+/// is bounded by pattern length × string length whatever the pattern.
+pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut p, mut s) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while s < string.len() {
+        if p < pattern.len() {
+            match pattern[p] {
+                b'*' => {
+                    while p < pattern.len() && pattern[p] == b'*' {
+                        p += 1;
+                    }
+                    if p == pattern.len() {
+                        return true;
+                    }
+                    star = Some((p, s));
+                    continue;
+                }
+                b'?' => {
+                    p += 1;
+                    s += 1;
+                    continue;
+                }
+                b'[' => {
+                    if let Some((matched, next)) = match_class(pattern, p, string[s], nocase) {
+                        if matched {
+                            p = next;
+                            s += 1;
+                            continue;
+                        }
+                    }
+                }
+                b'\\' if p + 1 < pattern.len() => {
+                    if eq(pattern[p + 1], string[s]) {
+                        p += 2;
+                        s += 1;
+                        continue;
+                    }
+                }
+                c => {
+                    if eq(c, string[s]) {
+                        p += 1;
+                        s += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        match star {
+            Some((sp, ss)) => {
+                p = sp;
+                s = ss + 1;
+                star = Some((sp, ss + 1));
+            }
+            None => return false,
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// Matches one byte against the class starting at `pattern[start] == '['`.
+/// Returns whether it matched and the index after the class.
+fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(bool, usize)> {
+    let fold = |x: u8| if nocase { x.to_ascii_lowercase() } else { x };
+    let c = fold(c);
+    let mut p = start + 1;
+    let negate = pattern.get(p) == Some(&b'^');
+    if negate {
+        p += 1;
+    }
+    let mut matched = false;
+    loop {
+        match pattern.get(p) {
+            // An unterminated class runs to the end of the pattern, as in Redis.
+            None => {
+                p = pattern.len();
+                break;
+            }
+            Some(b']') => {
+                p += 1;
+                break;
+            }
+            Some(b'\\') if p + 1 < pattern.len() => {
+                if fold(pattern[p + 1]) == c {
+                    matched = true;
+                }
+                p += 2;
+            }
+            Some(&lo) if pattern.get(p + 1) == Some(&b'-') && p + 2 < pattern.len() => {
+                let hi = pattern[p + 2];
+                let (lo, hi) = (fold(lo), fold(hi));
+                let (lo, hi) = if lo > hi { (hi, lo) } else { (lo, hi) };
+                if c >= lo && c <= hi {
+                    matched = true;
+                }
+                p += 3;
+            }
+            Some(&x) => {
+                if fold(x) == c {
+                    matched = true;
+                }
+                p += 1;
+            }
+        }
+    }
+    Some((matched != negate, p))
+}
+
+/// Case-insensitive ASCII comparison of an argument with a keyword.
+#[inline]
+pub fn eq_ic(arg: &[u8], kw: &str) -> bool {
+    arg.eq_ignore_ascii_case(kw.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_integers() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        for bad in [&b"+1"[..], b"01", b"-0", b" 1", b"1 ", b"", b"-", b"1a"] {
+            assert_eq!(parse_i64(bad), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(fmt_f64(10.6), "10.6");
+        assert_eq!(fmt_f64(1e20), "1e+20");
+        assert_eq!(fmt_f64(f64::INFINITY), "inf");
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"*", b"anything", false));
+        assert!(glob_match(b"h?llo", b"hello", false));
+        assert!(glob_match(b"h[ae]llo", b"hallo", false));
+        assert!(!glob_match(b"h[^e]llo", b"hello", false));
+        assert!(glob_match(b"h[a-b]llo", b"hbllo", false));
+        assert!(glob_match(b"h\\*llo", b"h*llo", false));
+        assert!(!glob_match(b"h\\*llo", b"hello", false));
+        assert!(glob_match(b"*a*b*c", b"xxaxxbxxc", false));
+        assert!(!glob_match(b"*a*b*c", b"xxaxxbxx", false));
+        assert!(glob_match(b"HELLO", b"hello", true));
+        let long_pat = b"a*".repeat(5000);
+        let s = vec![b'a'; 10000];
+        assert!(glob_match(&long_pat, &s, false));
+        let mut s2 = s.clone();
+        s2.push(b'b');
+        assert!(!glob_match(&[long_pat.as_slice(), b"c"].concat(), &s2, false));
+    }
+}

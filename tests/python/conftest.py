@@ -1,0 +1,50 @@
+"""Starts a fresh oxkey-server on a free loopback port for each test module."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+SERVER = os.environ.get("OXKEY_SERVER") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "target", "debug", "oxkey-server"
+)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, *extra):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="oxkey-py-")
+        self.proc = subprocess.Popen(
+            [SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, *extra],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("oxkey-server did not start")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.stop()
