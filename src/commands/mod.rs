@@ -5,6 +5,7 @@
 //! Each family file exports `COMMANDS: &[CommandDef]`; this module joins
 //! them into one lookup table.
 
+pub mod config;
 pub mod connection;
 pub mod keys;
 pub mod server;
@@ -240,7 +241,8 @@ impl Table {
     }
 }
 
-static FAMILIES: &[&[CommandDef]] = &[connection::COMMANDS, keys::COMMANDS, server::COMMANDS, strings::COMMANDS];
+static FAMILIES: &[&[CommandDef]] =
+    &[config::COMMANDS, connection::COMMANDS, keys::COMMANDS, server::COMMANDS, strings::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
