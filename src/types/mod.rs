@@ -1,3 +1,4 @@
 //! Pure data structures, with no knowledge of the protocol.
 
 pub mod dict;
+pub mod listpack;
