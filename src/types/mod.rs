@@ -2,3 +2,4 @@
 
 pub mod dict;
 pub mod listpack;
+pub mod intset;
