@@ -3,3 +3,4 @@
 pub mod dict;
 pub mod listpack;
 pub mod intset;
+pub mod skiplist;
