@@ -1,6 +1,8 @@
 //! What a key holds: a typed value plus the metadata Redis keeps on every
 //! object (expire time, LRU clock).
 
+use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
+
 #[derive(Clone)]
 pub struct Obj {
     pub val: Value,
@@ -16,7 +18,14 @@ pub enum Value {
     Int(i64),
     /// Any other string. `raw` records Redis's raw (vs embstr) encoding:
     /// long strings and strings grown in place by APPEND/SETRANGE.
-    Str { data: Vec<u8>, raw: bool },
+    Str {
+        data: Vec<u8>,
+        raw: bool,
+    },
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 /// Longest string Redis stores as embstr.
@@ -35,6 +44,10 @@ impl Obj {
     pub fn type_name(&self) -> &'static str {
         match self.val {
             Value::Int(_) | Value::Str { .. } => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -48,6 +61,10 @@ impl Obj {
                     "embstr"
                 }
             }
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }
@@ -67,6 +84,7 @@ impl Value {
         match self {
             Value::Int(i) => Some(std::borrow::Cow::Owned(crate::util::i64_to_bytes(*i))),
             Value::Str { data, .. } => Some(std::borrow::Cow::Borrowed(data)),
+            _ => None,
         }
     }
 }

@@ -418,6 +418,16 @@ impl<K: Hash + Eq, V> Dict<K, V> {
     }
 }
 
+impl<K: Hash + Eq + Clone, V: Clone> Clone for Dict<K, V> {
+    fn clone(&self) -> Self {
+        let mut d = Dict::new();
+        for (k, v) in self.iter() {
+            d.insert_new(k.clone(), v.clone());
+        }
+        d
+    }
+}
+
 struct ChainIter<'a, K, V> {
     cur: Option<&'a Entry<K, V>>,
 }

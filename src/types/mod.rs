@@ -4,3 +4,7 @@ pub mod dict;
 pub mod listpack;
 pub mod intset;
 pub mod skiplist;
+pub mod hash;
+pub mod set;
+pub mod zset;
+pub mod list;
