@@ -8,6 +8,7 @@
 pub mod config;
 pub mod connection;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod strings;
 
@@ -119,18 +120,28 @@ pub mod acl {
 }
 
 /// How to find the keys in an argument vector: `first..=last` stepping by
-/// `step` (negative `last` counts from the end), as Redis's legacy triple.
+/// `step` (negative `last` counts from the end), as Redis's legacy triple,
+/// plus — for commands like LMPOP, ZUNIONSTORE, EVAL — a count of keys at
+/// argument `numkeys_at` followed by that many keys.
 #[derive(Clone, Copy, Debug)]
 pub struct KeySpec {
     pub first: i32,
     pub last: i32,
     pub step: i32,
+    /// Index of a numkeys argument (0 = none); the keys follow it.
+    pub numkeys_at: i32,
 }
 
-pub const NO_KEYS: KeySpec = KeySpec { first: 0, last: 0, step: 0 };
+pub const NO_KEYS: KeySpec = KeySpec { first: 0, last: 0, step: 0, numkeys_at: 0 };
 
 pub const fn keys(first: i32, last: i32, step: i32) -> KeySpec {
-    KeySpec { first, last, step }
+    KeySpec { first, last, step, numkeys_at: 0 }
+}
+
+/// Keys counted by the argument at `numkeys_at` (plus an optional fixed
+/// triple, e.g. the destination of ZUNIONSTORE at 1).
+pub const fn numkeys(first: i32, last: i32, numkeys_at: i32) -> KeySpec {
+    KeySpec { first, last, step: 1, numkeys_at }
 }
 
 pub struct CommandDef {
@@ -189,15 +200,26 @@ impl CommandDef {
         self.subcommands.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
     }
 
-    /// Positions of the keys in `args` according to the key spec.
-    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
-        let KeySpec { first, last, step } = self.keys;
-        if first <= 0 || step <= 0 {
-            return Vec::new();
+    /// Positions of the keys in `args` according to the key spec. A
+    /// malformed numkeys yields only the fixed keys.
+    pub fn key_positions(&self, args: &[Bytes]) -> Vec<usize> {
+        let argc = args.len();
+        let KeySpec { first, last, step, numkeys_at } = self.keys;
+        let mut out = Vec::new();
+        if first > 0 && step > 0 {
+            let last = if last < 0 { argc as i32 + last } else { last };
+            let last = last.min(argc as i32 - 1);
+            out.extend((first..=last).step_by(step as usize).map(|i| i as usize));
         }
-        let last = if last < 0 { argc as i32 + last } else { last };
-        let last = last.min(argc as i32 - 1);
-        (first..=last).step_by(step as usize).map(|i| i as usize).collect()
+        if numkeys_at > 0 {
+            let at = numkeys_at as usize;
+            if let Some(n) = args.get(at).and_then(|a| crate::util::parse_i64(a)) {
+                if n > 0 && (n as usize) < argc - at {
+                    out.extend(at + 1..=at + n as usize);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -242,7 +264,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[config::COMMANDS, connection::COMMANDS, keys::COMMANDS, server::COMMANDS, strings::COMMANDS];
+    &[config::COMMANDS, connection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, strings::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
