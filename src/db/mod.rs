@@ -1,17 +1,130 @@
 //! The keyspace: one `Db` per logical database, each a dict of keys to
 //! objects, with expiry times kept inline and a set of volatile keys for
 //! the active expire cycle.
+//!
+//! Expire times must only be changed through `Db` (`set`, `add`,
+//! `set_expire`): the volatile set has to follow them, or the active cycle
+//! would never see the key.
 
 pub mod expire;
 pub mod value;
 
 pub use value::{Obj, Value};
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+
 use crate::types::dict::Dict;
 use crate::util::now_ms;
 
 /// Keys are binary-safe, owned and exactly sized.
 pub type Key = Box<[u8]>;
+
+// What a key lookup needs besides the db itself, kept in globals as Redis
+// keeps them in `server`: the cached LRU clock (refreshed every cron tick,
+// like `server.lruclock`), the LFU settings, and whether the running
+// command must leave access times alone (CLIENT NO-TOUCH). Only the
+// executor thread runs commands, so relaxed atomics are plain loads.
+static LRU_CLOCK: AtomicU32 = AtomicU32::new(0);
+static LFU: AtomicBool = AtomicBool::new(false);
+static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
+static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
+static NO_TOUCH: AtomicBool = AtomicBool::new(false);
+
+/// Largest value of the 24-bit LRU clock.
+const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+/// Counter a new object starts with under LFU, so it is not evicted at once.
+pub const LFU_INIT_VAL: u32 = 5;
+
+/// Re-reads the clock and the eviction policy settings lookups depend on.
+/// Called by the cron every tick (and by OBJECT, which reports them).
+pub fn refresh_access(config: &crate::config::Config) {
+    LRU_CLOCK.store(value::lru_clock(), Relaxed);
+    let policy = config.get("maxmemory-policy").unwrap_or("noeviction");
+    LFU.store(policy.ends_with("-lfu"), Relaxed);
+    let num = |name: &str, default: u32| config.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    LFU_LOG_FACTOR.store(num("lfu-log-factor", 10), Relaxed);
+    LFU_DECAY_TIME.store(num("lfu-decay-time", 1), Relaxed);
+}
+
+/// CLIENT NO-TOUCH for the command about to run: lookups then leave the
+/// access time of keys alone (TOUCH still touches).
+pub fn set_no_touch(on: bool) {
+    NO_TOUCH.store(on, Relaxed);
+}
+
+/// Whether access frequency (LFU) rather than recency (LRU) is tracked.
+pub fn lfu_enabled() -> bool {
+    LFU.load(Relaxed)
+}
+
+fn lru_clock() -> u32 {
+    // Zero until the first cron tick.
+    match LRU_CLOCK.load(Relaxed) {
+        0 => value::lru_clock(),
+        c => c,
+    }
+}
+
+/// Seconds since the key was last accessed, as Redis's
+/// `estimateObjectIdleTime` computes it on the wrapping 24-bit clock.
+pub fn idle_seconds(o: &Obj) -> u64 {
+    let (now, lru) = (lru_clock(), o.lru & LRU_CLOCK_MAX);
+    if now >= lru {
+        (now - lru) as u64
+    } else {
+        (now + (LRU_CLOCK_MAX - lru)) as u64
+    }
+}
+
+/// Minutes clock of the LFU data (16 bits, wrapping).
+fn lfu_minutes() -> u32 {
+    ((now_ms() / 60_000) & 0xFFFF) as u32
+}
+
+/// The LFU counter of `o` after decaying it by the time since its last
+/// access (Redis's `LFUDecrAndReturn`); the object is not changed.
+pub fn lfu_counter(o: &Obj) -> u32 {
+    let last = (o.lru >> 8) & 0xFFFF;
+    let counter = o.lru & 0xFF;
+    let now = lfu_minutes();
+    let elapsed = if now >= last { now - last } else { 0xFFFF - last + now };
+    let decay = LFU_DECAY_TIME.load(Relaxed);
+    let periods = elapsed.checked_div(decay).unwrap_or(0);
+    counter.saturating_sub(periods)
+}
+
+/// Records an access under LFU: decay, then a logarithmic increment (the
+/// more hits a key has, the less likely the next one counts).
+fn lfu_touch(o: &mut Obj) {
+    let mut counter = lfu_counter(o);
+    if counter < 255 {
+        let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+        let p = 1.0 / (base * LFU_LOG_FACTOR.load(Relaxed) as f64 + 1.0);
+        if rand::random::<f64>() < p {
+            counter += 1;
+        }
+    }
+    o.lru = (lfu_minutes() << 8) | counter;
+}
+
+fn lfu_init() -> u32 {
+    (lfu_minutes() << 8) | LFU_INIT_VAL
+}
+
+fn touch(o: &mut Obj) {
+    if lfu_enabled() {
+        lfu_touch(o);
+    } else {
+        o.lru = lru_clock();
+    }
+}
+
+/// Redis's `keyIsExpired`: a key lives through its expire millisecond.
+/// The clock is only read for keys that have an expire.
+#[inline]
+fn is_expired(o: &Obj) -> bool {
+    o.expire_at != 0 && now_ms() > o.expire_at
+}
 
 pub struct Db {
     pub id: usize,
@@ -24,12 +137,23 @@ pub struct Db {
     pub expired: Vec<Key>,
     /// Cursor of the active expire cycle into `volatile`.
     pub expire_cursor: u64,
+    /// Running average of the TTL of sampled keys (INFO keyspace avg_ttl).
     pub avg_ttl: i64,
+    /// Scratch list of the active expire cycle, kept for its capacity.
+    due: Vec<Key>,
 }
 
 impl Db {
     pub fn new(id: usize) -> Self {
-        Db { id, dict: Dict::new(), volatile: Dict::new(), expired: Vec::new(), expire_cursor: 0, avg_ttl: 0 }
+        Db {
+            id,
+            dict: Dict::new(),
+            volatile: Dict::new(),
+            expired: Vec::new(),
+            expire_cursor: 0,
+            avg_ttl: 0,
+            due: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -40,68 +164,118 @@ impl Db {
         self.dict.is_empty()
     }
 
-    /// Removes `key` if its time has passed; true if it did.
-    fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
-        match self.dict.get(key) {
-            Some(o) if o.expire_at != 0 && o.expire_at <= now => {
-                self.remove(key);
-                self.expired.push(key.into());
-                true
+    /// Finds a live key with one hash lookup; an expired key is deleted
+    /// (and queued for a propagated DEL) and reported missing.
+    #[inline]
+    fn lookup(&mut self, key: &[u8], access: bool) -> Option<&mut Obj> {
+        let found: *mut Obj = self.dict.get_mut(key)?;
+        // SAFETY: `found` points into `self.dict`, which nothing else
+        // touches until the reference is either returned (keeping `self`
+        // borrowed for its whole life) or, for an expired key, dropped
+        // unused before `expire_key` mutates the dict. Returning a borrow
+        // on one path and mutating on the other is sound but rejected by
+        // the current borrow checker; the safe form costs a second hash
+        // lookup on every read.
+        let obj = unsafe { &mut *found };
+        if !is_expired(obj) {
+            if access {
+                touch(obj);
             }
-            _ => false,
+            return Some(obj);
         }
+        self.expire_key(key);
+        None
     }
 
-    /// Looks a key up for reading; an expired key is deleted and not found.
+    /// Looks a key up for reading (an access: updates its LRU/LFU data).
+    /// An expired key is deleted and not found.
+    #[inline]
     pub fn get(&mut self, key: &[u8]) -> Option<&Obj> {
-        self.get_mut(key).map(|o| &*o)
+        let access = !NO_TOUCH.load(Relaxed);
+        self.lookup(key, access).map(|o| &*o)
     }
 
     /// Looks a key up for modification; an expired key is deleted first.
+    #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Obj> {
-        let o = self.dict.get(key)?;
-        if o.expire_at != 0 && o.expire_at <= now_ms() {
-            self.expire_if_needed(key, now_ms());
-            return None;
-        }
-        self.dict.get_mut(key)
+        let access = !NO_TOUCH.load(Relaxed);
+        self.lookup(key, access)
+    }
+
+    /// Looks a key up without counting as an access (TYPE, TTL, EXISTS,
+    /// OBJECT); expired keys are still deleted.
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Obj> {
+        self.lookup(key, false).map(|o| &*o)
+    }
+
+    /// Records an access even under CLIENT NO-TOUCH (the TOUCH command).
+    /// Returns whether the key exists.
+    pub fn touch(&mut self, key: &[u8]) -> bool {
+        self.lookup(key, true).is_some()
     }
 
     /// Whether the key exists, without counting as an access.
     pub fn contains(&mut self, key: &[u8]) -> bool {
-        self.get(key).is_some()
+        self.peek(key).is_some()
     }
 
     /// Sets a key to a new object, dropping any previous value and expire
-    /// (as SET without KEEPTTL does). Returns the old object.
+    /// (the expire becomes `obj.expire_at`), as Redis's `setKey`. Under LFU
+    /// the key keeps its access frequency. Returns the old object.
     pub fn set(&mut self, key: &[u8], obj: Obj) -> Option<Obj> {
-        self.expire_if_needed(key, now_ms());
-        let expire = obj.expire_at;
-        let old = match self.dict.get_mut(key) {
-            Some(slot) => Some(std::mem::replace(slot, obj)),
-            None => {
-                self.dict.insert_new(key.into(), obj);
-                None
+        self.put(key, obj, true)
+    }
+
+    /// Stores an existing object under `key` with its own expire time and
+    /// access data, as Redis's `dbAdd` does for RENAME and MOVE.
+    pub fn add(&mut self, key: &[u8], obj: Obj) -> Option<Obj> {
+        self.put(key, obj, false)
+    }
+
+    fn put(&mut self, key: &[u8], mut obj: Obj, new_value: bool) -> Option<Obj> {
+        let lfu = new_value && lfu_enabled();
+        let volatile = obj.expire_at != 0;
+        let Some(slot) = self.dict.get_mut(key) else {
+            if lfu {
+                obj.lru = lfu_init();
             }
+            if volatile {
+                self.volatile.insert_new(key.into(), ());
+            }
+            self.dict.insert_new(key.into(), obj);
+            return None;
         };
-        let was_volatile = old.as_ref().is_some_and(|o| o.expire_at != 0);
-        match (was_volatile, expire != 0) {
+        let live = !is_expired(slot);
+        if lfu {
+            obj.lru = if live { slot.lru } else { lfu_init() };
+        }
+        let old = std::mem::replace(slot, obj);
+        match (old.expire_at != 0, volatile) {
             (false, true) => self.volatile.insert_new(key.into(), ()),
             (true, false) => {
                 self.volatile.remove(key);
             }
             _ => {}
         }
-        old
+        if live {
+            Some(old)
+        } else {
+            // Logically the old key expired first: its DEL is propagated
+            // before this write.
+            self.expired.push(key.into());
+            None
+        }
     }
 
     /// Deletes a key; returns its object if it existed (expired keys count
-    /// as absent).
+    /// as absent, and are deleted as expired).
     pub fn del(&mut self, key: &[u8]) -> Option<Obj> {
-        if self.expire_if_needed(key, now_ms()) {
+        let o = self.remove(key)?;
+        if is_expired(&o) {
+            self.expired.push(key.into());
             return None;
         }
-        self.remove(key)
+        Some(o)
     }
 
     fn remove(&mut self, key: &[u8]) -> Option<Obj> {
@@ -112,11 +286,21 @@ impl Db {
         Some(o)
     }
 
-    /// Sets or clears (0) the expire time of an existing key.
+    /// Removes an expired key and queues its DEL for propagation.
+    fn expire_key(&mut self, key: &[u8]) {
+        if self.remove(key).is_some() {
+            self.expired.push(key.into());
+        }
+    }
+
+    /// Sets or clears (0) the expire time of an existing key; false when
+    /// the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], at: i64) -> bool {
-        let Some(o) = self.get_mut(key) else { return false };
-        let had = o.expire_at != 0;
-        o.expire_at = at;
+        let had = {
+            let access = !NO_TOUCH.load(Relaxed);
+            let Some(o) = self.lookup(key, access) else { return false };
+            std::mem::replace(&mut o.expire_at, at) != 0
+        };
         match (had, at != 0) {
             (false, true) => self.volatile.insert_new(key.into(), ()),
             (true, false) => {
@@ -130,42 +314,189 @@ impl Db {
     pub fn clear(&mut self) {
         self.dict.clear();
         self.volatile.clear();
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
     }
 
-    /// One pass of the active expire cycle over up to `budget` sampled
-    /// volatile keys. Returns (sampled, expired).
-    pub fn active_expire(&mut self, budget: usize, now: i64) -> (usize, usize) {
-        let mut sampled = 0;
-        let mut due: Vec<Key> = Vec::new();
-        let mut ttl_sum = 0i64;
-        let mut ttl_n = 0i64;
-        while sampled < budget && !self.volatile.is_empty() {
+    /// A random live key, as Redis's `dbRandomKey`: expired keys met on
+    /// the way are deleted, so this ends even when all keys are expired.
+    pub fn random_key(&mut self, rng: &mut impl rand::Rng) -> Option<Key> {
+        loop {
+            let (k, o) = self.dict.random(rng)?;
+            if !is_expired(o) {
+                return Some(k.clone());
+            }
+            let k = k.clone();
+            self.expire_key(&k);
+        }
+    }
+
+    /// One sampling round of the active expire cycle (an iteration of the
+    /// inner loop of Redis's `activeExpireCycle`): walks the volatile set
+    /// from the saved cursor until `num` keys were sampled or `20·num`
+    /// buckets were visited, and deletes the expired keys. Returns
+    /// (sampled, expired), or None when the db has nothing worth sampling
+    /// (no volatile keys, or a table under 1% full that will shrink soon).
+    pub fn expire_round(&mut self, num: usize, now: i64) -> Option<(usize, usize)> {
+        let volatile = self.volatile.len();
+        if volatile == 0 {
+            self.avg_ttl = 0;
+            return None;
+        }
+        let slots = self.volatile.slots();
+        if slots > 4 && volatile * 100 / slots < 1 {
+            return None;
+        }
+        let num = num.min(volatile);
+        let (mut sampled, mut buckets) = (0, 0);
+        let (mut ttl_sum, mut ttl_samples) = (0i64, 0i64);
+        let mut due = std::mem::take(&mut self.due);
+        while sampled < num && buckets < num * 20 {
             let dict = &self.dict;
             self.expire_cursor = self.volatile.scan(self.expire_cursor, |k, _| {
                 sampled += 1;
-                if let Some(o) = dict.get(k) {
-                    if o.expire_at <= now {
-                        due.push(k.clone());
-                    } else {
-                        ttl_sum += o.expire_at - now;
-                        ttl_n += 1;
+                match dict.get(k) {
+                    Some(o) if o.expire_at != 0 => {
+                        if now > o.expire_at {
+                            due.push(k.clone());
+                        } else if o.expire_at > now {
+                            ttl_sum = ttl_sum.saturating_add(o.expire_at - now);
+                            ttl_samples += 1;
+                        }
                     }
+                    // An entry whose key lost its expire: dropped below.
+                    _ => due.push(k.clone()),
                 }
             });
-            if self.expire_cursor == 0 {
-                break;
+            buckets += 1;
+        }
+        if ttl_samples > 0 {
+            // Running average with the new sample weighted 2%.
+            let avg = ttl_sum / ttl_samples;
+            if self.avg_ttl == 0 {
+                self.avg_ttl = avg;
+            }
+            self.avg_ttl = (self.avg_ttl / 50) * 49 + avg / 50;
+        }
+        let mut expired = 0;
+        for k in due.drain(..) {
+            match self.dict.get(&k) {
+                Some(o) if o.expire_at != 0 => {
+                    self.remove(&k);
+                    self.expired.push(k);
+                    expired += 1;
+                }
+                _ => {
+                    self.volatile.remove(&k);
+                }
             }
         }
-        if ttl_n > 0 {
-            let avg = ttl_sum / ttl_n;
-            // Running average as Redis keeps it: mostly the previous value.
-            self.avg_ttl = if self.avg_ttl == 0 { avg } else { (self.avg_ttl / 50) * 49 + avg / 50 };
+        self.due = due;
+        Some((sampled, expired))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: &str, expire_at: i64) -> Obj {
+        let mut o = Obj::from_bytes(v.as_bytes());
+        o.expire_at = expire_at;
+        o
+    }
+
+    #[test]
+    fn lazy_expiry_deletes_and_queues_del() {
+        let mut db = Db::new(0);
+        db.set(b"gone", obj("v", now_ms() - 10));
+        db.set(b"live", obj("v", now_ms() + 60_000));
+        db.set(b"plain", obj("v", 0));
+        assert_eq!(db.volatile.len(), 2);
+        assert!(db.get(b"gone").is_none());
+        assert!(db.get(b"live").is_some());
+        assert!(db.peek(b"plain").is_some());
+        assert_eq!(db.len(), 2);
+        assert_eq!(db.volatile.len(), 1);
+        assert_eq!(db.expired, vec![Key::from(&b"gone"[..])]);
+    }
+
+    #[test]
+    fn volatile_set_follows_expire_changes() {
+        let mut db = Db::new(0);
+        let later = now_ms() + 60_000;
+        db.set(b"k", obj("v", 0));
+        assert!(db.set_expire(b"k", later));
+        assert_eq!(db.volatile.len(), 1);
+        assert!(db.set_expire(b"k", later + 1));
+        assert_eq!(db.volatile.len(), 1);
+        assert!(db.set_expire(b"k", 0));
+        assert!(db.volatile.is_empty());
+        assert!(!db.set_expire(b"missing", later));
+        db.set(b"k", obj("v", later));
+        assert_eq!(db.volatile.len(), 1);
+        // A plain SET drops the expire.
+        let old = db.set(b"k", obj("w", 0)).expect("old value");
+        assert_eq!(old.expire_at, later);
+        assert!(db.volatile.is_empty());
+        db.set(b"k", obj("v", later));
+        assert_eq!(db.del(b"k").map(|o| o.expire_at), Some(later));
+        assert!(db.volatile.is_empty() && db.is_empty());
+    }
+
+    #[test]
+    fn overwriting_an_expired_key_expires_it_first() {
+        let mut db = Db::new(0);
+        db.set(b"k", obj("old", now_ms() - 1));
+        assert!(db.set(b"k", obj("new", 0)).is_none());
+        assert_eq!(db.expired.len(), 1);
+        assert!(db.volatile.is_empty());
+        db.set(b"d", obj("old", now_ms() - 1));
+        assert!(db.del(b"d").is_none());
+        assert_eq!(db.expired.len(), 2);
+    }
+
+    #[test]
+    fn expire_round_removes_only_expired_keys() {
+        let mut db = Db::new(0);
+        let now = now_ms();
+        for i in 0..1000 {
+            let at = if i % 2 == 0 { now - 1 } else { now + 60_000 };
+            db.set(format!("k{i}").as_bytes(), obj("v", at));
         }
-        let n = due.len();
-        for k in due {
-            self.remove(&k);
-            self.expired.push(k);
+        let mut total = 0;
+        while db.volatile.len() > 500 {
+            let (sampled, expired) = db.expire_round(20, now).expect("volatile keys");
+            assert!(expired <= sampled);
+            total += expired;
         }
-        (sampled, n)
+        assert_eq!(total, 500);
+        assert_eq!(db.len(), 500);
+        assert_eq!(db.expired.len(), 500);
+        assert!(db.avg_ttl > 0);
+        assert!(db.dict.values().all(|o| o.expire_at > now));
+    }
+
+    #[test]
+    fn random_key_skips_expired_keys() {
+        let mut db = Db::new(0);
+        let mut rng = rand::thread_rng();
+        assert!(db.random_key(&mut rng).is_none());
+        for i in 0..50 {
+            db.set(format!("x{i}").as_bytes(), obj("v", now_ms() - 1));
+        }
+        assert!(db.random_key(&mut rng).is_none());
+        assert!(db.is_empty());
+        db.set(b"live", obj("v", 0));
+        assert_eq!(db.random_key(&mut rng).as_deref(), Some(&b"live"[..]));
+    }
+
+    #[test]
+    fn idle_time_wraps_with_the_clock() {
+        let mut o = obj("v", 0);
+        o.lru = lru_clock();
+        assert!(idle_seconds(&o) <= 1);
+        o.lru = lru_clock().wrapping_sub(100) & LRU_CLOCK_MAX;
+        assert!((99..=101).contains(&idle_seconds(&o)));
     }
 }
