@@ -10,6 +10,7 @@ pub mod connection;
 pub mod keys;
 pub mod lists;
 pub mod server;
+pub mod sort;
 pub mod strings;
 
 use std::collections::HashMap;
@@ -264,7 +265,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[config::COMMANDS, connection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, strings::COMMANDS];
+    &[config::COMMANDS, connection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sort::COMMANDS, strings::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
