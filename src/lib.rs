@@ -4,6 +4,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod executor;
+pub mod persistence;
 pub mod protocol;
 pub mod server;
 pub mod types;
