@@ -140,6 +140,11 @@ pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
             a == b
         }
     };
+    // Redis's stringmatchlen never enters its loop for an empty string, so
+    // only the empty pattern matches it (KEYS * lists "" by a shortcut).
+    if string.is_empty() {
+        return pattern.is_empty();
+    }
     let (mut p, mut s) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while s < string.len() {
@@ -289,6 +294,9 @@ mod tests {
         assert!(glob_match(b"*a*b*c", b"xxaxxbxxc", false));
         assert!(!glob_match(b"*a*b*c", b"xxaxxbxx", false));
         assert!(glob_match(b"HELLO", b"hello", true));
+        assert!(glob_match(b"", b"", false));
+        assert!(!glob_match(b"*", b"", false));
+        assert!(glob_match(b"a*", b"a", false));
         let long_pat = b"a*".repeat(5000);
         let s = vec![b'a'; 10000];
         assert!(glob_match(&long_pat, &s, false));
