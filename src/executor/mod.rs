@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, Notify};
 use crate::commands::{self, flags, CommandDef};
 use crate::config::Config;
 use crate::db::Db;
-use crate::server::client::{Client, ReplyMode};
+use crate::server::client::Client;
 use crate::util::{now_ms, now_us};
 
 /// One executed write, as the AOF, replicas and the backlog consume it.
@@ -94,9 +94,15 @@ pub struct Server {
     /// Wakes the main task when `shutdown` is set.
     pub shutdown_notify: Rc<Notify>,
     pub active_expire_enabled: bool,
-    /// CLIENT PAUSE: until (ms) and whether only writes are paused.
+    /// Ids of the clients in MONITOR mode, in the order they started.
+    pub monitors: Vec<u64>,
+    /// CLIENT PAUSE: paused while `now < pause_until_ms`; all commands when
+    /// `pause_all`, else only those that may write or replicate.
     pub pause_until_ms: i64,
-    pub pause_writes_only: bool,
+    pub pause_all: bool,
+    /// Wakes the connection tasks holding a paused command when the pause
+    /// changes (UNPAUSE, a different mode).
+    pub pause_notify: Rc<Notify>,
     pub rng: rand::rngs::SmallRng,
 }
 
@@ -120,8 +126,10 @@ impl Server {
             shutdown: None,
             shutdown_notify: Rc::new(Notify::new()),
             active_expire_enabled: true,
+            monitors: Vec::new(),
             pause_until_ms: 0,
-            pause_writes_only: false,
+            pause_all: false,
+            pause_notify: Rc::new(Notify::new()),
             rng,
         }
     }
@@ -147,6 +155,40 @@ impl Server {
             }
         }
     }
+
+    /// Whether CLIENT PAUSE holds commands at `now`, and if so whether all
+    /// of them (`Some(true)`) or only writes (`Some(false)`).
+    pub fn paused(&self, now_ms: i64) -> Option<bool> {
+        (now_ms < self.pause_until_ms).then_some(self.pause_all)
+    }
+
+    /// Expiry and eviction stop during any CLIENT PAUSE, as in Redis, so
+    /// that the dataset does not change while writes are held.
+    pub fn expire_paused(&self) -> bool {
+        self.paused(now_ms()).is_some()
+    }
+
+    /// Removes every trace of a client from the server (the client map, the
+    /// monitor list) and returns it. Connection teardown and kills go here.
+    pub fn unlink_client(&mut self, id: u64) -> Option<Client> {
+        let client = self.clients.remove(&id)?;
+        if client.monitor {
+            self.monitors.retain(|&m| m != id);
+        }
+        Some(client)
+    }
+
+    /// Closes another client's connection at once (CLIENT KILL, `timeout`):
+    /// its pending output is dropped and its task, woken, finds it gone.
+    pub fn kill_client(&mut self, id: u64) -> bool {
+        match self.unlink_client(id) {
+            Some(client) => {
+                client.notify.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// What a handler sees: the server, the calling client and the command.
@@ -156,6 +198,8 @@ pub struct Ctx<'a> {
     pub cmd: &'static CommandDef,
     /// Replaces the propagated form of this command (e.g. SET EX → SET PXAT).
     pub propagate_as: Option<Vec<Vec<Bytes>>>,
+    /// Argument positions MONITOR and the slow log show as `(redacted)`.
+    pub redacted: Vec<usize>,
 }
 
 impl Ctx<'_> {
@@ -203,6 +247,13 @@ impl Ctx<'_> {
         self.propagate_as.get_or_insert_with(Vec::new).push(argv);
     }
 
+    /// Hides argument `i` (a password) from MONITOR and the slow log.
+    pub fn redact(&mut self, i: usize) {
+        if !self.redacted.contains(&i) {
+            self.redacted.push(i);
+        }
+    }
+
     /// Counts a keyspace hit or miss for INFO.
     pub fn hit(&mut self, hit: bool) {
         if hit {
@@ -210,6 +261,39 @@ impl Ctx<'_> {
         } else {
             self.srv.stats.keyspace_misses += 1;
         }
+    }
+}
+
+/// A looked-up command: the table entry named by `args[0]` and the one that
+/// runs (the same, or a subcommand of that container).
+#[derive(Clone, Copy)]
+pub struct Resolved {
+    pub top: &'static CommandDef,
+    pub def: &'static CommandDef,
+}
+
+impl Resolved {
+    pub fn is_subcommand(&self) -> bool {
+        !std::ptr::eq(self.top, self.def)
+    }
+
+    /// Calls `f` with the full name stats and errors use (`get`,
+    /// `config|get`), built without allocating.
+    pub fn with_full_name<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        if !self.is_subcommand() {
+            return f(self.def.name);
+        }
+        let (top, sub) = (self.top.name.as_bytes(), self.def.name.as_bytes());
+        let mut buf = [0u8; 96];
+        let len = top.len() + 1 + sub.len();
+        if len > buf.len() {
+            return f(&format!("{}|{}", self.top.name, self.def.name));
+        }
+        buf[..top.len()].copy_from_slice(top);
+        buf[top.len()] = b'|';
+        buf[top.len() + 1..len].copy_from_slice(sub);
+        // Both parts are table names, plain ASCII.
+        f(std::str::from_utf8(&buf[..len]).unwrap_or(self.def.name))
     }
 }
 
@@ -229,122 +313,172 @@ fn unknown_command(client: &mut Client, args: &[Bytes]) {
     client.out.error(&format!("ERR unknown command '{name}', with args beginning with: {rest}"));
 }
 
-/// Resolves a command (and subcommand) from its arguments, writing the
+/// Looks a command (and subcommand) up, as Redis's `lookupCommand`: None
+/// when the name or the subcommand is unknown. A container called without
+/// a subcommand resolves to itself (and then fails the arity check).
+pub fn lookup(args: &[Bytes]) -> Option<Resolved> {
+    let top = commands::table().lookup(&args[0])?;
+    if top.subcommands.is_empty() || args.len() < 2 {
+        return Some(Resolved { top, def: top });
+    }
+    top.subcommand(&args[1]).map(|def| Resolved { top, def })
+}
+
+/// Resolves a command from its arguments and checks its arity, writing the
 /// error reply Redis gives when that fails.
-pub fn resolve(client: &mut Client, args: &[Bytes]) -> Option<&'static CommandDef> {
-    let table = commands::table();
-    let Some(def) = table.lookup(&args[0]) else {
-        unknown_command(client, args);
-        return None;
-    };
-    if def.subcommands.is_empty() {
-        if !commands::arity_ok(def, args.len()) {
-            client.out.error(&format!("ERR wrong number of arguments for '{}' command", def.name));
-            return None;
+pub fn resolve(client: &mut Client, args: &[Bytes]) -> Option<Resolved> {
+    let Some(cmd) = lookup(args) else {
+        match commands::table().lookup(&args[0]) {
+            Some(top) => {
+                let sub = String::from_utf8_lossy(&args[1]);
+                let sub: String = sub.chars().take(128).collect();
+                client
+                    .out
+                    .error(&format!("ERR unknown subcommand '{sub}'. Try {} HELP.", top.name.to_ascii_uppercase()));
+            }
+            None => unknown_command(client, args),
         }
-        return Some(def);
-    }
-    if args.len() < 2 {
-        client.out.error(&format!("ERR wrong number of arguments for '{}' command", def.name));
-        return None;
-    }
-    let Some(sub) = def.subcommand(&args[1]) else {
-        let sub = String::from_utf8_lossy(&args[1]);
-        let sub: String = sub.chars().take(128).collect();
-        client.out.error(&format!("ERR unknown subcommand '{sub}'. Try {} HELP.", def.name.to_ascii_uppercase()));
         return None;
     };
-    if !commands::arity_ok(sub, args.len()) {
-        client.out.error(&format!("ERR wrong number of arguments for '{}|{}' command", def.name, sub.name));
-        return None;
-    }
-    Some(sub)
+    check_arity(client, cmd, args.len()).then_some(cmd)
 }
 
-/// Full name as stats and errors show it: `get`, `config|get`.
-pub fn full_name(args: &[Bytes], def: &'static CommandDef) -> String {
-    let top = commands::table().lookup(&args[0]);
-    match top {
-        Some(t) if !std::ptr::eq(t, def) => format!("{}|{}", t.name, def.name),
-        _ => def.name.to_string(),
+fn check_arity(client: &mut Client, cmd: Resolved, argc: usize) -> bool {
+    // A container needs at least its subcommand.
+    let ok = if cmd.is_subcommand() || cmd.def.subcommands.is_empty() {
+        commands::arity_ok(cmd.def, argc)
+    } else {
+        argc >= 2
+    };
+    if !ok {
+        let msg = cmd.with_full_name(|n| format!("ERR wrong number of arguments for '{n}' command"));
+        client.out.error(&msg);
     }
+    ok
 }
 
-/// Runs one request from `client`.
-pub fn execute(srv: &mut Server, client: &mut Client, args: Vec<Bytes>) {
+/// What became of a request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Flow {
+    /// It ran (or was rejected) and its reply is in the client's buffer.
+    Done,
+    /// CLIENT PAUSE holds it: nothing was written; run it again when the
+    /// pause is over (the connection task keeps it and waits).
+    Postponed,
+}
+
+/// Runs one request from `client`: Redis's `processCommand` (lookup,
+/// arity, authentication, pause) then `call`.
+pub fn execute(srv: &mut Server, client: &mut Client, args: &[Bytes]) -> Flow {
     if args.is_empty() {
-        return;
+        return Flow::Done;
     }
     let reply_start = client.out.buf.len();
-    let def = match resolve(client, &args) {
-        Some(d) => d,
-        None => {
-            count_error(srv, client, reply_start, None);
-            finish_reply(client, reply_start);
-            return;
-        }
-    };
-    if !client.authenticated && !def.has(flags::NO_AUTH) {
-        client.out.error("NOAUTH Authentication required.");
-        count_error(srv, client, reply_start, Some(def));
+    let flow = process_command(srv, client, args, reply_start);
+    if flow == Flow::Done {
         finish_reply(client, reply_start);
-        return;
     }
-    client.last_cmd = def.name;
-    client.last_interaction_ms = now_ms();
-    call(srv, client, def, &args);
-    finish_reply(client, reply_start);
+    flow
 }
 
-/// Applies CLIENT REPLY OFF/SKIP to the reply just written.
-fn finish_reply(client: &mut Client, reply_start: usize) {
-    match client.reply_mode {
-        ReplyMode::On => {}
-        ReplyMode::Off => client.out.buf.truncate(reply_start),
-        ReplyMode::Skip => {
-            client.out.buf.truncate(reply_start);
-            client.reply_mode = ReplyMode::On;
+fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_start: usize) -> Flow {
+    let found = lookup(args);
+    client.last_cmd = found.map(|c| (c.top, c.def));
+    let cmd = match found {
+        Some(cmd) if check_arity(client, cmd, args.len()) => cmd,
+        Some(cmd) => {
+            count_error(srv, client, reply_start, Some(cmd));
+            return Flow::Done;
         }
-        ReplyMode::SkipNext => client.reply_mode = ReplyMode::Skip,
+        None => {
+            resolve(client, args);
+            count_error(srv, client, reply_start, None);
+            return Flow::Done;
+        }
+    };
+    if !client.authenticated && srv.config.requirepass.is_some() && !cmd.def.has(flags::NO_AUTH) {
+        client.out.error("NOAUTH Authentication required.");
+        count_error(srv, client, reply_start, Some(cmd));
+        return Flow::Done;
     }
+    // CLIENT PAUSE holds every command, or only those that may change the
+    // dataset or replicate. Checked after the errors above, which are
+    // answered at once as in Redis. (EXEC with queued writes counts as a
+    // write: the transactions code adds that to `may_write`.)
+    if let Some(all) = srv.paused(now_ms()) {
+        let may_write = cmd.def.has(flags::WRITE | flags::MAY_REPLICATE);
+        if all || may_write {
+            client.paused = true;
+            return Flow::Postponed;
+        }
+    }
+    client.paused = false;
+    call(srv, client, cmd, args);
+    Flow::Done
+}
+
+/// Applies CLIENT REPLY OFF/SKIP to the reply just written, then moves the
+/// skip state on to the next command, as Redis's `resetClient`.
+fn finish_reply(client: &mut Client, reply_start: usize) {
+    if client.reply_off || client.reply_skip {
+        client.out.buf.truncate(reply_start);
+    }
+    client.reply_skip = std::mem::take(&mut client.reply_skip_next);
 }
 
 /// Counts an error reply written since `reply_start` in errorstats (and as a
-/// rejected or failed call of `def`).
-fn count_error(srv: &mut Server, client: &Client, reply_start: usize, rejected: Option<&CommandDef>) {
+/// rejected call of `rejected`).
+fn count_error(srv: &mut Server, client: &Client, reply_start: usize, rejected: Option<Resolved>) {
     let reply = &client.out.buf[reply_start..];
     if reply.first() != Some(&b'-') {
         return;
     }
     let code_end = reply.iter().position(|&b| b == b' ' || b == b'\r').unwrap_or(reply.len());
-    let code = String::from_utf8_lossy(&reply[1..code_end]).into_owned();
-    *srv.stats.errors.entry(code).or_default() += 1;
+    let code = &reply[1..code_end];
+    match std::str::from_utf8(code).ok().and_then(|c| srv.stats.errors.get_mut(c)) {
+        Some(n) => *n += 1,
+        None => {
+            srv.stats.errors.insert(String::from_utf8_lossy(code).into_owned(), 1);
+        }
+    }
     srv.stats.total_error_replies += 1;
-    if let Some(def) = rejected {
-        srv.stats.per_command.entry(def.name.to_string()).or_default().rejected += 1;
+    if let Some(cmd) = rejected {
+        command_stats(srv, cmd).rejected += 1;
     }
 }
 
-/// Runs a resolved command: the handler, then statistics, slow log and
-/// propagation, as Redis's `call()`.
-pub fn call(srv: &mut Server, client: &mut Client, def: &'static CommandDef, args: &[Bytes]) {
+/// The commandstats entry of a command, found without allocating.
+fn command_stats(srv: &mut Server, cmd: Resolved) -> &mut CommandStats {
+    let map = &mut srv.stats.per_command;
+    let present = cmd.with_full_name(|n| map.contains_key(n));
+    if !present {
+        map.insert(cmd.with_full_name(str::to_string), CommandStats::default());
+    }
+    cmd.with_full_name(|n| map.get_mut(n)).expect("entry inserted above")
+}
+
+/// Runs a resolved command: the handler, then statistics, slow log,
+/// MONITOR feed and propagation, as Redis's `call()`.
+pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]) {
+    let def = cmd.def;
     let Some(handler) = def.handler else { return };
     let reply_start = client.out.buf.len();
     let dirty_before = srv.dirty;
     let db = client.db;
+    // CLIENT NO-TOUCH: key lookups of this command leave access times alone.
+    crate::db::set_no_touch(client.no_touch);
     let started = std::time::Instant::now();
-    let propagate_as = {
-        let mut ctx = Ctx { srv, client, cmd: def, propagate_as: None };
+    let (propagate_as, redacted) = {
+        let mut ctx = Ctx { srv, client, cmd: def, propagate_as: None, redacted: Vec::new() };
         handler(&mut ctx, args);
-        ctx.propagate_as
+        (ctx.propagate_as, ctx.redacted)
     };
     let elapsed_us = started.elapsed().as_micros() as i64;
 
     srv.stats.commands += 1;
-    let name = full_name(args, def);
     let is_error = client.out.buf.get(reply_start) == Some(&b'-');
     {
-        let st = srv.stats.per_command.entry(name).or_default();
+        let st = command_stats(srv, cmd);
         st.calls += 1;
         st.usec += elapsed_us as u64;
         if is_error {
@@ -355,10 +489,14 @@ pub fn call(srv: &mut Server, client: &mut Client, def: &'static CommandDef, arg
         count_error(srv, client, reply_start, None);
     }
     if !def.has(flags::SKIP_SLOWLOG) {
-        slowlog_push(srv, client, args, elapsed_us);
+        slowlog_push(srv, client, args, &redacted, elapsed_us);
+    }
+    // Redis hides admin commands (CONFIG, DEBUG, MONITOR...) from monitors.
+    if !srv.monitors.is_empty() && !def.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        feed_monitors(srv, client, args, &redacted);
     }
     srv.propagate_expired();
-    if srv.dirty != dirty_before && def.has(flags::WRITE) {
+    if srv.dirty != dirty_before && def.has(flags::WRITE) && !srv.write_subscribers.is_empty() {
         match propagate_as {
             Some(cmds) => {
                 for argv in cmds {
@@ -370,7 +508,52 @@ pub fn call(srv: &mut Server, client: &mut Client, def: &'static CommandDef, arg
     }
 }
 
-fn slowlog_push(srv: &mut Server, client: &Client, args: &[Bytes], elapsed_us: i64) {
+const REDACTED: &[u8] = b"(redacted)";
+
+/// Sends `args` to every MONITOR client in Redis's format:
+/// `+<secs>.<usecs> [<db> <addr>] "arg" "arg"...`, each argument quoted as
+/// Redis's `sdscatrepr`. The db is the client's after the command ran.
+fn feed_monitors(srv: &mut Server, client: &mut Client, args: &[Bytes], redacted: &[usize]) {
+    let us = now_us();
+    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.addr).into_bytes();
+    for (i, a) in args.iter().enumerate() {
+        line.push(b' ');
+        let arg = if redacted.contains(&i) { REDACTED } else { &a[..] };
+        repr_into(&mut line, arg);
+    }
+    line.extend_from_slice(b"\r\n");
+    for &id in &srv.monitors {
+        let monitor = if id == client.id { Some(&mut *client) } else { srv.clients.get_mut(&id) };
+        if let Some(m) = monitor {
+            if !m.reply_off {
+                m.out.raw(&line);
+                m.notify.notify_one();
+            }
+        }
+    }
+}
+
+/// Appends `s` quoted as Redis's `sdscatrepr` does: in double quotes, with
+/// `\\ \" \n \r \t \a \b` escaped and other non-printable bytes as `\xHH`.
+pub fn repr_into(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(c),
+            _ => out.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
+        }
+    }
+    out.push(b'"');
+}
+
+fn slowlog_push(srv: &mut Server, client: &Client, args: &[Bytes], redacted: &[usize], elapsed_us: i64) {
     let threshold = srv.config.slowlog_log_slower_than;
     if threshold < 0 || elapsed_us < threshold {
         return;
@@ -382,7 +565,9 @@ fn slowlog_push(srv: &mut Server, client: &Client, args: &[Bytes], elapsed_us: i
             argv.push(Bytes::from(format!("... ({} more arguments)", args.len() - 31)));
             break;
         }
-        if a.len() > 128 {
+        if redacted.contains(&i) {
+            argv.push(Bytes::from_static(REDACTED));
+        } else if a.len() > 128 {
             argv.push(Bytes::from(format!("{}... ({} more bytes)", String::from_utf8_lossy(&a[..128]), a.len() - 128)));
         } else {
             argv.push(Bytes::copy_from_slice(a));

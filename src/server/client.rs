@@ -1,20 +1,39 @@
 //! Per-connection state the executor keeps: selected db, protocol version,
 //! name, flags, and the output buffer replies are encoded into.
+//!
+//! While one of its commands runs, a client is taken out of
+//! `Server::clients` (the handler gets it as `ctx.client`); code walking all
+//! clients must include `ctx.client` itself.
 
+use std::fmt::Write as _;
 use std::rc::Rc;
 
 use tokio::sync::Notify;
 
+use crate::commands::CommandDef;
 use crate::protocol::Out;
 
+/// Client classes, as CLIENT LIST TYPE / CLIENT KILL TYPE name them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ReplyMode {
-    On,
-    Off,
-    /// Suppress the reply of the next command only.
-    Skip,
-    /// Set by CLIENT REPLY SKIP: becomes Skip once that command has run.
-    SkipNext,
+pub enum ClientType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+impl ClientType {
+    /// Redis's `getClientTypeByName`.
+    pub fn from_name(name: &[u8]) -> Option<ClientType> {
+        let n = name.to_ascii_lowercase();
+        match &n[..] {
+            b"normal" => Some(ClientType::Normal),
+            b"slave" | b"replica" => Some(ClientType::Replica),
+            b"pubsub" => Some(ClientType::PubSub),
+            b"master" => Some(ClientType::Master),
+            _ => None,
+        }
+    }
 }
 
 pub struct Client {
@@ -30,19 +49,37 @@ pub struct Client {
     pub authenticated: bool,
     pub user: String,
     pub ctime_ms: i64,
+    /// Last time bytes arrived from the client (CLIENT LIST idle, `timeout`).
     pub last_interaction_ms: i64,
-    pub last_cmd: &'static str,
-    pub reply_mode: ReplyMode,
-    /// Close the connection once pending replies are written (QUIT, KILL,
-    /// protocol errors).
+    /// The last command looked up, as (container or command, resolved
+    /// command); None after an unknown command. CLIENT LIST's `cmd=`.
+    pub last_cmd: Option<(&'static CommandDef, &'static CommandDef)>,
+    /// CLIENT REPLY OFF.
+    pub reply_off: bool,
+    /// Suppress the reply of the command running now (CLIENT REPLY SKIP
+    /// was the previous command).
+    pub reply_skip: bool,
+    /// Set by CLIENT REPLY SKIP: the next command's reply is suppressed.
+    pub reply_skip_next: bool,
+    /// Close the connection once pending replies are written (QUIT, KILL of
+    /// oneself, protocol errors).
     pub close_after_reply: bool,
     pub monitor: bool,
     pub no_evict: bool,
     pub no_touch: bool,
-    /// Bytes waiting in the query buffer, for CLIENT LIST's qbuf.
+    /// Holding a command until CLIENT PAUSE ends (shown as flag `b`).
+    pub paused: bool,
+    /// Bytes of the arguments of a command held by CLIENT PAUSE.
+    pub argv_mem: usize,
+    /// Bytes waiting in the query buffer, and room left in it (CLIENT LIST
+    /// qbuf / qbuf-free); kept up to date by the connection task.
     pub qbuf: usize,
+    pub qbuf_free: usize,
+    /// Largest reply batch written recently (CLIENT LIST rbp).
+    pub reply_peak: usize,
     /// Wakes the connection task when something was written to `out` from
-    /// outside its own request (pub/sub, MONITOR, unblocking, kill).
+    /// outside its own request (pub/sub, MONITOR, unblocking), or when the
+    /// client was killed (it is then gone from `Server::clients`).
     pub notify: Rc<Notify>,
 }
 
@@ -63,22 +100,51 @@ impl Client {
             user: "default".into(),
             ctime_ms: now,
             last_interaction_ms: now,
-            last_cmd: "NULL",
-            reply_mode: ReplyMode::On,
+            last_cmd: None,
+            reply_off: false,
+            reply_skip: false,
+            reply_skip_next: false,
             close_after_reply: false,
             monitor: false,
             no_evict: false,
             no_touch: false,
+            paused: false,
+            argv_mem: 0,
             qbuf: 0,
+            qbuf_free: 0,
+            reply_peak: 0,
             notify: Rc::new(Notify::new()),
         }
     }
 
-    /// Flags as CLIENT LIST prints them.
+    /// Redis's `getClientType`: MONITOR clients count as normal ones.
+    pub fn kind(&self) -> ClientType {
+        ClientType::Normal
+    }
+
+    /// Clients the `timeout` config never closes: monitors (Redis flags them
+    /// as replicas) and clients blocked in a command (here: by CLIENT PAUSE).
+    pub fn exempt_from_timeout(&self) -> bool {
+        self.monitor || self.paused
+    }
+
+    /// Full name of the last command, as CLIENT LIST prints it.
+    pub fn last_cmd_name(&self) -> String {
+        match self.last_cmd {
+            None => "NULL".to_string(),
+            Some((top, def)) if std::ptr::eq(top, def) => def.name.to_string(),
+            Some((top, def)) => format!("{}|{}", top.name, def.name),
+        }
+    }
+
+    /// Flags as CLIENT LIST prints them, in Redis's order.
     pub fn flag_string(&self) -> String {
         let mut f = String::new();
         if self.monitor {
             f.push('O');
+        }
+        if self.paused {
+            f.push('b');
         }
         if self.close_after_reply {
             f.push('c');
@@ -93,5 +159,54 @@ impl Client {
             f.push('N');
         }
         f
+    }
+
+    /// Approximate memory this client holds: the struct, its buffers and
+    /// the arguments of the command it runs or holds.
+    pub fn memory(&self, argv_mem: usize) -> usize {
+        std::mem::size_of::<Client>()
+            + self.out.buf.capacity()
+            + self.qbuf
+            + self.qbuf_free
+            + argv_mem
+            + self.name.as_ref().map_or(0, |n| n.len())
+    }
+
+    /// Appends this client's CLIENT LIST line (without the newline), with
+    /// Redis 7.2's fields in Redis's order. `argv_mem` is the size of the
+    /// arguments of the command it is running, if it is the caller.
+    pub fn write_info(&self, s: &mut String, now_ms: i64, argv_mem: usize) {
+        fn text(v: &Option<Vec<u8>>) -> std::borrow::Cow<'_, str> {
+            v.as_deref().map(String::from_utf8_lossy).unwrap_or_default()
+        }
+        let argv_mem = argv_mem.max(self.argv_mem);
+        let obl = self.out.buf.len();
+        let _ = write!(
+            s,
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
+             events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            text(&self.name),
+            (now_ms / 1000 - self.ctime_ms / 1000).max(0),
+            (now_ms / 1000 - self.last_interaction_ms / 1000).max(0),
+            self.flag_string(),
+            self.db,
+            self.qbuf,
+            self.qbuf_free,
+            argv_mem,
+            self.out.buf.capacity(),
+            self.reply_peak.max(obl),
+            obl,
+            self.memory(argv_mem),
+            self.last_cmd_name(),
+            self.user,
+            self.out.resp,
+            text(&self.lib_name),
+            text(&self.lib_ver),
+        );
     }
 }

@@ -87,6 +87,15 @@ extern "C" {
 /// thread: connection tasks execute their commands directly on the shared
 /// state, so a request needs no hand-off between threads.
 pub fn run(config: Config) -> std::io::Result<()> {
+    if config.io_threads > 1 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!(
+                "io-threads {} is not supported yet: oxkey runs connections on the executor thread (io-threads 1)",
+                config.io_threads
+            ),
+        ));
+    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = LocalSet::new();
     local.block_on(&rt, async move {
@@ -117,14 +126,18 @@ pub fn run(config: Config) -> std::io::Result<()> {
 }
 
 /// The periodic work of Redis's `serverCron`: active expiry, incremental
-/// rehashing, statistics samples.
+/// rehashing, idle client timeouts, statistics samples.
 async fn cron(shared: Shared, hz: u32) {
     let mut hz = hz.max(1);
     let mut tick = tokio::time::interval(Duration::from_millis(1000 / hz as u64));
     loop {
         tick.tick().await;
         let mut srv = shared.borrow_mut();
-        crate::db::expire::active_cycle(&mut srv, 1000 / hz as u64);
+        // Keys do not expire while CLIENT PAUSE holds writes.
+        if !srv.expire_paused() {
+            crate::db::expire::active_cycle(&mut srv, 1000 / hz as u64);
+        }
+        close_idle_clients(&mut srv);
         for db in srv.dbs.iter_mut() {
             db.dict.rehash(100);
             db.volatile.rehash(100);
@@ -141,5 +154,25 @@ async fn cron(shared: Shared, hz: u32) {
             hz = srv.config.hz.max(1);
             tick = tokio::time::interval(Duration::from_millis(1000 / hz as u64));
         }
+    }
+}
+
+/// Closes clients idle for more than `timeout` seconds, as Redis's
+/// `clientsCronHandleTimeout` (monitors and blocked clients excepted).
+fn close_idle_clients(srv: &mut Server) {
+    let timeout = srv.config.timeout;
+    if timeout <= 0 {
+        return;
+    }
+    let now_s = crate::util::now_ms() / 1000;
+    let idle: Vec<u64> = srv
+        .clients
+        .values()
+        .filter(|c| !c.exempt_from_timeout() && now_s - c.last_interaction_ms / 1000 > timeout)
+        .map(|c| c.id)
+        .collect();
+    for id in idle {
+        tracing::debug!("Closing idle client");
+        srv.kill_client(id);
     }
 }
