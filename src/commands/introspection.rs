@@ -1,0 +1,1081 @@
+//! Introspection: COMMAND (every reply built from the command table),
+//! SLOWLOG and DEBUG; the gate Redis puts in front of protected commands;
+//! and the README's table of supported commands, generated from the same
+//! table.
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+
+use super::{acl, flags, flags::*, table, CommandDef, Ctx, KeySpec, NO_KEYS};
+use crate::cmd;
+use crate::db::{Obj, Value};
+use crate::executor::Server;
+use crate::protocol::Out;
+use crate::server::client::Client;
+use crate::util::{eq_ic, glob_match, parse_i64};
+
+pub static COMMANDS: &[CommandDef] = &[
+    CommandDef {
+        name: "command",
+        arity: -1,
+        flags: LOADING | STALE,
+        acl: acl::CONNECTION,
+        keys: NO_KEYS,
+        handler: Some(command),
+        subcommands: &[
+            cmd!(
+                "count",
+                2,
+                LOADING | STALE,
+                acl::CONNECTION,
+                NO_KEYS,
+                command_count,
+                "server",
+                "2.8.13",
+                "O(1)",
+                "Returns a count of commands."
+            ),
+            cmd!(
+                "docs",
+                -2,
+                LOADING | STALE,
+                acl::CONNECTION,
+                NO_KEYS,
+                command_docs,
+                "server",
+                "7.0.0",
+                "O(N) where N is the number of commands to look up",
+                "Returns documentary information about one, multiple or all commands."
+            ),
+            // Redis 7.2 takes a command without arguments (arity -3); 7.0
+            // wanted at least one argument (-4).
+            cmd!(
+                "getkeys",
+                -3,
+                LOADING | STALE,
+                acl::CONNECTION,
+                NO_KEYS,
+                command_getkeys,
+                "server",
+                "2.8.13",
+                "O(N) where N is the number of arguments to the command",
+                "Extracts the key names from an arbitrary command."
+            ),
+            cmd!(
+                "getkeysandflags",
+                -3,
+                LOADING | STALE,
+                acl::CONNECTION,
+                NO_KEYS,
+                command_getkeysandflags,
+                "server",
+                "7.0.0",
+                "O(N) where N is the number of arguments to the command",
+                "Extracts the key names and access flags for an arbitrary command."
+            ),
+            cmd!(
+                "help",
+                2,
+                LOADING | STALE,
+                acl::CONNECTION,
+                NO_KEYS,
+                command_help,
+                "server",
+                "5.0.0",
+                "O(1)",
+                "Returns helpful text about the different subcommands."
+            ),
+            cmd!(
+                "info",
+                -2,
+                LOADING | STALE,
+                acl::CONNECTION,
+                NO_KEYS,
+                command_info,
+                "server",
+                "2.8.13",
+                "O(N) where N is the number of commands to look up",
+                "Returns information about one, multiple or all commands."
+            ),
+            cmd!(
+                "list",
+                -2,
+                LOADING | STALE,
+                acl::CONNECTION,
+                NO_KEYS,
+                command_list,
+                "server",
+                "7.0.0",
+                "O(N) where N is the total number of Redis commands",
+                "Returns a list of command names."
+            ),
+        ],
+        group: "server",
+        summary: "Returns detailed information about all commands.",
+        since: "2.8.13",
+        complexity: "O(N) where N is the total number of Redis commands",
+    },
+    CommandDef {
+        name: "slowlog",
+        arity: -2,
+        flags: 0,
+        acl: 0,
+        keys: NO_KEYS,
+        handler: None,
+        subcommands: &[
+            cmd!(
+                "get",
+                -2,
+                ADMIN | LOADING | STALE,
+                0,
+                NO_KEYS,
+                slowlog_get,
+                "server",
+                "2.2.12",
+                "O(N) where N is the number of entries returned",
+                "Returns the slow log's entries."
+            ),
+            cmd!(
+                "help",
+                2,
+                LOADING | STALE,
+                0,
+                NO_KEYS,
+                slowlog_help,
+                "server",
+                "6.2.0",
+                "O(1)",
+                "Show helpful text about the different subcommands"
+            ),
+            cmd!(
+                "len",
+                2,
+                ADMIN | LOADING | STALE,
+                0,
+                NO_KEYS,
+                slowlog_len,
+                "server",
+                "2.2.12",
+                "O(1)",
+                "Returns the number of entries in the slow log."
+            ),
+            cmd!(
+                "reset",
+                2,
+                ADMIN | LOADING | STALE,
+                0,
+                NO_KEYS,
+                slowlog_reset,
+                "server",
+                "2.2.12",
+                "O(N) where N is the number of entries in the slowlog",
+                "Clears all entries from the slow log."
+            ),
+        ],
+        group: "server",
+        summary: "A container for slow log commands.",
+        since: "2.2.12",
+        complexity: "Depends on subcommand.",
+    },
+    cmd!(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED,
+        0,
+        NO_KEYS,
+        debug,
+        "server",
+        "1.0.0",
+        "Depends on subcommand.",
+        "A container for debugging commands."
+    ),
+];
+
+// ---------------------------------------------------------------------------
+// Shared helpers
+
+/// Redis's addReplyHelp: `<CMD> <subcommand> ...` then the lines, then HELP.
+pub fn reply_help(ctx: &mut Ctx, args: &[Bytes], lines: &[&str]) {
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+    let out = ctx.out();
+    out.array(lines.len() + 3);
+    out.simple(&format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for l in lines {
+        out.simple(l);
+    }
+    out.simple("HELP");
+    out.simple("    Prints this help.");
+}
+
+/// Redis's addReplySubcommandSyntaxError.
+pub fn subcommand_syntax_error(ctx: &mut Ctx, args: &[Bytes]) {
+    let sub = String::from_utf8_lossy(&args[1][..args[1].len().min(128)]).into_owned();
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+    ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {name} HELP."));
+}
+
+/// Redis's getClientPeerId-based locality test: loopback addresses, and
+/// anything that is not an IP address (a unix socket path).
+fn is_local(addr: &str) -> bool {
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(sa) => match sa.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+        },
+        Err(_) => true,
+    }
+}
+
+/// For a command flagged PROTECTED, the rejection Redis gives when its
+/// `enable-*-command` option does not allow this client; None to go on.
+/// The dispatcher calls this for every PROTECTED command.
+pub fn protected_denied(srv: &Server, client: &Client, def: &CommandDef) -> Option<String> {
+    let (label, option) = match def.name {
+        "debug" => ("DEBUG", "enable-debug-command"),
+        "module" => ("MODULE", "enable-module-command"),
+        _ => return None,
+    };
+    let setting = srv.config.get(option).unwrap_or("no");
+    let allowed = setting == "yes" || (setting == "local" && is_local(&client.addr));
+    (!allowed).then(|| {
+        format!(
+            "ERR {label} command not allowed. If the {option} option is set to \"local\", you can run it from a \
+             local connection, otherwise you need to set this option in the configuration file, and then restart \
+             the server."
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------
+// COMMAND
+
+/// A table entry with its container, if it is a subcommand.
+#[derive(Clone, Copy)]
+struct Named {
+    top: &'static CommandDef,
+    sub: Option<&'static CommandDef>,
+}
+
+impl Named {
+    fn def(&self) -> &'static CommandDef {
+        self.sub.unwrap_or(self.top)
+    }
+
+    /// `get`, `config|get`.
+    fn full_name(&self) -> String {
+        match self.sub {
+            Some(s) => format!("{}|{}", self.top.name, s.name),
+            None => self.top.name.to_string(),
+        }
+    }
+
+    /// This entry, then its subcommands.
+    fn with_subcommands(top: &'static CommandDef) -> impl Iterator<Item = Named> {
+        std::iter::once(Named { top, sub: None })
+            .chain(top.subcommands.iter().map(move |s| Named { top, sub: Some(s) }))
+    }
+}
+
+/// Redis's lookupCommandBySds: `name` or `container|sub`, nothing deeper.
+fn lookup_full_name(name: &[u8]) -> Option<Named> {
+    let mut parts = name.split(|&b| b == b'|');
+    let top = table().lookup(parts.next()?)?;
+    let named = match parts.next() {
+        None => Named { top, sub: None },
+        Some(sub) => Named { top, sub: Some(top.subcommand(sub)?) },
+    };
+    parts.next().is_none().then_some(named)
+}
+
+/// Redis's lookupCommand for an argument vector: the subcommand when the
+/// command is a container and one is given.
+fn lookup_argv(argv: &[Bytes]) -> Option<&'static CommandDef> {
+    let top = table().lookup(&argv[0])?;
+    if argv.len() == 1 || top.subcommands.is_empty() {
+        return Some(top);
+    }
+    top.subcommand(&argv[1])
+}
+
+/// Command flags as COMMAND INFO prints them; Redis hides may_replicate and
+/// protected.
+fn write_flags(out: &mut Out, bits: u64) {
+    let shown = |f: u64| bits & f != 0 && f != MAY_REPLICATE && f != PROTECTED;
+    let names: Vec<&str> = flags::NAMES.iter().filter(|(f, _)| shown(*f)).map(|(_, n)| *n).collect();
+    out.set(names.len());
+    for n in names {
+        out.simple(n);
+    }
+}
+
+fn write_categories(out: &mut Out, def: &CommandDef) {
+    let cats = def.acl_categories();
+    let names: Vec<&str> = acl::NAMES.iter().filter(|(c, _)| cats & c != 0).map(|(_, n)| *n).collect();
+    out.set(names.len());
+    for n in names {
+        out.simple(&format!("@{n}"));
+    }
+}
+
+/// Key-spec flags. The table carries only key positions, so the access
+/// flags are derived from the command's flags: reads are RO+access, other
+/// commands RW+update, and commands that are neither (scripts) assume the
+/// worst, as Redis documents for EVAL: RW+access+update.
+fn key_flags(def: &CommandDef) -> &'static [&'static str] {
+    if def.has(READONLY) {
+        &["RO", "access"]
+    } else if def.has(WRITE) {
+        &["RW", "update"]
+    } else {
+        &["RW", "access", "update"]
+    }
+}
+
+fn write_key_flags(out: &mut Out, def: &CommandDef) {
+    let f = key_flags(def);
+    out.set(f.len());
+    for n in f {
+        out.simple(n);
+    }
+}
+
+/// The key specs derived from the table's key positions: an index+range
+/// spec for the `first..last/step` triple, an index+keynum spec for a
+/// numkeys argument.
+fn write_key_specs(out: &mut Out, def: &CommandDef) {
+    let KeySpec { first, last, step, numkeys_at } = def.keys;
+    let range = first > 0;
+    let keynum = numkeys_at > 0;
+    out.set(range as usize + keynum as usize);
+    let begin = |out: &mut Out, index: i32| {
+        out.bulk(b"begin_search");
+        out.map(2);
+        out.bulk(b"type");
+        out.bulk(b"index");
+        out.bulk(b"spec");
+        out.map(1);
+        out.bulk(b"index");
+        out.int(index as i64);
+    };
+    if range {
+        out.map(3);
+        out.bulk(b"flags");
+        write_key_flags(out, def);
+        begin(out, first);
+        out.bulk(b"find_keys");
+        out.map(2);
+        out.bulk(b"type");
+        out.bulk(b"range");
+        out.bulk(b"spec");
+        out.map(3);
+        out.bulk(b"lastkey");
+        out.int(if last >= 0 { (last - first) as i64 } else { last as i64 });
+        out.bulk(b"keystep");
+        out.int(step as i64);
+        out.bulk(b"limit");
+        out.int(0);
+    }
+    if keynum {
+        out.map(3);
+        out.bulk(b"flags");
+        write_key_flags(out, def);
+        begin(out, numkeys_at);
+        out.bulk(b"find_keys");
+        out.map(2);
+        out.bulk(b"type");
+        out.bulk(b"keynum");
+        out.bulk(b"spec");
+        out.map(3);
+        out.bulk(b"keynumidx");
+        out.int(0);
+        out.bulk(b"firstkey");
+        out.int(1);
+        out.bulk(b"keystep");
+        out.int(1);
+    }
+}
+
+/// One COMMAND INFO entry (Redis's addReplyCommandInfo).
+fn write_info(out: &mut Out, n: Named) {
+    let def = n.def();
+    out.array(10);
+    out.bulk(n.full_name().as_bytes());
+    out.int(def.arity as i64);
+    write_flags(out, def.flags);
+    let KeySpec { first, last, step, .. } = def.keys;
+    let (first, last, step) = if first > 0 { (first, last, step) } else { (0, 0, 0) };
+    out.int(first as i64);
+    out.int(last as i64);
+    out.int(step as i64);
+    write_categories(out, def);
+    // No command tips.
+    out.set(0);
+    write_key_specs(out, def);
+    match n.sub {
+        None if !def.subcommands.is_empty() => {
+            out.array(def.subcommands.len());
+            for s in def.subcommands {
+                write_info(out, Named { top: n.top, sub: Some(s) });
+            }
+        }
+        _ => out.set(0),
+    }
+}
+
+/// One COMMAND DOCS entry (Redis's addReplyCommandDocs). The table has no
+/// argument descriptions or history, so those fields are absent.
+fn write_docs(out: &mut Out, n: Named) {
+    let def = n.def();
+    let text = [("summary", def.summary), ("since", def.since), ("group", def.group), ("complexity", def.complexity)];
+    let present = text.iter().filter(|(k, v)| *k == "group" || !v.is_empty()).count();
+    let subs = n.sub.is_none() && !def.subcommands.is_empty();
+    out.map(present + subs as usize);
+    for (k, v) in text {
+        if k == "group" || !v.is_empty() {
+            out.bulk(k.as_bytes());
+            out.bulk(v.as_bytes());
+        }
+    }
+    if subs {
+        out.bulk(b"subcommands");
+        out.map(def.subcommands.len());
+        for s in def.subcommands {
+            let sub = Named { top: n.top, sub: Some(s) };
+            out.bulk(sub.full_name().as_bytes());
+            write_docs(out, sub);
+        }
+    }
+}
+
+/// COMMAND with no subcommand: every command's info.
+fn command(ctx: &mut Ctx, _args: &[Bytes]) {
+    command_info_all(ctx.out());
+}
+
+fn command_info_all(out: &mut Out) {
+    let all = &table().all;
+    out.array(all.len());
+    for top in all {
+        write_info(out, Named { top, sub: None });
+    }
+}
+
+fn command_count(ctx: &mut Ctx, _args: &[Bytes]) {
+    let n = table().all.len();
+    ctx.out().int(n as i64);
+}
+
+fn command_info(ctx: &mut Ctx, args: &[Bytes]) {
+    let out = ctx.out();
+    if args.len() == 2 {
+        return command_info_all(out);
+    }
+    out.array(args.len() - 2);
+    for name in &args[2..] {
+        match lookup_full_name(name) {
+            Some(n) => write_info(out, n),
+            None => out.null(),
+        }
+    }
+}
+
+fn command_docs(ctx: &mut Ctx, args: &[Bytes]) {
+    let out = ctx.out();
+    let found: Vec<Named> = if args.len() == 2 {
+        table().all.iter().map(|top| Named { top, sub: None }).collect()
+    } else {
+        args[2..].iter().filter_map(|a| lookup_full_name(a)).collect()
+    };
+    out.map(found.len());
+    for n in found {
+        out.bulk(n.full_name().as_bytes());
+        write_docs(out, n);
+    }
+}
+
+enum ListFilter<'a> {
+    All,
+    /// No module can be loaded, so no command matches.
+    Module,
+    /// An unknown category (0) matches nothing.
+    AclCat(u64),
+    Pattern(&'a [u8]),
+}
+
+impl ListFilter<'_> {
+    fn keeps(&self, n: &Named) -> bool {
+        match self {
+            ListFilter::All => true,
+            ListFilter::Module => false,
+            ListFilter::AclCat(cat) => n.def().acl_categories() & cat != 0,
+            // glob_match is iterative and bounded; names are short.
+            ListFilter::Pattern(p) => glob_match(p, n.full_name().as_bytes(), true),
+        }
+    }
+}
+
+fn command_list(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut filter = ListFilter::All;
+    let mut i = 2;
+    while i < args.len() {
+        let more = args.len() - 1 - i;
+        if !(eq_ic(&args[i], "filterby") && more == 2) {
+            return ctx.syntax_error();
+        }
+        let (kind, arg) = (&args[i + 1], &args[i + 2]);
+        filter = if eq_ic(kind, "module") {
+            ListFilter::Module
+        } else if eq_ic(kind, "aclcat") {
+            let cat = acl::NAMES.iter().find(|(_, n)| eq_ic(arg, n)).map_or(0, |(c, _)| *c);
+            ListFilter::AclCat(cat)
+        } else if eq_ic(kind, "pattern") {
+            ListFilter::Pattern(arg)
+        } else {
+            return ctx.syntax_error();
+        };
+        i += 3;
+    }
+    let names: Vec<String> = table()
+        .all
+        .iter()
+        .flat_map(|top| Named::with_subcommands(top))
+        .filter(|n| filter.keeps(n))
+        .map(|n| n.full_name())
+        .collect();
+    ctx.out().bulks(names.iter().map(|n| n.as_bytes()));
+}
+
+/// Positions of the keys in `argv` (argv[0] the command name), as Redis's
+/// getKeysUsingKeySpecs: None when an argument count or a numkeys value
+/// is invalid.
+fn key_positions(def: &CommandDef, argv: &[Bytes]) -> Option<Vec<usize>> {
+    let argc = argv.len() as i64;
+    let KeySpec { first, last, step, numkeys_at } = def.keys;
+    let mut keys = Vec::new();
+    let mut range = |first: i64, last: i64, step: i64| -> Option<()> {
+        if last >= argc || last < first || first >= argc || step <= 0 {
+            return None;
+        }
+        keys.extend((first..=last).step_by(step as usize).map(|i| i as usize));
+        Some(())
+    };
+    if first > 0 {
+        let (first, last) = (first as i64, last as i64);
+        range(first, if last >= 0 { last } else { argc + last }, step as i64)?;
+    }
+    if numkeys_at > 0 {
+        let at = numkeys_at as i64;
+        let n = argv.get(at as usize).and_then(|a| parse_i64(a))?;
+        if n < 1 {
+            return None;
+        }
+        range(at + 1, (at + n).min(i64::MAX / 2), 1)?;
+    }
+    Some(keys)
+}
+
+fn getkeys(ctx: &mut Ctx, args: &[Bytes], with_flags: bool) {
+    let argv = &args[2..];
+    let Some(def) = lookup_argv(argv) else { return ctx.error("ERR Invalid command specified") };
+    if def.keys.first <= 0 && def.keys.numkeys_at <= 0 {
+        return ctx.error("ERR The command has no key arguments");
+    }
+    if !super::arity_ok(def, argv.len()) {
+        return ctx.error("ERR Invalid number of arguments specified for command");
+    }
+    let keys = key_positions(def, argv).unwrap_or_default();
+    if keys.is_empty() && !def.has(NO_MANDATORY_KEYS) {
+        return ctx.error("ERR Invalid arguments specified for command");
+    }
+    let out = ctx.out();
+    out.array(keys.len());
+    for i in keys {
+        if with_flags {
+            out.array(2);
+            out.bulk(&argv[i]);
+            write_key_flags(out, def);
+        } else {
+            out.bulk(&argv[i]);
+        }
+    }
+}
+
+fn command_getkeys(ctx: &mut Ctx, args: &[Bytes]) {
+    getkeys(ctx, args, false);
+}
+
+fn command_getkeysandflags(ctx: &mut Ctx, args: &[Bytes]) {
+    getkeys(ctx, args, true);
+}
+
+fn command_help(ctx: &mut Ctx, args: &[Bytes]) {
+    reply_help(
+        ctx,
+        args,
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// SLOWLOG (entries are recorded by the executor's call())
+
+fn slowlog_get(ctx: &mut Ctx, args: &[Bytes]) {
+    if args.len() > 3 {
+        return subcommand_syntax_error(ctx, args);
+    }
+    let len = ctx.srv.slowlog.len();
+    let count = match args.get(2) {
+        None => 10,
+        Some(a) => match parse_i64(a) {
+            Some(-1) => len,
+            Some(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
+            _ => return ctx.error("ERR count should be greater than or equal to -1"),
+        },
+    };
+    let count = count.min(len);
+    let Ctx { srv, client, .. } = ctx;
+    let out = &mut client.out;
+    out.array(count);
+    for e in srv.slowlog.iter().take(count) {
+        out.array(6);
+        out.int(e.id as i64);
+        out.int(e.time_s);
+        out.int(e.duration_us);
+        out.bulks(e.argv.iter().map(|a| &a[..]));
+        out.bulk(e.addr.as_bytes());
+        out.bulk(&e.name);
+    }
+}
+
+fn slowlog_len(ctx: &mut Ctx, _args: &[Bytes]) {
+    let n = ctx.srv.slowlog.len();
+    ctx.out().int(n as i64);
+}
+
+fn slowlog_reset(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.srv.slowlog.clear();
+    ctx.ok();
+}
+
+fn slowlog_help(ctx: &mut Ctx, args: &[Bytes]) {
+    reply_help(
+        ctx,
+        args,
+        &[
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// DEBUG (reachable only as enable-debug-command allows, see protected_denied)
+
+/// The subcommands implemented, with Redis's help text for each.
+const DEBUG_HELP: &[&str] = &[
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+];
+
+fn debug(ctx: &mut Ctx, args: &[Bytes]) {
+    let sub = &args[1];
+    match args.len() {
+        2 if eq_ic(sub, "help") => reply_help(ctx, args, DEBUG_HELP),
+        2 if eq_ic(sub, "change-repl-id") => debug_change_repl_id(ctx),
+        3 if eq_ic(sub, "sleep") => debug_sleep(ctx, &args[2]),
+        3 if eq_ic(sub, "set-active-expire") => {
+            ctx.srv.active_expire_enabled = atoi(&args[2]) != 0;
+            ctx.ok();
+        }
+        3 if eq_ic(sub, "object") => debug_object(ctx, &args[2]),
+        3 if eq_ic(sub, "log") => {
+            tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
+            ctx.ok();
+        }
+        3 if eq_ic(sub, "error") => {
+            let msg = String::from_utf8_lossy(&args[2]).into_owned();
+            ctx.error(&msg);
+        }
+        3 if eq_ic(sub, "protocol") => debug_protocol(ctx, &args[2]),
+        3..=5 if eq_ic(sub, "populate") => debug_populate(ctx, args),
+        _ => subcommand_syntax_error(ctx, args),
+    }
+}
+
+/// C's atoi: optional sign and leading digits, 0 when there are none.
+fn atoi(s: &[u8]) -> i64 {
+    let s = s.trim_ascii_start();
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let n = digits
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .fold(0i64, |n, &c| n.saturating_mul(10).saturating_add((c - b'0') as i64));
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// C's strtod on the longest numeric prefix (0 when there is none).
+fn strtod_prefix(s: &[u8]) -> f64 {
+    let s = s.trim_ascii_start();
+    // A float literal worth parsing is short; bound the work.
+    let s = &s[..s.len().min(64)];
+    (1..=s.len()).rev().find_map(|n| std::str::from_utf8(&s[..n]).ok()?.parse::<f64>().ok()).unwrap_or(0.0)
+}
+
+/// Stops the whole server, as Redis does: the point of DEBUG SLEEP is to
+/// make the server unresponsive (tests of client timeouts).
+fn debug_sleep(ctx: &mut Ctx, arg: &[u8]) {
+    let secs = strtod_prefix(arg);
+    if secs > 0.0 {
+        if let Ok(d) = std::time::Duration::try_from_secs_f64(secs) {
+            std::thread::sleep(d);
+        }
+    }
+    ctx.ok();
+}
+
+fn debug_change_repl_id(ctx: &mut Ctx) {
+    use rand::Rng;
+    tracing::info!("Changing replication IDs after receiving DEBUG change-repl-id");
+    let rng = &mut ctx.srv.rng;
+    ctx.srv.replid = (0..40).map(|_| format!("{:x}", rng.gen_range(0..16u8))).collect();
+    ctx.ok();
+}
+
+/// Redis's refcount of an object: small integers are shared objects.
+fn refcount(obj: &Obj) -> i64 {
+    match obj.val {
+        Value::Int(v) if (0..10_000).contains(&v) => i32::MAX as i64,
+        _ => 1,
+    }
+}
+
+/// Bytes of an RDB length prefix.
+fn rdb_len_size(len: usize) -> usize {
+    match len {
+        0..=63 => 1,
+        64..=16383 => 2,
+        _ if len <= u32::MAX as usize => 5,
+        _ => 9,
+    }
+}
+
+/// Bytes of an integer in the RDB's int encodings, if it fits one.
+fn rdb_int_size(v: i64) -> Option<usize> {
+    if i8::try_from(v).is_ok() {
+        Some(2)
+    } else if i16::try_from(v).is_ok() {
+        Some(3)
+    } else if i32::try_from(v).is_ok() {
+        Some(5)
+    } else {
+        None
+    }
+}
+
+/// Bytes a string takes in an RDB file, as rdbSaveRawString writes it:
+/// short canonical integers as integers, anything else with a length
+/// prefix. (Redis also tries LZF on strings over 20 bytes; that comes with
+/// RDB persistence, so compressible long strings count uncompressed.)
+fn rdb_string_size(s: &[u8]) -> usize {
+    if s.len() <= 11 {
+        if let Some(v) = parse_i64(s) {
+            if let Some(n) = rdb_int_size(v) {
+                return n;
+            }
+        }
+    }
+    rdb_len_size(s.len()) + s.len()
+}
+
+/// DEBUG OBJECT's serializedlength. Exact for strings (but for LZF, see
+/// rdb_string_size); for collections the sum of their elements as strings.
+fn serialized_length(obj: &Obj) -> usize {
+    match &obj.val {
+        Value::Int(v) => rdb_int_size(*v).unwrap_or_else(|| rdb_string_size(v.to_string().as_bytes())),
+        Value::Str(s) => rdb_string_size(s.as_slice()),
+        Value::List(l) => rdb_len_size(l.len()) + l.iter().map(|e| rdb_string_size(&e.to_vec())).sum::<usize>(),
+        Value::Hash(h) => {
+            rdb_len_size(h.len())
+                + h.pairs().iter().map(|p| rdb_string_size(&p.0) + rdb_string_size(&p.1)).sum::<usize>()
+        }
+        Value::Set(s) => rdb_len_size(s.len()) + s.members().iter().map(|m| rdb_string_size(m)).sum::<usize>(),
+        Value::ZSet(z) => {
+            rdb_len_size(z.len()) + z.iter().map(|(member, _)| rdb_string_size(&member) + 8).sum::<usize>()
+        }
+    }
+}
+
+/// Seconds since the object was last accessed, on the 24-bit LRU clock.
+fn idle_seconds(obj: &Obj) -> u64 {
+    let now = crate::db::value::lru_clock();
+    if now >= obj.lru {
+        (now - obj.lru) as u64
+    } else {
+        (0xFF_FFFF - obj.lru + now) as u64
+    }
+}
+
+fn debug_object(ctx: &mut Ctx, key: &[u8]) {
+    // As Redis, the key is looked up without expiring it.
+    let line = match ctx.db().dict.get(key) {
+        None => return ctx.error("ERR no such key"),
+        Some(obj) => format!(
+            "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            obj as *const Obj,
+            refcount(obj),
+            obj.encoding(),
+            serialized_length(obj),
+            obj.lru,
+            idle_seconds(obj)
+        ),
+    };
+    ctx.out().simple(&line);
+}
+
+fn debug_protocol(ctx: &mut Ctx, kind: &[u8]) {
+    let resp3 = ctx.out().resp >= 3;
+    let out = ctx.out();
+    let name = String::from_utf8_lossy(kind).to_ascii_lowercase();
+    match name.as_str() {
+        "string" => out.bulk(b"Hello World"),
+        "integer" => out.int(12345),
+        "double" => out.double(3.141),
+        "bignum" if resp3 => out.raw(b"(1234567999999999999999999999999999999\r\n"),
+        "bignum" => out.bulk(b"1234567999999999999999999999999999999"),
+        "null" => out.null(),
+        "array" | "set" => {
+            if name == "set" {
+                out.set(3);
+            } else {
+                out.array(3);
+            }
+            for i in 0..3 {
+                out.int(i);
+            }
+        }
+        "map" => {
+            out.map(3);
+            for i in 0..3 {
+                out.int(i);
+                out.boolean(i == 1);
+            }
+        }
+        "attrib" => {
+            if resp3 {
+                out.raw(b"|1\r\n");
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.int(90);
+            }
+            // An attribute is not a reply: a real one follows.
+            out.bulk(b"Some real reply following the attribute");
+        }
+        "push" if !resp3 => ctx.error("ERR RESP2 is not supported by this command"),
+        "push" => {
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        "verbatim" => out.verbatim(b"This is a verbatim\nstring"),
+        "true" => out.boolean(true),
+        "false" => out.boolean(false),
+        _ => ctx.error(
+            "ERR Wrong protocol type name. Please use one of the following: \
+             string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ),
+    }
+}
+
+/// DEBUG POPULATE count [prefix] [size]: keys `prefix:N` holding `value:N`
+/// (padded with zero bytes or cut to `size`). Not propagated, as in Redis.
+fn debug_populate(ctx: &mut Ctx, args: &[Bytes]) {
+    const OUT_OF_RANGE: &str = "ERR value is out of range, must be positive";
+    let Some(count) = parse_i64(&args[2]).filter(|n| *n >= 0) else { return ctx.error(OUT_OF_RANGE) };
+    let size = match args.get(4) {
+        None => 0,
+        Some(a) => match parse_i64(a).filter(|n| *n >= 0) {
+            Some(n) => n,
+            None => return ctx.error(OUT_OF_RANGE),
+        },
+    };
+    // Values are built before the data exists: keep them to what a client
+    // could send in one bulk string.
+    if size > ctx.srv.config.proto_max_bulk_len {
+        return ctx.error("ERR value is out of range, must not exceed proto-max-bulk-len");
+    }
+    let prefix = args.get(3).map_or(&b"key"[..], |p| &p[..]);
+    let mut key = Vec::new();
+    for j in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        let _ = write!(ByteWriter(&mut key), ":{j}");
+        // Redis formats the name into a 128-byte buffer.
+        key.truncate(127);
+        if ctx.db().contains(&key) {
+            continue;
+        }
+        let mut val = format!("value:{j}").into_bytes();
+        if size > 0 {
+            val.resize(size as usize, 0);
+        }
+        ctx.db().set(&key, Obj::from_bytes(&val));
+    }
+    ctx.ok();
+}
+
+/// fmt::Write into a byte vector.
+struct ByteWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for ByteWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// README
+
+const README_HEADING: &str = "## Supported commands";
+
+/// The README section listing every command of the table: name, group,
+/// summary. `cargo run --example readme_commands -- --write` rewrites it.
+pub fn readme_section() -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{README_HEADING}\n");
+    s.push_str(
+        "Generated from the command table (`cargo run --example readme_commands -- --write`\n\
+         rewrites this section; `tests/readme_commands.rs` fails when it is out of date).\n\n",
+    );
+    s.push_str("| Command | Group | Summary |\n|---|---|---|\n");
+    let cell = |t: &str| t.replace('|', "\\|");
+    for top in &table().all {
+        if top.handler.is_some() {
+            let _ = writeln!(s, "| `{}` | {} | {} |", top.name.to_ascii_uppercase(), top.group, cell(top.summary));
+        }
+        for sub in top.subcommands {
+            let name = format!("{} {}", top.name, sub.name).to_ascii_uppercase();
+            let _ = writeln!(s, "| `{name}` | {} | {} |", sub.group, cell(sub.summary));
+        }
+    }
+    s
+}
+
+/// `readme` with its "Supported commands" section (up to the next `## `
+/// heading) replaced by the generated one, or the section appended.
+pub fn readme_with_commands(readme: &str) -> String {
+    let section = readme_section();
+    let Some(start) = readme.find(&format!("\n{README_HEADING}\n")).map(|i| i + 1) else {
+        let sep = if readme.ends_with('\n') { "\n" } else { "\n\n" };
+        return format!("{readme}{sep}{section}");
+    };
+    let rest = &readme[start + README_HEADING.len()..];
+    let end = rest.find("\n## ").map_or(readme.len(), |i| start + README_HEADING.len() + i + 1);
+    let tail = &readme[end..];
+    let sep = if tail.is_empty() { "" } else { "\n" };
+    format!("{}{section}{sep}{tail}", &readme[..start])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_number_prefixes() {
+        assert_eq!(atoi(b"12abc"), 12);
+        assert_eq!(atoi(b" -3"), -3);
+        assert_eq!(atoi(b"abc"), 0);
+        assert_eq!(atoi(b"99999999999999999999999"), i64::MAX);
+        assert_eq!(strtod_prefix(b"0.5x"), 0.5);
+        assert_eq!(strtod_prefix(b"abc"), 0.0);
+        assert_eq!(strtod_prefix(b"1e3"), 1000.0);
+    }
+
+    #[test]
+    fn rdb_sizes_match_redis() {
+        // DEBUG OBJECT serializedlength values read from Redis 7.0.
+        assert_eq!(serialized_length(&Obj::from_bytes(b"bar")), 4);
+        assert_eq!(serialized_length(&Obj::from_bytes(b"123")), 2);
+        assert_eq!(serialized_length(&Obj::from_bytes(b"12345678901")), 12);
+        assert_eq!(rdb_len_size(16384), 5);
+    }
+
+    #[test]
+    fn readme_section_is_replaced_in_place() {
+        let section = readme_section();
+        let fresh = readme_with_commands("# x\n\nintro\n");
+        assert_eq!(fresh, format!("# x\n\nintro\n\n{section}"));
+        assert_eq!(readme_with_commands(&fresh), fresh);
+        let stale = format!("# x\n\n{README_HEADING}\n\nold\n\n## Later\n\ntext\n");
+        assert_eq!(readme_with_commands(&stale), format!("# x\n\n{section}\n## Later\n\ntext\n"));
+    }
+
+    #[test]
+    fn full_names_resolve_one_level() {
+        assert!(lookup_full_name(b"get").is_some());
+        assert_eq!(lookup_full_name(b"command|info").map(|n| n.full_name()).as_deref(), Some("command|info"));
+        assert!(lookup_full_name(b"get|x").is_none());
+        assert!(lookup_full_name(b"command|info|x").is_none());
+        assert!(lookup_full_name(b"command|").is_none());
+    }
+}
