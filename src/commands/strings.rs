@@ -1,48 +1,28 @@
-//! String commands.
+//! String commands (Redis's t_string.c): GET and SET with their variants,
+//! integer and long double counters, ranges, LCS.
 
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use crate::cmd;
+use crate::db::value::{fmt_i64, I64_DIGITS};
 use crate::db::{Obj, Value};
-use crate::util::{eq_ic, now_ms, parse_i64};
+use crate::protocol::Out;
+use crate::types::longdouble::LongDouble;
+use crate::util::{now_ms, parse_i64};
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
-        "get",
-        2,
-        READONLY | FAST,
-        acl::STRING,
-        keys(1, 1, 1),
-        get,
-        "string",
-        "1.0.0",
-        "O(1)",
-        "Returns the string value of a key."
-    ),
-    cmd!(
-        "set",
-        -3,
-        WRITE | DENYOOM,
-        acl::STRING,
-        keys(1, 1, 1),
-        set,
-        "string",
-        "1.0.0",
-        "O(1)",
-        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."
-    ),
-    cmd!(
-        "incr",
-        2,
+        "append",
+        3,
         WRITE | DENYOOM | FAST,
         acl::STRING,
         keys(1, 1, 1),
-        incr,
+        append,
         "string",
-        "1.0.0",
-        "O(1)",
-        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
+        "2.0.0",
+        "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
+        "Appends a string to the value of a key. Creates the key if it doesn't exist."
     ),
     cmd!(
         "decr",
@@ -57,6 +37,90 @@ pub static COMMANDS: &[CommandDef] = &[
         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
     ),
     cmd!(
+        "decrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        acl::STRING,
+        keys(1, 1, 1),
+        decrby,
+        "string",
+        "1.0.0",
+        "O(1)",
+        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "get",
+        2,
+        READONLY | FAST,
+        acl::STRING,
+        keys(1, 1, 1),
+        get,
+        "string",
+        "1.0.0",
+        "O(1)",
+        "Returns the string value of a key."
+    ),
+    cmd!(
+        "getdel",
+        2,
+        WRITE | FAST,
+        acl::STRING,
+        keys(1, 1, 1),
+        getdel,
+        "string",
+        "6.2.0",
+        "O(1)",
+        "Returns the string value of a key after deleting the key."
+    ),
+    cmd!(
+        "getex",
+        -2,
+        WRITE | FAST,
+        acl::STRING,
+        keys(1, 1, 1),
+        getex,
+        "string",
+        "6.2.0",
+        "O(1)",
+        "Returns the string value of a key after setting its expiration time."
+    ),
+    cmd!(
+        "getrange",
+        4,
+        READONLY,
+        acl::STRING,
+        keys(1, 1, 1),
+        getrange,
+        "string",
+        "2.4.0",
+        "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+        "Returns a substring of the string stored at a key."
+    ),
+    cmd!(
+        "getset",
+        3,
+        WRITE | DENYOOM | FAST,
+        acl::STRING,
+        keys(1, 1, 1),
+        getset,
+        "string",
+        "1.0.0",
+        "O(1)",
+        "Returns the previous string value of a key after setting it to a new value."
+    ),
+    cmd!(
+        "incr",
+        2,
+        WRITE | DENYOOM | FAST,
+        acl::STRING,
+        keys(1, 1, 1),
+        incr,
+        "string",
+        "1.0.0",
+        "O(1)",
+        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
         "incrby",
         3,
         WRITE | DENYOOM | FAST,
@@ -69,16 +133,28 @@ pub static COMMANDS: &[CommandDef] = &[
         "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."
     ),
     cmd!(
-        "decrby",
+        "incrbyfloat",
         3,
         WRITE | DENYOOM | FAST,
         acl::STRING,
         keys(1, 1, 1),
-        decrby,
+        incrbyfloat,
         "string",
-        "1.0.0",
+        "2.6.0",
         "O(1)",
-        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."
+        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "lcs",
+        -3,
+        READONLY,
+        acl::STRING,
+        keys(1, 2, 1),
+        lcs,
+        "string",
+        "7.0.0",
+        "O(N*M) where N and M are the lengths of s1 and s2, respectively",
+        "Finds the longest common substring."
     ),
     cmd!(
         "mget",
@@ -104,192 +180,707 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of keys to set.",
         "Atomically creates or modifies the string values of one or more keys."
     ),
+    cmd!(
+        "msetnx",
+        -3,
+        WRITE | DENYOOM,
+        acl::STRING,
+        keys(1, -1, 2),
+        msetnx,
+        "string",
+        "1.0.1",
+        "O(N) where N is the number of keys to set.",
+        "Atomically modifies the string values of one or more keys only when all keys don't exist."
+    ),
+    cmd!(
+        "psetex",
+        4,
+        WRITE | DENYOOM,
+        acl::STRING,
+        keys(1, 1, 1),
+        psetex,
+        "string",
+        "2.6.0",
+        "O(1)",
+        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."
+    ),
+    cmd!(
+        "set",
+        -3,
+        WRITE | DENYOOM,
+        acl::STRING,
+        keys(1, 1, 1),
+        set,
+        "string",
+        "1.0.0",
+        "O(1)",
+        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."
+    ),
+    cmd!(
+        "setex",
+        4,
+        WRITE | DENYOOM,
+        acl::STRING,
+        keys(1, 1, 1),
+        setex,
+        "string",
+        "2.0.0",
+        "O(1)",
+        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."
+    ),
+    cmd!(
+        "setnx",
+        3,
+        WRITE | DENYOOM | FAST,
+        acl::STRING,
+        keys(1, 1, 1),
+        setnx,
+        "string",
+        "1.0.0",
+        "O(1)",
+        "Set the string value of a key only when the key doesn't exist."
+    ),
+    cmd!(
+        "setrange",
+        4,
+        WRITE | DENYOOM,
+        acl::STRING,
+        keys(1, 1, 1),
+        setrange,
+        "string",
+        "2.2.0",
+        "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
+        "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."
+    ),
+    cmd!(
+        "strlen",
+        2,
+        READONLY | FAST,
+        acl::STRING,
+        keys(1, 1, 1),
+        strlen,
+        "string",
+        "2.2.0",
+        "O(1)",
+        "Returns the length of a string value."
+    ),
+    cmd!(
+        "substr",
+        4,
+        READONLY,
+        acl::STRING,
+        keys(1, 1, 1),
+        getrange,
+        "string",
+        "1.0.0",
+        "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+        "Returns a substring from a string value."
+    ),
 ];
 
-/// The outcome of reading a key as a string.
-pub enum StrLookup<T> {
-    Missing,
-    WrongType,
-    Found(T),
-}
+// ---------------------------------------------------------------------------
+// Shared pieces
 
-/// Reads `key` as a string and passes its bytes to `f`.
-pub fn with_string<T>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> StrLookup<T> {
-    match ctx.db().get(key) {
-        None => StrLookup::Missing,
-        Some(o) => match o.val.as_bytes() {
-            Some(b) => StrLookup::Found(f(&b)),
-            None => StrLookup::WrongType,
-        },
+/// Writes a string value as a bulk reply (integers printed on the stack);
+/// false, writing nothing, for a value of another type.
+#[inline]
+fn bulk_value(out: &mut Out, v: &Value) -> bool {
+    let mut scratch = [0u8; I64_DIGITS];
+    match v.str_bytes(&mut scratch) {
+        Some(b) => {
+            out.bulk(b);
+            true
+        }
+        None => false,
     }
 }
 
-fn get(ctx: &mut Ctx, args: &[Bytes]) {
+/// Counts a read lookup in INFO's keyspace_hits/misses, as Redis's
+/// lookupKeyRead does.
+#[inline]
+fn count_hit(srv: &mut crate::executor::Server, hit: bool) {
+    if hit {
+        srv.stats.keyspace_hits += 1;
+    } else {
+        srv.stats.keyspace_misses += 1;
+    }
+}
+
+/// Redis's getGenericCommand: replies nil or the value. Returns false after
+/// replying WRONGTYPE.
+#[inline]
+fn get_generic(ctx: &mut Ctx, key: &[u8]) -> bool {
     let db = ctx.client.db;
     let out = &mut ctx.client.out;
-    match ctx.srv.dbs[db].get(&args[1]) {
+    let (hit, is_string) = match ctx.srv.dbs[db].get(key) {
         None => {
             out.null();
-            ctx.hit(false);
+            (false, true)
         }
-        Some(o) => {
-            match &o.val {
-                Value::Int(i) => out.bulk_i64(*i),
-                Value::Str { data, .. } => out.bulk(data),
-                #[allow(unreachable_patterns)]
-                _ => return ctx.wrongtype(),
-            }
-            ctx.hit(true);
-        }
-    }
-}
-
-#[derive(PartialEq)]
-enum Cond {
-    Always,
-    Nx,
-    Xx,
-}
-
-fn set(ctx: &mut Ctx, args: &[Bytes]) {
-    let mut cond = Cond::Always;
-    let mut expire_at: Option<i64> = None;
-    let mut keep_ttl = false;
-    let mut want_get = false;
-    let mut i = 3;
-    let now = now_ms();
-    while i < args.len() {
-        let a = &args[i];
-        let next = args.get(i + 1);
-        if eq_ic(a, "nx") && cond == Cond::Always {
-            cond = Cond::Nx;
-        } else if eq_ic(a, "xx") && cond == Cond::Always {
-            cond = Cond::Xx;
-        } else if eq_ic(a, "get") {
-            want_get = true;
-        } else if eq_ic(a, "keepttl") && expire_at.is_none() {
-            keep_ttl = true;
-        } else if let (Some(unit), Some(v), false, None) = (expire_unit(a), next, keep_ttl, expire_at) {
-            let Some(n) = parse_i64(v) else { return ctx.not_integer() };
-            match expire_time(unit, n, now) {
-                Some(at) => expire_at = Some(at),
-                None => return ctx.error("ERR invalid expire time in 'set' command"),
-            }
-            i += 1;
-        } else {
-            return ctx.syntax_error();
-        }
-        i += 1;
-    }
-    let key = &args[1];
-    let db = ctx.client.db;
-    let old = match ctx.srv.dbs[db].get(key) {
-        None => None,
-        Some(o) => match o.val.as_bytes() {
-            Some(b) => Some((b.into_owned(), o.expire_at)),
-            None if want_get => return ctx.wrongtype(),
-            None => Some((Vec::new(), o.expire_at)),
-        },
+        Some(o) => (true, bulk_value(out, &o.val)),
     };
-    let exists = old.is_some();
-    if (cond == Cond::Nx && exists) || (cond == Cond::Xx && !exists) {
-        return if want_get { reply_old(ctx, old) } else { ctx.out().null() };
+    count_hit(ctx.srv, hit);
+    if !is_string {
+        ctx.wrongtype();
     }
-    let mut obj = Obj::from_bytes(&args[2]);
-    if keep_ttl {
-        obj.expire_at = old.as_ref().map_or(0, |o| o.1);
-    } else if let Some(at) = expire_at {
-        obj.expire_at = at;
-    }
-    ctx.srv.dbs[db].set(key, obj);
-    ctx.dirty(1);
-    if let Some(at) = expire_at {
-        // Replicas and the AOF get an absolute time, so replaying never
-        // extends the key's life.
-        let mut argv = vec![Bytes::from_static(b"SET"), key.clone(), args[2].clone()];
-        argv.push(Bytes::from_static(b"PXAT"));
-        argv.push(Bytes::from(at.to_string()));
-        if keep_ttl {
-            argv.push(Bytes::from_static(b"KEEPTTL"));
-        }
-        ctx.propagate(argv);
-    }
-    if want_get {
-        reply_old(ctx, old)
-    } else {
-        ctx.ok()
+    is_string
+}
+
+/// Redis's checkStringLength: whether a string may grow to `size + append`
+/// bytes under proto-max-bulk-len `max`.
+fn fits(max: i64, size: usize, append: usize) -> bool {
+    (size as u64).checked_add(append as u64).is_some_and(|total| total <= max.max(0) as u64)
+}
+
+/// An option argument as C code compares it: up to its first NUL byte
+/// (Redis matches `opt[2] == '\0'`, strcasecmp...).
+fn c_str(arg: &[u8]) -> &[u8] {
+    match arg.iter().position(|&b| b == 0) {
+        Some(n) => &arg[..n],
+        None => arg,
     }
 }
 
-fn reply_old(ctx: &mut Ctx, old: Option<(Vec<u8>, i64)>) {
-    match old {
-        Some((v, _)) => ctx.out().bulk(&v),
-        None => ctx.out().null(),
-    }
+fn is_opt(arg: &[u8], name: &str) -> bool {
+    c_str(arg).eq_ignore_ascii_case(name.as_bytes())
 }
 
-#[derive(Clone, Copy)]
-pub enum ExpireUnit {
+fn bytes_of_i64(v: i64) -> Bytes {
+    Bytes::copy_from_slice(fmt_i64(v, &mut [0u8; I64_DIGITS]))
+}
+
+// ---------------------------------------------------------------------------
+// Expire options shared by SET and GETEX
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
     Ex,
     Px,
     ExAt,
     PxAt,
 }
 
-pub fn expire_unit(a: &[u8]) -> Option<ExpireUnit> {
-    if eq_ic(a, "ex") {
-        Some(ExpireUnit::Ex)
-    } else if eq_ic(a, "px") {
-        Some(ExpireUnit::Px)
-    } else if eq_ic(a, "exat") {
-        Some(ExpireUnit::ExAt)
-    } else if eq_ic(a, "pxat") {
-        Some(ExpireUnit::PxAt)
-    } else {
-        None
+impl Unit {
+    fn of(arg: &[u8]) -> Option<Unit> {
+        let a = c_str(arg);
+        [("ex", Unit::Ex), ("px", Unit::Px), ("exat", Unit::ExAt), ("pxat", Unit::PxAt)]
+            .into_iter()
+            .find(|(name, _)| a.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, u)| u)
+    }
+
+    fn seconds(self) -> bool {
+        matches!(self, Unit::Ex | Unit::ExAt)
+    }
+
+    fn absolute(self) -> bool {
+        matches!(self, Unit::ExAt | Unit::PxAt)
     }
 }
 
-/// Absolute ms time for an expire option; None when invalid (≤ 0 or overflow).
-pub fn expire_time(unit: ExpireUnit, n: i64, now: i64) -> Option<i64> {
+/// The options of SET (and of GETEX, which takes PERSIST instead of
+/// NX/XX/GET/KEEPTTL), as Redis's parseExtendedStringArgumentsOrReply.
+#[derive(Default)]
+struct Opts<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    expire: Option<(Unit, &'a [u8])>,
+}
+
+/// Parses `args[from..]`; None means a syntax error. Repeating an option is
+/// accepted (the last expire wins); combining conflicting ones is not.
+fn parse_opts(args: &[Bytes], from: usize, for_set: bool) -> Option<Opts<'_>> {
+    let mut o = Opts::default();
+    let mut j = from;
+    while j < args.len() {
+        let a = &args[j][..];
+        let next = args.get(j + 1);
+        let unit = Unit::of(a);
+        if for_set && is_opt(a, "nx") && !o.xx {
+            o.nx = true;
+        } else if for_set && is_opt(a, "xx") && !o.nx {
+            o.xx = true;
+        } else if for_set && is_opt(a, "get") {
+            o.get = true;
+        } else if for_set && is_opt(a, "keepttl") && o.expire.is_none() {
+            o.keepttl = true;
+        } else if !for_set && is_opt(a, "persist") && o.expire.is_none() {
+            o.persist = true;
+        } else if let (Some(u), Some(v)) = (unit, next) {
+            let other_unit = o.expire.is_some_and(|(prev, _)| prev != u);
+            if o.keepttl || o.persist || other_unit {
+                return None;
+            }
+            o.expire = Some((u, v));
+            j += 1;
+        } else {
+            return None;
+        }
+        j += 1;
+    }
+    Some(o)
+}
+
+enum ExpireError {
+    NotInteger,
+    Invalid,
+}
+
+/// Redis's getExpireMillisecondsOrReply: the absolute expire time in ms.
+fn expire_at(unit: Unit, arg: &[u8], now: i64) -> Result<i64, ExpireError> {
+    let n = parse_i64(arg).ok_or(ExpireError::NotInteger)?;
     if n <= 0 {
-        return None;
+        return Err(ExpireError::Invalid);
     }
-    let ms = match unit {
-        ExpireUnit::Ex | ExpireUnit::ExAt => n.checked_mul(1000)?,
-        ExpireUnit::Px | ExpireUnit::PxAt => n,
-    };
-    match unit {
-        ExpireUnit::Ex | ExpireUnit::Px => ms.checked_add(now),
-        _ => Some(ms),
+    let ms = if unit.seconds() { n.checked_mul(1000).ok_or(ExpireError::Invalid)? } else { n };
+    if unit.absolute() {
+        Ok(ms)
+    } else {
+        ms.checked_add(now).ok_or(ExpireError::Invalid)
     }
 }
 
-/// Adds `by` to the integer at `key`, creating it at 0.
-fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
-    let db = ctx.client.db;
-    let current = match ctx.srv.dbs[db].get_mut(key) {
-        None => None,
-        Some(o) => match &o.val {
-            Value::Int(i) => Some((*i, o)),
-            Value::Str { data, .. } => match parse_i64(data) {
-                Some(i) => Some((i, o)),
-                None => return ctx.not_integer(),
-            },
-            #[allow(unreachable_patterns)]
-            _ => return ctx.wrongtype(),
-        },
-    };
-    let base = current.as_ref().map_or(0, |c| c.0);
-    let Some(new) = base.checked_add(by) else {
-        return ctx.error("ERR increment or decrement would overflow");
-    };
-    match current {
-        Some((_, o)) => o.val = Value::Int(new),
-        None => {
-            ctx.srv.dbs[db].set(key, Obj::new(Value::Int(new)));
+fn expire_error(ctx: &mut Ctx, e: ExpireError) {
+    match e {
+        ExpireError::NotInteger => ctx.not_integer(),
+        ExpireError::Invalid => {
+            let msg = format!("ERR invalid expire time in '{}' command", ctx.cmd.name);
+            ctx.error(&msg)
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// GET / SET and friends
+
+fn get(ctx: &mut Ctx, args: &[Bytes]) {
+    get_generic(ctx, &args[1]);
+}
+
+fn set(ctx: &mut Ctx, args: &[Bytes]) {
+    match parse_opts(args, 3, true) {
+        Some(opts) => set_generic(ctx, args, 2, opts, false),
+        None => ctx.syntax_error(),
+    }
+}
+
+fn setnx(ctx: &mut Ctx, args: &[Bytes]) {
+    set_generic(ctx, args, 2, Opts { nx: true, ..Opts::default() }, true);
+}
+
+fn setex(ctx: &mut Ctx, args: &[Bytes]) {
+    set_generic(ctx, args, 3, Opts { expire: Some((Unit::Ex, &args[2])), ..Opts::default() }, false);
+}
+
+fn psetex(ctx: &mut Ctx, args: &[Bytes]) {
+    set_generic(ctx, args, 3, Opts { expire: Some((Unit::Px, &args[2])), ..Opts::default() }, false);
+}
+
+/// Redis's setGenericCommand for SET, SETNX, SETEX and PSETEX: the value is
+/// `args[val]`; SETNX replies 1/0 instead of OK/nil.
+fn set_generic(ctx: &mut Ctx, args: &[Bytes], val: usize, opts: Opts, setnx: bool) {
+    let key = &args[1];
+    let mut expire = None;
+    if let Some((unit, arg)) = opts.expire {
+        match expire_at(unit, arg, now_ms()) {
+            Ok(at) => expire = Some((unit, at)),
+            Err(e) => return expire_error(ctx, e),
+        }
+    }
+    if opts.get && !get_generic(ctx, key) {
+        return;
+    }
+    let value = Value::from_bytes(&args[val]);
+    let db = ctx.client.db;
+    let d = &mut ctx.srv.dbs[db];
+    if !opts.nx && !opts.xx && !opts.keepttl {
+        // Plain SET: one lookup, the old value and TTL replaced.
+        let mut obj = Obj::new(value);
+        obj.expire_at = expire.map_or(0, |(_, at)| at);
+        d.set(key, obj);
+    } else {
+        match d.get_mut(key) {
+            Some(_) if opts.nx => return set_aborted(ctx, opts.get, setnx),
+            None if opts.xx => return set_aborted(ctx, opts.get, setnx),
+            // KEEPTTL: the value changes, the expire time stays.
+            Some(o) if opts.keepttl => o.val = value,
+            _ => {
+                let mut obj = Obj::new(value);
+                obj.expire_at = expire.map_or(0, |(_, at)| at);
+                d.set(key, obj);
+            }
+        }
+    }
+    ctx.dirty(1);
+    match expire {
+        // Replicas and the AOF get an absolute time, so replaying never
+        // extends the key's life (PXAT is already absolute: sent as is).
+        Some((unit, at)) if unit != Unit::PxAt => ctx.propagate(vec![
+            Bytes::from_static(b"SET"),
+            key.clone(),
+            args[val].clone(),
+            Bytes::from_static(b"PXAT"),
+            bytes_of_i64(at),
+        ]),
+        // The reply of GET means nothing to a replica.
+        None if opts.get => {
+            let argv = args.iter().enumerate().filter(|(i, a)| *i < 3 || !is_opt(a, "get")).map(|(_, a)| a.clone());
+            ctx.propagate(argv.collect());
+        }
+        _ => {}
+    }
+    if opts.get {
+        return;
+    }
+    if setnx {
+        ctx.out().int(1);
+    } else {
+        ctx.ok();
+    }
+}
+
+/// NX/XX said no: SET GET has already replied with the old value.
+fn set_aborted(ctx: &mut Ctx, got: bool, setnx: bool) {
+    if got {
+        return;
+    }
+    if setnx {
+        ctx.out().int(0);
+    } else {
+        ctx.out().null();
+    }
+}
+
+fn getset(ctx: &mut Ctx, args: &[Bytes]) {
+    if !get_generic(ctx, &args[1]) {
+        return;
+    }
+    ctx.db().set(&args[1], Obj::from_bytes(&args[2]));
+    ctx.dirty(1);
+    ctx.propagate(vec![Bytes::from_static(b"SET"), args[1].clone(), args[2].clone()]);
+}
+
+fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
+    if !get_generic(ctx, &args[1]) {
+        return;
+    }
+    if ctx.db().del(&args[1]).is_some() {
+        ctx.dirty(1);
+        ctx.propagate(vec![Bytes::from_static(b"DEL"), args[1].clone()]);
+    }
+}
+
+fn getex(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(opts) = parse_opts(args, 2, false) else { return ctx.syntax_error() };
+    let key = &args[1];
+    let now = now_ms();
+    let db = ctx.client.db;
+    let had_expire = match ctx.srv.dbs[db].get(key) {
+        None => {
+            count_hit(ctx.srv, false);
+            return ctx.out().null();
+        }
+        Some(o) if !o.val.is_string() => {
+            count_hit(ctx.srv, true);
+            return ctx.wrongtype();
+        }
+        Some(o) => o.expire_at != 0,
+    };
+    count_hit(ctx.srv, true);
+    let mut expire = None;
+    if let Some((unit, arg)) = opts.expire {
+        match expire_at(unit, arg, now) {
+            Ok(at) => expire = Some((unit, at)),
+            Err(e) => return expire_error(ctx, e),
+        }
+    }
+    // The reply comes first: the key may be deleted below.
+    if let Some(o) = ctx.srv.dbs[db].get(key) {
+        bulk_value(&mut ctx.client.out, &o.val);
+    }
+    match expire {
+        Some((unit, at)) if unit.absolute() && at <= now => {
+            // A time already past deletes the key (DEL or UNLINK, as Redis
+            // picks with lazyfree-lazy-expire).
+            ctx.db().del(key);
+            let del = if ctx.srv.config.get("lazyfree-lazy-expire") == Some("yes") { "UNLINK" } else { "DEL" };
+            ctx.dirty(1);
+            ctx.propagate(vec![Bytes::from_static(del.as_bytes()), key.clone()]);
+        }
+        Some((_, at)) => {
+            ctx.db().set_expire(key, at);
+            ctx.dirty(1);
+            ctx.propagate(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), bytes_of_i64(at)]);
+        }
+        None if opts.persist && had_expire => {
+            ctx.db().set_expire(key, 0);
+            ctx.dirty(1);
+            ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
+        }
+        None => {}
+    }
+}
+
+fn mget(ctx: &mut Ctx, args: &[Bytes]) {
+    let db = ctx.client.db;
+    ctx.client.out.array(args.len() - 1);
+    for key in &args[1..] {
+        let out = &mut ctx.client.out;
+        let hit = match ctx.srv.dbs[db].get(key) {
+            Some(o) => {
+                // Values of other types read as nil.
+                if !bulk_value(out, &o.val) {
+                    out.null();
+                }
+                true
+            }
+            None => {
+                out.null();
+                false
+            }
+        };
+        count_hit(ctx.srv, hit);
+    }
+}
+
+/// The arity of MSET/MSETNX must be odd: key/value pairs.
+fn pairs_ok(ctx: &mut Ctx, args: &[Bytes]) -> bool {
+    if args.len().is_multiple_of(2) {
+        let msg = format!("ERR wrong number of arguments for '{}' command", ctx.cmd.name);
+        ctx.error(&msg);
+        return false;
+    }
+    true
+}
+
+fn mset(ctx: &mut Ctx, args: &[Bytes]) {
+    if !pairs_ok(ctx, args) {
+        return;
+    }
+    let d = ctx.db();
+    for pair in args[1..].chunks_exact(2) {
+        d.set(&pair[0], Obj::from_bytes(&pair[1]));
+    }
+    ctx.dirty((args.len() as u64 - 1) / 2);
+    ctx.ok();
+}
+
+fn msetnx(ctx: &mut Ctx, args: &[Bytes]) {
+    if !pairs_ok(ctx, args) {
+        return;
+    }
+    let d = ctx.db();
+    if args[1..].chunks_exact(2).any(|pair| d.get_mut(&pair[0]).is_some()) {
+        return ctx.out().int(0);
+    }
+    // A key given twice takes its last value (CVE-2023-28425: Redis once
+    // asserted here).
+    for pair in args[1..].chunks_exact(2) {
+        d.set(&pair[0], Obj::from_bytes(&pair[1]));
+    }
+    ctx.dirty((args.len() as u64 - 1) / 2);
+    ctx.out().int(1);
+}
+
+// ---------------------------------------------------------------------------
+// In-place edits and ranges
+
+/// Why an in-place edit did not happen.
+enum EditError {
+    WrongType,
+    TooBig,
+    NoMemory,
+}
+
+fn edit_error(ctx: &mut Ctx, e: EditError) {
+    match e {
+        EditError::WrongType => ctx.wrongtype(),
+        EditError::TooBig => ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)"),
+        // Only reachable with proto-max-bulk-len raised past what the
+        // machine can hold: refuse rather than abort the server.
+        EditError::NoMemory => ctx.error("ERR Insufficient memory to grow the string"),
+    }
+}
+
+fn append(ctx: &mut Ctx, args: &[Bytes]) {
+    let (key, add) = (&args[1], &args[2]);
+    let max = ctx.srv.config.proto_max_bulk_len;
+    let db = ctx.client.db;
+    let d = &mut ctx.srv.dbs[db];
+    let total = match d.get_mut(key) {
+        None => {
+            // A new key holds the argument as SET would store it.
+            d.set(key, Obj::from_bytes(add));
+            Ok(add.len())
+        }
+        Some(o) => match o.val.str_len() {
+            None => Err(EditError::WrongType),
+            Some(len) if !fits(max, len, add.len()) => Err(EditError::TooBig),
+            Some(_) => match o.val.str_mut() {
+                Some(buf) => match buf.try_reserve(add.len()) {
+                    Ok(()) => {
+                        buf.extend_from_slice(add);
+                        Ok(buf.len())
+                    }
+                    Err(_) => Err(EditError::NoMemory),
+                },
+                None => Err(EditError::WrongType),
+            },
+        },
+    };
+    match total {
+        Ok(total) => {
+            ctx.dirty(1);
+            ctx.out().int(total as i64);
+        }
+        Err(e) => edit_error(ctx, e),
+    }
+}
+
+fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
+    let (key, value) = (&args[1], &args[3]);
+    let Some(offset) = parse_i64(&args[2]) else { return ctx.not_integer() };
+    if offset < 0 {
+        return ctx.error("ERR offset is out of range");
+    }
+    let max = ctx.srv.config.proto_max_bulk_len;
+    // Checked before anything is allocated: offsets up to i64::MAX are
+    // refused, never reserved.
+    let size_ok = fits(max, offset as usize, value.len());
+    let (offset, end) = (offset as usize, (offset as usize).saturating_add(value.len()));
+    let db = ctx.client.db;
+    let d = &mut ctx.srv.dbs[db];
+    let total = match d.get_mut(key) {
+        // Writing nothing creates no key.
+        None if value.is_empty() => return ctx.out().int(0),
+        None if !size_ok => Err(EditError::TooBig),
+        None => {
+            let mut buf = Vec::new();
+            let total = write_at(&mut buf, offset, end, value).ok_or(EditError::NoMemory);
+            if total.is_ok() {
+                d.set(key, Obj::new(Value::raw(buf)));
+            }
+            total
+        }
+        Some(o) => match o.val.str_len() {
+            None => Err(EditError::WrongType),
+            // ... nor changes one (not even its encoding).
+            Some(len) if value.is_empty() => return ctx.out().int(len as i64),
+            Some(_) if !size_ok => Err(EditError::TooBig),
+            Some(_) => o.val.str_mut().and_then(|buf| write_at(buf, offset, end, value)).ok_or(EditError::NoMemory),
+        },
+    };
+    match total {
+        Ok(total) => {
+            ctx.dirty(1);
+            ctx.out().int(total as i64);
+        }
+        Err(e) => edit_error(ctx, e),
+    }
+}
+
+/// Copies `value` to `buf[offset..end]`, zero-padding a shorter buffer.
+/// None when the memory cannot be had.
+fn write_at(buf: &mut Vec<u8>, offset: usize, end: usize, value: &[u8]) -> Option<usize> {
+    if buf.len() < end {
+        buf.try_reserve(end - buf.len()).ok()?;
+        buf.resize(end, 0);
+    }
+    buf[offset..end].copy_from_slice(value);
+    Some(buf.len())
+}
+
+fn getrange(ctx: &mut Ctx, args: &[Bytes]) {
+    let (Some(start), Some(end)) = (parse_i64(&args[2]), parse_i64(&args[3])) else {
+        return ctx.not_integer();
+    };
+    let db = ctx.client.db;
+    let out = &mut ctx.client.out;
+    let (hit, is_string) = match ctx.srv.dbs[db].get(&args[1]) {
+        None => {
+            out.bulk(b"");
+            (false, true)
+        }
+        Some(o) => {
+            let mut scratch = [0u8; I64_DIGITS];
+            match o.val.str_bytes(&mut scratch) {
+                Some(s) => {
+                    out.bulk(substr(s, start, end));
+                    (true, true)
+                }
+                None => (true, false),
+            }
+        }
+    };
+    count_hit(ctx.srv, hit);
+    if !is_string {
+        ctx.wrongtype();
+    }
+}
+
+/// GETRANGE's inclusive range with negative indexes from the end, clamped
+/// as Redis clamps it.
+fn substr(s: &[u8], mut start: i64, mut end: i64) -> &[u8] {
+    let len = s.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return &[];
+    }
+    if start < 0 {
+        start = len.wrapping_add(start);
+    }
+    if end < 0 {
+        end = len.wrapping_add(end);
+    }
+    start = start.max(0);
+    end = end.max(0).min(len - 1);
+    if start > end || len == 0 {
+        return &[];
+    }
+    &s[start as usize..=end as usize]
+}
+
+fn strlen(ctx: &mut Ctx, args: &[Bytes]) {
+    let db = ctx.client.db;
+    let len = ctx.srv.dbs[db].get(&args[1]).map(|o| o.val.str_len());
+    count_hit(ctx.srv, len.is_some());
+    match len {
+        None => ctx.out().int(0),
+        Some(None) => ctx.wrongtype(),
+        Some(Some(n)) => ctx.out().int(n as i64),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Counters
+
+/// Adds `by` to the integer at `key` (0 when missing), keeping its TTL.
+fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
+    let db = ctx.client.db;
+    let d = &mut ctx.srv.dbs[db];
+    let new = match d.get_mut(key) {
+        None => {
+            d.set(key, Obj::new(Value::Int(by)));
+            by
+        }
+        Some(o) => {
+            let current = match &o.val {
+                Value::Int(i) => *i,
+                Value::Str(s) => match parse_i64(s.as_slice()) {
+                    Some(i) => i,
+                    None => return ctx.not_integer(),
+                },
+                _ => return ctx.wrongtype(),
+            };
+            let Some(new) = current.checked_add(by) else {
+                return ctx.error("ERR increment or decrement would overflow");
+            };
+            o.val = Value::Int(new);
+            new
+        }
+    };
     ctx.dirty(1);
     ctx.out().int(new);
 }
@@ -310,35 +901,214 @@ fn incrby(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn decrby(ctx: &mut Ctx, args: &[Bytes]) {
-    match parse_i64(&args[2]).and_then(i64::checked_neg) {
-        Some(by) => incr_by(ctx, &args[1], by),
-        None if parse_i64(&args[2]).is_some() => ctx.error("ERR decrement would overflow"),
+    match parse_i64(&args[2]) {
         None => ctx.not_integer(),
+        Some(i64::MIN) => ctx.error("ERR decrement would overflow"),
+        Some(by) => incr_by(ctx, &args[1], -by),
     }
 }
 
-fn mget(ctx: &mut Ctx, args: &[Bytes]) {
-    ctx.out().array(args.len() - 1);
-    for key in &args[1..] {
-        let db = ctx.client.db;
-        let out = &mut ctx.client.out;
-        match ctx.srv.dbs[db].get(key).map(|o| &o.val) {
-            Some(Value::Int(i)) => out.bulk_i64(*i),
-            Some(Value::Str { data, .. }) => out.bulk(data),
-            // Missing keys and other types read as nil.
-            #[allow(unreachable_patterns)]
-            _ => out.null(),
+/// INCRBYFLOAT in C long double (80-bit on x86-64), as Redis computes it,
+/// propagated as `SET key <result> KEEPTTL` so replicas never redo the
+/// floating point.
+fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    let db = ctx.client.db;
+    let current = match ctx.srv.dbs[db].get_mut(key) {
+        None => Some(LongDouble::Zero { neg: false }),
+        Some(o) => match &o.val {
+            Value::Int(i) => Some(LongDouble::from_i64(*i)),
+            Value::Str(s) => LongDouble::parse(s.as_slice()),
+            _ => return ctx.wrongtype(),
+        },
+    };
+    let (Some(current), Some(by)) = (current, LongDouble::parse(&args[2])) else {
+        return ctx.not_float();
+    };
+    let sum = current.plus(by);
+    if !sum.is_finite() {
+        return ctx.error("ERR increment would produce NaN or Infinity");
+    }
+    let text = sum.to_human();
+    // Stored as a string (embstr), never int-encoded, like Redis's
+    // createStringObjectFromLongDouble.
+    let value = Value::string(text.as_bytes());
+    let d = &mut ctx.srv.dbs[db];
+    match d.get_mut(key) {
+        Some(o) => o.val = value,
+        None => {
+            d.set(key, Obj::new(value));
+        }
+    }
+    ctx.dirty(1);
+    ctx.out().bulk(text.as_bytes());
+    ctx.propagate(vec![Bytes::from_static(b"SET"), key.clone(), Bytes::from(text), Bytes::from_static(b"KEEPTTL")]);
+}
+
+// ---------------------------------------------------------------------------
+// LCS
+
+fn lcs(ctx: &mut Ctx, args: &[Bytes]) {
+    let db = ctx.client.db;
+    let mut types_ok = true;
+    for key in &args[1..3] {
+        let found = ctx.srv.dbs[db].get(key).map(|o| o.val.is_string());
+        count_hit(ctx.srv, found.is_some());
+        types_ok &= found != Some(false);
+    }
+    if !types_ok {
+        return ctx.error("ERR The specified keys must contain string values");
+    }
+    let (mut get_len, mut get_idx, mut with_match_len) = (false, false, false);
+    let mut min_match_len: i64 = 0;
+    let mut j = 3;
+    while j < args.len() {
+        let opt = &args[j];
+        if is_opt(opt, "idx") {
+            get_idx = true;
+        } else if is_opt(opt, "len") {
+            get_len = true;
+        } else if is_opt(opt, "withmatchlen") {
+            with_match_len = true;
+        } else if is_opt(opt, "minmatchlen") && j + 1 < args.len() {
+            let Some(n) = parse_i64(&args[j + 1]) else { return ctx.not_integer() };
+            min_match_len = n.max(0);
+            j += 1;
+        } else {
+            return ctx.syntax_error();
+        }
+        j += 1;
+    }
+    if get_idx && get_len {
+        return ctx.error("ERR If you want both the length and indexes, please just use IDX.");
+    }
+    // Both keys were looked up (and expired) above: read them in place.
+    let d = &ctx.srv.dbs[db];
+    let (mut sa, mut sb) = ([0u8; I64_DIGITS], [0u8; I64_DIGITS]);
+    let a = d.dict.get(&args[1][..]).and_then(|o| o.val.str_bytes(&mut sa)).unwrap_or(b"");
+    let b = d.dict.get(&args[2][..]).and_then(|o| o.val.str_bytes(&mut sb)).unwrap_or(b"");
+    if a.len() >= u32::MAX as usize - 1 || b.len() >= u32::MAX as usize - 1 {
+        return ctx.client.out.error("ERR String too long for LCS");
+    }
+    // The (alen+1) x (blen+1) table of u32, refused past proto-max-bulk-len
+    // before anything is allocated, as Redis does.
+    let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
+    let bytes = cells.checked_mul(4);
+    let mut table: Vec<u32> = Vec::new();
+    match bytes {
+        Some(n) if n > ctx.srv.config.proto_max_bulk_len.max(0) as u64 => {
+            return ctx
+                .client
+                .out
+                .error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+        }
+        Some(_) if table.try_reserve_exact(cells as usize).is_ok() => table.resize(cells as usize, 0),
+        _ => return ctx.client.out.error("ERR Insufficient memory, failed allocating transient memory for LCS"),
+    }
+    let out = &mut ctx.client.out;
+    lcs_table(a, b, &mut table);
+    let width = b.len() + 1;
+    let total = table[a.len() * width + b.len()];
+    if get_len {
+        return out.int(total as i64);
+    }
+    let (text, ranges) = lcs_backtrack(a, b, &table, total as usize, get_idx, min_match_len);
+    if !get_idx {
+        return out.bulk(&text);
+    }
+    out.map(2);
+    out.bulk(b"matches");
+    out.array(ranges.len());
+    for r in &ranges {
+        out.array(2 + with_match_len as usize);
+        out.array(2);
+        out.int(r.a.0 as i64);
+        out.int(r.a.1 as i64);
+        out.array(2);
+        out.int(r.b.0 as i64);
+        out.int(r.b.1 as i64);
+        if with_match_len {
+            out.int(r.len as i64);
+        }
+    }
+    out.bulk(b"len");
+    out.int(total as i64);
+}
+
+/// One matching range of LCS IDX: inclusive positions in each string.
+struct Range {
+    a: (usize, usize),
+    b: (usize, usize),
+    len: usize,
+}
+
+/// Fills `table[i * (blen+1) + j]` with the LCS length of a[..i], b[..j].
+fn lcs_table(a: &[u8], b: &[u8], table: &mut [u32]) {
+    let width = b.len() + 1;
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
         }
     }
 }
 
-fn mset(ctx: &mut Ctx, args: &[Bytes]) {
-    if args.len().is_multiple_of(2) {
-        return ctx.error("ERR wrong number of arguments for 'mset' command");
+/// Walks the table back from the end as Redis does, building the common
+/// subsequence and (for IDX) the ranges of at least `min_len` bytes.
+fn lcs_backtrack(
+    a: &[u8],
+    b: &[u8],
+    table: &[u32],
+    total: usize,
+    want_ranges: bool,
+    min_len: i64,
+) -> (Vec<u8>, Vec<Range>) {
+    let width = b.len() + 1;
+    let at = |i: usize, j: usize| table[i * width + j];
+    let mut text = vec![0u8; total];
+    let mut ranges = Vec::new();
+    let mut idx = total;
+    // `a.len()` as start means "no range open", as in Redis.
+    let (mut a_start, mut a_end, mut b_start, mut b_end) = (a.len(), 0, 0, 0);
+    let (mut i, mut j) = (a.len(), b.len());
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            text[idx - 1] = a[i - 1];
+            if a_start == a.len() {
+                (a_start, a_end, b_start, b_end) = (i - 1, i - 1, j - 1, j - 1);
+            } else if a_start == i && b_start == j {
+                a_start -= 1;
+                b_start -= 1;
+            } else {
+                emit = true;
+            }
+            if a_start == 0 || b_start == 0 {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if at(i - 1, j) > at(i, j - 1) {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if a_start != a.len() {
+                emit = true;
+            }
+        }
+        if emit {
+            let len = a_end - a_start + 1;
+            if want_ranges && (min_len == 0 || len as i64 >= min_len) {
+                ranges.push(Range { a: (a_start, a_end), b: (b_start, b_end), len });
+            }
+            a_start = a.len();
+        }
     }
-    for pair in args[1..].chunks(2) {
-        ctx.db().set(&pair[0], Obj::from_bytes(&pair[1]));
-    }
-    ctx.dirty((args.len() as u64 - 1) / 2);
-    ctx.ok();
+    (text, ranges)
 }

@@ -8,3 +8,4 @@ pub mod hash;
 pub mod set;
 pub mod zset;
 pub mod list;
+pub mod longdouble;
