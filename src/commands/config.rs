@@ -1,4 +1,5 @@
-//! CONFIG GET / SET and the other CONFIG subcommands.
+//! CONFIG GET / SET / RESETSTAT / REWRITE / HELP. The parameters
+//! themselves, their validation and the file rewrite live in `crate::config`.
 
 use bytes::Bytes;
 
@@ -37,6 +38,42 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "O(N) when N is the number of configuration parameters provided",
             "Sets configuration parameters in-flight."
         ),
+        cmd!(
+            "resetstat",
+            2,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            0,
+            NO_KEYS,
+            config_resetstat,
+            "server",
+            "2.0.0",
+            "O(1)",
+            "Resets the server's statistics."
+        ),
+        cmd!(
+            "rewrite",
+            2,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            0,
+            NO_KEYS,
+            config_rewrite,
+            "server",
+            "2.8.0",
+            "O(1)",
+            "Persists the effective configuration to file."
+        ),
+        cmd!(
+            "help",
+            2,
+            LOADING | STALE,
+            0,
+            NO_KEYS,
+            config_help,
+            "server",
+            "5.0.0",
+            "O(1)",
+            "Returns helpful text about the different subcommands."
+        ),
     ],
     group: "server",
     summary: "A container for server configuration commands.",
@@ -45,35 +82,69 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
 }];
 
 fn config_get(ctx: &mut Ctx, args: &[Bytes]) {
-    let mut found: Vec<(&'static str, String)> = Vec::new();
-    for pat in &args[2..] {
-        for (name, value) in ctx.srv.config.matching(pat) {
-            if !found.iter().any(|(n, _)| *n == name) {
-                found.push((name, value));
-            }
-        }
-    }
-    let out = ctx.out();
+    let patterns: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
+    let found = ctx.srv.config.config_get(&patterns);
+    let out = &mut ctx.client.out;
     out.map(found.len());
-    for (n, v) in found {
-        out.bulk(n.as_bytes());
-        out.bulk(v.as_bytes());
+    for (name, value) in found {
+        out.bulk(&name);
+        out.bulk(value.as_bytes());
     }
 }
 
 fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
+    // Name/value pairs only.
     if !args.len().is_multiple_of(2) {
-        return ctx.error("ERR wrong number of arguments for 'config|set' command");
+        return ctx.syntax_error();
     }
-    // All or nothing: validate on a copy, then swap in.
-    let mut next = ctx.srv.config.clone();
-    for pair in args[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]);
-        let value = String::from_utf8_lossy(&pair[1]);
-        if let Err(e) = next.set(&name, &value, false) {
-            return ctx.error(&format!("ERR {e}"));
-        }
+    let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
+    let local = is_local(&ctx.client.addr);
+    match ctx.srv.config.config_set(&pairs, local) {
+        Ok(()) => ctx.ok(),
+        Err(e) => ctx.error(&format!("ERR {e}")),
     }
-    ctx.srv.config = next;
+}
+
+/// Whether a client connects from this host (loopback or a unix socket),
+/// for `enable-protected-configs local`.
+fn is_local(addr: &str) -> bool {
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(a) => a.ip().is_loopback(),
+        Err(_) => addr.starts_with('/'),
+    }
+}
+
+fn config_resetstat(ctx: &mut Ctx, _args: &[Bytes]) {
+    // Server, per-command and error statistics, as Redis's resetServerStats,
+    // resetCommandTableStats and resetErrorTableStats.
+    ctx.srv.stats.reset();
     ctx.ok();
+}
+
+fn config_rewrite(ctx: &mut Ctx, _args: &[Bytes]) {
+    match ctx.srv.config.rewrite() {
+        Ok(()) => ctx.ok(),
+        Err(e) => ctx.error(&format!("ERR {e}")),
+    }
+}
+
+fn config_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    const HELP: &[&str] = &[
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    let out = ctx.out();
+    out.array(HELP.len());
+    for line in HELP {
+        out.simple(line);
+    }
 }
