@@ -100,7 +100,11 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
     let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
     let local = is_local(&ctx.client.addr);
     match ctx.srv.config.config_set(&pairs, local) {
-        Ok(()) => ctx.ok(),
+        Ok(()) => {
+            // Key lookups track LRU or LFU by the policy: switch at once.
+            crate::db::refresh_access(&ctx.srv.config);
+            ctx.ok()
+        }
         Err(e) => ctx.error(&format!("ERR {e}")),
     }
 }
