@@ -285,7 +285,7 @@ fn killing_a_monitor_removes_it_from_the_feed() {
     let mut m = srv.raw();
     assert_eq!(m.cmd(&["MONITOR"]), Resp::ok());
     let mut c = srv.raw();
-    let mid = field(&text(c.cmd(&["CLIENT", "LIST", "TYPE", "normal"])).lines().next().expect("line"), "id");
+    let mid = field(text(c.cmd(&["CLIENT", "LIST", "TYPE", "normal"])).lines().next().expect("line"), "id");
     assert_eq!(c.cmd(&["CLIENT", "KILL", "ID", &mid]), Resp::Int(1));
     assert!(m.closed());
     assert_eq!(c.cmd(&["SET", "k", "v"]), Resp::ok());
