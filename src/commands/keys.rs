@@ -416,10 +416,14 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
 /// A db index argument as Redis's getIntFromObjectOrReply + selectDb check
 /// it; replies the error and returns None when invalid.
 fn db_index(ctx: &mut Ctx, arg: &[u8]) -> Option<usize> {
-    let Some(id) = parse_i64(arg).and_then(|v| i32::try_from(v).ok()) else {
+    let Some(id) = parse_i64(arg) else {
         ctx.not_integer();
         return None;
     };
+    if i32::try_from(id).is_err() {
+        ctx.error("ERR value is out of range, value must between -2147483648 and 2147483647");
+        return None;
+    }
     match usize::try_from(id) {
         Ok(id) if id < ctx.srv.dbs.len() => Some(id),
         _ => {
