@@ -818,7 +818,9 @@ impl Config {
     /// `enable-protected-configs local`.
     pub fn config_set(&mut self, pairs: &[(&[u8], &[u8])], client_is_local: bool) -> Result<(), String> {
         let all = &names().all;
-        let mut targets: Vec<(usize, &'static str)> = Vec::with_capacity(pairs.len());
+        // (index in names().all, index in PARAMS). Redis registers an alias
+        // as an entry of its own, so a name and its alias are no duplicates.
+        let mut targets: Vec<(usize, usize)> = Vec::with_capacity(pairs.len());
         let mut failure: Option<String> = None;
         for &(name, _) in pairs {
             let shown = String::from_utf8_lossy(name);
@@ -829,8 +831,7 @@ impl Config {
             if failure.is_some() {
                 continue;
             }
-            let (registered, i) = all[n];
-            let p = &PARAMS[i];
+            let p = &PARAMS[all[n].1];
             if p.has(IMMUTABLE) {
                 failure = Some(format!(
                     "CONFIG SET failed (possibly related to argument '{shown}') - can't set immutable config"
@@ -839,17 +840,18 @@ impl Config {
                 failure = Some(format!(
                     "CONFIG SET failed (possibly related to argument '{shown}') - can't set protected config"
                 ));
-            } else if targets.iter().any(|&(j, _)| j == i) {
+            } else if targets.iter().any(|&(m, _)| m == n) {
                 failure =
                     Some(format!("CONFIG SET failed (possibly related to argument '{shown}') - duplicate parameter"));
             }
-            targets.push((i, registered));
+            targets.push((n, all[n].1));
         }
         if let Some(f) = failure {
             return Err(f);
         }
         let before = self.clone();
-        for (&(i, registered), &(_, value)) in targets.iter().zip(pairs) {
+        for (&(n, i), &(_, value)) in targets.iter().zip(pairs) {
+            let registered = all[n].0;
             let value = String::from_utf8_lossy(value);
             let args = split_config_set_value(&PARAMS[i], &value);
             if let Err(e) = self.set_param(i, &args, Phase::Runtime) {
