@@ -12,6 +12,7 @@ pub mod lists;
 pub mod server;
 pub mod sort;
 pub mod strings;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -265,7 +266,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[config::COMMANDS, connection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sort::COMMANDS, strings::COMMANDS];
+    &[config::COMMANDS, connection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

@@ -425,8 +425,109 @@ impl SkipList {
     /// 1-based rank of a node handle.
     pub fn rank_of(&self, h: NodeRef) -> usize {
         let (m, s) = self.entry(h);
-        let m = m.to_vec();
-        self.rank(s, &m).unwrap_or(0)
+        self.rank(s, m).unwrap_or(0)
+    }
+
+    /// Unlinks node `x` (whose predecessors are `update`) and hands back
+    /// its member without copying it.
+    fn take(&mut self, x: u32, update: &[u32; MAX_LEVEL]) -> (Box<[u8]>, f64) {
+        let member = std::mem::take(&mut self.nodes[x as usize].member);
+        let score = self.node(x).score;
+        self.unlink(x, update);
+        (member, score)
+    }
+
+    /// Removes and returns the lowest element, in O(levels): the head
+    /// precedes the first node on every level.
+    pub fn pop_first(&mut self) -> Option<(Box<[u8]>, f64)> {
+        let x = self.fwd(HEAD, 0);
+        if x == NIL {
+            return None;
+        }
+        Some(self.take(x, &[HEAD; MAX_LEVEL]))
+    }
+
+    /// Removes and returns the highest element.
+    pub fn pop_last(&mut self) -> Option<(Box<[u8]>, f64)> {
+        if self.tail == NIL {
+            return None;
+        }
+        let n = self.node(self.tail);
+        let update = self.path(n.score, &n.member);
+        Some(self.take(self.tail, &update))
+    }
+
+    /// Removes the nodes from the first one for which `before` is false,
+    /// as long as `inside` holds, in O(log n + removed) as Redis's
+    /// zslDeleteRangeBy*; returns the removed members.
+    fn drain_while(&mut self, before: impl Fn(&Node) -> bool, inside: impl Fn(&Node) -> bool) -> Vec<Box<[u8]>> {
+        let mut update = [HEAD; MAX_LEVEL];
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(x, i);
+                if f != NIL && before(self.node(f)) {
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        let mut removed = Vec::new();
+        let mut x = self.fwd(x, 0);
+        while x != NIL && inside(self.node(x)) {
+            let next = self.fwd(x, 0);
+            removed.push(self.take(x, &update).0);
+            x = next;
+        }
+        removed
+    }
+
+    /// Removes every element with a score in `r`.
+    pub fn remove_score_range(&mut self, r: &ScoreRange) -> Vec<Box<[u8]>> {
+        if r.is_empty() {
+            return Vec::new();
+        }
+        self.drain_while(|n| !r.above_min(n.score), |n| r.below_max(n.score))
+    }
+
+    /// Removes every element whose member is in `r`.
+    pub fn remove_lex_range(&mut self, r: &LexRange) -> Vec<Box<[u8]>> {
+        if r.is_empty() {
+            return Vec::new();
+        }
+        self.drain_while(|n| !r.above_min(&n.member), |n| r.below_max(&n.member))
+    }
+
+    /// Removes the elements of 1-based ranks `start..=end`.
+    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> Vec<Box<[u8]>> {
+        let mut update = [HEAD; MAX_LEVEL];
+        let mut traversed = 0usize;
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(x, i);
+                let span = self.node(x).levels[i].span as usize;
+                if f != NIL && traversed + span < start {
+                    traversed += span;
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        let mut removed = Vec::new();
+        let mut rank = traversed + 1;
+        let mut x = self.fwd(x, 0);
+        while x != NIL && rank <= end {
+            let next = self.fwd(x, 0);
+            removed.push(self.take(x, &update).0);
+            rank += 1;
+            x = next;
+        }
+        removed
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
