@@ -7,9 +7,12 @@
 
 pub mod config;
 pub mod connection;
+pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod scan;
 pub mod server;
+pub mod sets;
 pub mod sort;
 pub mod strings;
 pub mod zsets;
@@ -266,7 +269,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[config::COMMANDS, connection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
+    &[config::COMMANDS, connection::COMMANDS, hashes::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

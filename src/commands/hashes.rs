@@ -1,0 +1,630 @@
+//! Hash commands (Redis's t_hash.c): HSET and friends over the listpack /
+//! hash-table `Hash` of `types/hash.rs`.
+
+use bytes::Bytes;
+
+use super::scan::{self, Target};
+use super::sets::{config_size, guard_rand_reply, parse_rand_count, rand_reply_fits, resp_bulk_len, WRONGTYPE};
+use super::{acl, flags::*, keys, CommandDef, Ctx};
+use crate::cmd;
+use crate::config::Config;
+use crate::db::{Db, Obj, Value};
+use crate::executor::Stats;
+use crate::protocol::Out;
+use crate::types::hash::{entry_len, Hash, PackLimits};
+use crate::types::listpack::Entry;
+use crate::types::longdouble::LongDouble;
+use crate::util::{eq_ic, parse_i64};
+
+pub static COMMANDS: &[CommandDef] = &[
+    cmd!(
+        "hset",
+        -4,
+        WRITE | DENYOOM | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hset,
+        "hash",
+        "2.0.0",
+        "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
+        "Creates or modifies the value of a field in a hash."
+    ),
+    cmd!(
+        "hsetnx",
+        4,
+        WRITE | DENYOOM | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hsetnx,
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Sets the value of a field in a hash only when the field doesn't exist."
+    ),
+    cmd!(
+        "hmset",
+        -4,
+        WRITE | DENYOOM | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hset,
+        "hash",
+        "2.0.0",
+        "O(N) where N is the number of fields being set.",
+        "Sets the values of multiple fields."
+    ),
+    cmd!(
+        "hget",
+        3,
+        READONLY | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hget,
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Returns the value of a field in a hash."
+    ),
+    cmd!(
+        "hmget",
+        -3,
+        READONLY | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hmget,
+        "hash",
+        "2.0.0",
+        "O(N) where N is the number of fields being requested.",
+        "Returns the values of all fields in a hash."
+    ),
+    cmd!(
+        "hgetall",
+        2,
+        READONLY,
+        acl::HASH,
+        keys(1, 1, 1),
+        hgetall,
+        "hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash.",
+        "Returns all fields and values in a hash."
+    ),
+    cmd!(
+        "hdel",
+        -3,
+        WRITE | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hdel,
+        "hash",
+        "2.0.0",
+        "O(N) where N is the number of fields to be removed.",
+        "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."
+    ),
+    cmd!(
+        "hlen",
+        2,
+        READONLY | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hlen,
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Returns the number of fields in a hash."
+    ),
+    cmd!(
+        "hexists",
+        3,
+        READONLY | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hexists,
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Determines whether a field exists in a hash."
+    ),
+    cmd!(
+        "hkeys",
+        2,
+        READONLY,
+        acl::HASH,
+        keys(1, 1, 1),
+        hkeys,
+        "hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash.",
+        "Returns all fields in a hash."
+    ),
+    cmd!(
+        "hvals",
+        2,
+        READONLY,
+        acl::HASH,
+        keys(1, 1, 1),
+        hvals,
+        "hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash.",
+        "Returns all values in a hash."
+    ),
+    cmd!(
+        "hstrlen",
+        3,
+        READONLY | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hstrlen,
+        "hash",
+        "3.2.0",
+        "O(1)",
+        "Returns the length of the value of a field."
+    ),
+    cmd!(
+        "hincrby",
+        4,
+        WRITE | DENYOOM | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hincrby,
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."
+    ),
+    cmd!(
+        "hincrbyfloat",
+        4,
+        WRITE | DENYOOM | FAST,
+        acl::HASH,
+        keys(1, 1, 1),
+        hincrbyfloat,
+        "hash",
+        "2.6.0",
+        "O(1)",
+        "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."
+    ),
+    cmd!(
+        "hrandfield",
+        -2,
+        READONLY,
+        acl::HASH,
+        keys(1, 1, 1),
+        hrandfield,
+        "hash",
+        "6.2.0",
+        "O(N) where N is the number of fields returned",
+        "Returns one or more random fields from a hash."
+    ),
+    cmd!(
+        "hscan",
+        -3,
+        READONLY,
+        acl::HASH,
+        keys(1, 1, 1),
+        hscan,
+        "hash",
+        "2.8.0",
+        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
+        "Iterates over fields and values of a hash."
+    ),
+];
+
+/// `hash-max-listpack-entries` / `-value` (Redis's defaults if the
+/// configuration does not know them).
+pub fn limits(config: &Config) -> PackLimits {
+    PackLimits {
+        entries: config_size(config, "hash-max-listpack-entries", 128),
+        value: config_size(config, "hash-max-listpack-value", 64),
+    }
+}
+
+/// A key looked up as a hash.
+enum Found<T> {
+    Missing,
+    WrongType,
+    Hash(T),
+}
+
+/// Looks `key` up for a read command, counting the keyspace hit or miss
+/// as Redis's `lookupKeyRead` does.
+fn read<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8]) -> Found<&'a Hash> {
+    match db.get(key) {
+        None => {
+            stats.keyspace_misses += 1;
+            Found::Missing
+        }
+        Some(o) => {
+            stats.keyspace_hits += 1;
+            match &o.val {
+                Value::Hash(h) => Found::Hash(h),
+                _ => Found::WrongType,
+            }
+        }
+    }
+}
+
+/// The db, the stats and the reply buffer of a command, borrowed apart.
+fn parts<'a>(ctx: &'a mut Ctx) -> (&'a mut Db, &'a mut Stats, &'a mut Out) {
+    let srv = &mut *ctx.srv;
+    (&mut srv.dbs[ctx.client.db], &mut srv.stats, &mut ctx.client.out)
+}
+
+/// Runs `f` on the hash at `key`, creating an empty one first when the key
+/// is missing (stored only if `f` leaves it non-empty). Err(()) after
+/// replying WRONGTYPE.
+fn with_hash_or_create<R>(db: &mut Db, out: &mut Out, key: &[u8], f: impl FnOnce(&mut Hash) -> R) -> Result<R, ()> {
+    if let Some(o) = db.get_mut(key) {
+        return match &mut o.val {
+            Value::Hash(h) => Ok(f(h)),
+            _ => {
+                out.error(WRONGTYPE);
+                Err(())
+            }
+        };
+    }
+    let mut h = Hash::default();
+    let r = f(&mut h);
+    if !h.is_empty() {
+        db.set(key, Obj::new(Value::Hash(Box::new(h))));
+    }
+    Ok(r)
+}
+
+fn write_entry(out: &mut Out, e: Entry<'_>) {
+    match e {
+        Entry::Str(s) => out.bulk(s),
+        Entry::Int(i) => out.bulk_i64(i),
+    }
+}
+
+/// HSET key field value [field value ...] and the deprecated HMSET.
+fn hset(ctx: &mut Ctx, args: &[Bytes]) {
+    if args.len() % 2 == 1 {
+        let msg = format!("ERR wrong number of arguments for '{}' command", ctx.cmd.name);
+        return ctx.error(&msg);
+    }
+    let limits = limits(&ctx.srv.config);
+    let hmset = ctx.cmd.name == "hmset";
+    let (db, _, out) = parts(ctx);
+    let pairs = &args[2..];
+    let set = |h: &mut Hash| {
+        h.prepare_for(pairs, limits);
+        pairs.chunks_exact(2).filter(|p| h.set(&p[0], &p[1], limits)).count()
+    };
+    let Ok(created) = with_hash_or_create(db, out, &args[1], set) else { return };
+    if hmset {
+        out.ok();
+    } else {
+        out.int(created as i64);
+    }
+    // Every pair counts as a change, new or not, as in Redis.
+    ctx.dirty((pairs.len() / 2) as u64);
+}
+
+fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
+    let limits = limits(&ctx.srv.config);
+    let (db, _, out) = parts(ctx);
+    let set = |h: &mut Hash| {
+        if h.contains(&args[2]) {
+            return false;
+        }
+        h.prepare_for(&args[2..4], limits);
+        h.set(&args[2], &args[3], limits)
+    };
+    let Ok(added) = with_hash_or_create(db, out, &args[1], set) else { return };
+    out.int(added as i64);
+    if added {
+        ctx.dirty(1);
+    }
+}
+
+fn hget(ctx: &mut Ctx, args: &[Bytes]) {
+    let (db, stats, out) = parts(ctx);
+    match read(db, stats, &args[1]) {
+        Found::Missing => out.null(),
+        Found::WrongType => out.error(WRONGTYPE),
+        Found::Hash(h) => match h.get_entry(&args[2]) {
+            Some(v) => write_entry(out, v),
+            None => out.null(),
+        },
+    }
+}
+
+fn hmget(ctx: &mut Ctx, args: &[Bytes]) {
+    let (db, stats, out) = parts(ctx);
+    let h = match read(db, stats, &args[1]) {
+        Found::WrongType => return out.error(WRONGTYPE),
+        Found::Missing => None,
+        Found::Hash(h) => Some(h),
+    };
+    out.array(args.len() - 2);
+    for f in &args[2..] {
+        match h.and_then(|h| h.get_entry(f)) {
+            Some(v) => write_entry(out, v),
+            None => out.null(),
+        }
+    }
+}
+
+/// HGETALL (a map), HKEYS and HVALS (arrays).
+fn getall(ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) {
+    let (db, stats, out) = parts(ctx);
+    let h = match read(db, stats, key) {
+        Found::WrongType => return out.error(WRONGTYPE),
+        Found::Missing => None,
+        Found::Hash(h) => Some(h),
+    };
+    let len = h.map_or(0, |h| h.len());
+    if fields && values {
+        out.map(len);
+    } else {
+        out.array(len);
+    }
+    for (f, v) in h.into_iter().flat_map(|h| h.iter()) {
+        if fields {
+            write_entry(out, f);
+        }
+        if values {
+            write_entry(out, v);
+        }
+    }
+}
+
+fn hgetall(ctx: &mut Ctx, args: &[Bytes]) {
+    getall(ctx, &args[1], true, true);
+}
+
+fn hkeys(ctx: &mut Ctx, args: &[Bytes]) {
+    getall(ctx, &args[1], true, false);
+}
+
+fn hvals(ctx: &mut Ctx, args: &[Bytes]) {
+    getall(ctx, &args[1], false, true);
+}
+
+fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
+    let (db, _, out) = parts(ctx);
+    let key = &args[1];
+    let (deleted, emptied) = match db.get_mut(key) {
+        None => return out.int(0),
+        Some(o) => match &mut o.val {
+            Value::Hash(h) => {
+                let mut n = 0;
+                for f in &args[2..] {
+                    if h.remove(f) {
+                        n += 1;
+                        if h.is_empty() {
+                            break;
+                        }
+                    }
+                }
+                (n, h.is_empty())
+            }
+            _ => return out.error(WRONGTYPE),
+        },
+    };
+    if emptied {
+        db.del(key);
+    }
+    out.int(deleted as i64);
+    ctx.dirty(deleted);
+}
+
+fn hlen(ctx: &mut Ctx, args: &[Bytes]) {
+    let (db, stats, out) = parts(ctx);
+    match read(db, stats, &args[1]) {
+        Found::Missing => out.int(0),
+        Found::WrongType => out.error(WRONGTYPE),
+        Found::Hash(h) => out.int(h.len() as i64),
+    }
+}
+
+fn hexists(ctx: &mut Ctx, args: &[Bytes]) {
+    let (db, stats, out) = parts(ctx);
+    match read(db, stats, &args[1]) {
+        Found::Missing => out.int(0),
+        Found::WrongType => out.error(WRONGTYPE),
+        Found::Hash(h) => out.int(h.contains(&args[2]) as i64),
+    }
+}
+
+fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) {
+    let (db, stats, out) = parts(ctx);
+    match read(db, stats, &args[1]) {
+        Found::Missing => out.int(0),
+        Found::WrongType => out.error(WRONGTYPE),
+        Found::Hash(h) => out.int(h.get_entry(&args[2]).map_or(0, |v| entry_len(&v)) as i64),
+    }
+}
+
+fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(incr) = parse_i64(&args[3]) else { return ctx.not_integer() };
+    let limits = limits(&ctx.srv.config);
+    let (db, _, out) = parts(ctx);
+    let field = &args[2];
+    let apply = |h: &mut Hash| -> Result<i64, &'static str> {
+        let old = match h.get_entry(field) {
+            None => 0,
+            Some(Entry::Int(v)) => v,
+            Some(Entry::Str(s)) => parse_i64(s).ok_or("ERR hash value is not an integer")?,
+        };
+        let new = old.checked_add(incr).ok_or("ERR increment or decrement would overflow")?;
+        h.set(field, new.to_string().as_bytes(), limits);
+        Ok(new)
+    };
+    match with_hash_or_create(db, out, &args[1], apply) {
+        Err(()) => {}
+        Ok(Err(msg)) => out.error(msg),
+        Ok(Ok(v)) => {
+            out.int(v);
+            ctx.dirty(1);
+        }
+    }
+}
+
+fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(incr) = LongDouble::parse(&args[3]) else { return ctx.not_float() };
+    if !incr.is_finite() {
+        return ctx.error("ERR value is NaN or Infinity");
+    }
+    let limits = limits(&ctx.srv.config);
+    let (db, _, out) = parts(ctx);
+    let field = &args[2];
+    let apply = |h: &mut Hash| -> Result<String, &'static str> {
+        let old = match h.get_entry(field) {
+            None => LongDouble::from_i64(0),
+            Some(Entry::Int(v)) => LongDouble::from_i64(v),
+            Some(Entry::Str(s)) => LongDouble::parse(s).ok_or("ERR hash value is not a float")?,
+        };
+        let new = old.plus(incr);
+        if !new.is_finite() {
+            return Err("ERR increment would produce NaN or Infinity");
+        }
+        let text = new.to_human();
+        h.set(field, text.as_bytes(), limits);
+        Ok(text)
+    };
+    match with_hash_or_create(db, out, &args[1], apply) {
+        Err(()) => {}
+        Ok(Err(msg)) => out.error(msg),
+        Ok(Ok(text)) => {
+            out.bulk(text.as_bytes());
+            ctx.dirty(1);
+            // Replicas and the AOF get the result, never a float addition
+            // that could round differently there.
+            ctx.propagate(vec![Bytes::from_static(b"HSET"), args[1].clone(), args[2].clone(), Bytes::from(text)]);
+        }
+    }
+}
+
+/// HRANDFIELD key [count [WITHVALUES]]
+fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) {
+    if args.len() == 2 {
+        let srv = &mut *ctx.srv;
+        let (db, stats, rng) = (&mut srv.dbs[ctx.client.db], &mut srv.stats, &mut srv.rng);
+        let out = &mut ctx.client.out;
+        match read(db, stats, &args[1]) {
+            Found::Missing => out.null(),
+            Found::WrongType => out.error(WRONGTYPE),
+            Found::Hash(h) => match h.random_pair(rng) {
+                Some((f, _)) => write_entry(out, f),
+                None => out.null(),
+            },
+        }
+        return;
+    }
+    let Some(count) = parse_rand_count(&mut ctx.client.out, &args[2]) else { return };
+    let withvalues = args.len() == 4 && eq_ic(&args[3], "withvalues");
+    if args.len() > 4 || (args.len() == 4 && !withvalues) {
+        return ctx.syntax_error();
+    }
+    // A pair is two elements: the count must not overflow when doubled.
+    if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return ctx.error("ERR value is out of range");
+    }
+    let srv = &mut *ctx.srv;
+    let (db, stats, rng) = (&mut srv.dbs[ctx.client.db], &mut srv.stats, &mut srv.rng);
+    let out = &mut ctx.client.out;
+    let h = match read(db, stats, &args[1]) {
+        Found::Missing => return out.array(0),
+        Found::WrongType => return out.error(WRONGTYPE),
+        Found::Hash(h) => h,
+    };
+    let n = count.unsigned_abs();
+    if n == 0 {
+        return out.array(0);
+    }
+    // RESP3 nests each pair in an array of two; RESP2 flattens them.
+    let nested = withvalues && out.resp >= 3;
+    let write_pair = |out: &mut Out, (f, v): (Entry<'_>, Entry<'_>)| {
+        if nested {
+            out.array(2);
+        }
+        write_entry(out, f);
+        if withvalues {
+            write_entry(out, v);
+        }
+    };
+    let reply_len = |n: usize| if withvalues && !nested { 2 * n } else { n };
+    if count < 0 || n == 1 {
+        // Repeats allowed: the reply is as long as asked, which only the
+        // reply-size guard bounds.
+        let pair_bytes = |(f, v): (Entry<'_>, Entry<'_>)| {
+            resp_bulk_len(&f) + if withvalues { resp_bulk_len(&v) + 4 } else { 0 }
+        };
+        let mut sample = 0;
+        for _ in 0..8 {
+            sample += h.random_pair(rng).map_or(0, pair_bytes);
+        }
+        if !rand_reply_fits(out, n, sample / 8) {
+            return;
+        }
+        let start = out.buf.len();
+        out.array(reply_len(n as usize));
+        for _ in 0..n {
+            match h.random_pair(rng) {
+                Some(p) => write_pair(out, p),
+                None => break,
+            }
+            if !guard_rand_reply(out, start) {
+                return;
+            }
+        }
+        return;
+    }
+    let n = n as usize;
+    if n >= h.len() {
+        out.array(reply_len(h.len()));
+        for p in h.iter() {
+            write_pair(out, p);
+        }
+        return;
+    }
+    let picked = h.sample_distinct(n, rng);
+    out.array(reply_len(picked.len()));
+    for p in picked {
+        write_pair(out, p);
+    }
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]
+fn hscan(ctx: &mut Ctx, args: &[Bytes]) {
+    let (db, stats, out) = parts(ctx);
+    let Some(cursor) = scan::parse_cursor(&args[2]) else { return scan::invalid_cursor(out) };
+    let h = match read(db, stats, &args[1]) {
+        Found::Missing => return scan::empty_reply(out),
+        Found::WrongType => return out.error(WRONGTYPE),
+        Found::Hash(h) => h,
+    };
+    let Some(opts) = scan::parse_opts(out, args, 3, Target::Hash) else { return };
+    let mut items = scan::Items::new(out.resp);
+    let next = match h.table() {
+        // Compact encodings are returned whole, whatever the cursor.
+        None => {
+            for (f, v) in h.iter() {
+                push_pair(&opts, &mut items, f, v);
+            }
+            0
+        }
+        Some(d) => scan::scan_dict(d, cursor, opts.count, |k, v| {
+            push_pair(&opts, &mut items, Entry::Str(k), Entry::Str(v))
+        }),
+    };
+    items.reply(out, next);
+}
+
+/// Adds a field (and its value, unless NOVALUES) to an HSCAN reply if it
+/// passes MATCH; returns how many elements that added.
+fn push_pair(opts: &scan::ScanOpts<'_>, items: &mut scan::Items, f: Entry<'_>, v: Entry<'_>) -> usize {
+    if !opts.matches(&f) {
+        return 0;
+    }
+    items.push(&f);
+    if opts.novalues {
+        return 1;
+    }
+    items.push(&v);
+    2
+}
