@@ -1112,3 +1112,129 @@ fn lcs_backtrack(
     }
     (text, ranges)
 }
+
+#[cfg(test)]
+mod tests {
+    //! What each command propagates to the AOF and replicas, read off the
+    //! executor's write stream. Expected forms are those Redis 7.0.15 wrote
+    //! to its AOF for the same commands, except SET ... PXAT, which Redis
+    //! 7.2 propagates unchanged (7.0 rewrote it to the same effect).
+
+    use bytes::Bytes;
+
+    use crate::config::Config;
+    use crate::executor::{execute, Server, Write};
+    use crate::server::client::Client;
+    use crate::util::now_ms;
+
+    /// Runs each command on a fresh server; returns what each propagated.
+    fn propagated(cmds: &[&[&str]]) -> Vec<Vec<String>> {
+        let mut srv = Server::new(Config::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Write>();
+        srv.write_subscribers.push(tx);
+        let mut client = Client::new(1, "127.0.0.1:1".into(), "127.0.0.1:2".into(), -1, true);
+        let mut all = Vec::new();
+        for args in cmds {
+            let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            execute(&mut srv, &mut client, &args);
+            let mut writes = Vec::new();
+            while let Ok(w) = rx.try_recv() {
+                writes
+                    .push(w.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" "));
+            }
+            all.push(writes);
+        }
+        all
+    }
+
+    /// The absolute time in `SET k v PXAT <ms>` / `PEXPIREAT k <ms>`.
+    fn ms_in(line: &str) -> i64 {
+        line.rsplit(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0)
+    }
+
+    #[test]
+    fn relative_expires_propagate_as_absolute_times() {
+        let before = now_ms();
+        let out = propagated(&[
+            &["SET", "a", "v", "EX", "100"],
+            &["SET", "b", "v", "PX", "100000", "GET"],
+            &["SET", "c", "v", "EXAT", "99999999999", "NX"],
+            &["SETEX", "d", "100", "42"],
+            &["PSETEX", "e", "100000", "v"],
+            &["GETEX", "a", "EX", "100"],
+            &["GETEX", "a", "PXAT", "99999999999000"],
+        ]);
+        let after = now_ms();
+        let prefixes = [
+            "SET a v PXAT ",
+            "SET b v PXAT ",
+            "SET c v PXAT ",
+            "SET d 42 PXAT ",
+            "SET e v PXAT ",
+            "PEXPIREAT a ",
+            "PEXPIREAT a ",
+        ];
+        for (i, (writes, prefix)) in out.iter().zip(prefixes).enumerate() {
+            assert_eq!(writes.len(), 1, "{i}: {writes:?}");
+            assert!(writes[0].starts_with(prefix), "{i}: {writes:?}");
+            let at = ms_in(&writes[0]);
+            if i == 2 || i == 6 {
+                assert_eq!(at, 99_999_999_999_000);
+            } else {
+                assert!((before + 100_000..=after + 100_000).contains(&at), "{i}: {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_command_propagates_what_redis_does() {
+        let out = propagated(&[
+            &["SET", "p1", "v", "PXAT", "99999999999000", "NX"],
+            &["SET", "p3", "v", "GET", "get"],
+            &["SET", "p3", "w", "NX", "GET"],
+            &["SET", "p3", "x", "XX", "KEEPTTL"],
+            &["SET", "p4", "v", "EX", "100"],
+            &["GETEX", "p4", "PERSIST"],
+            &["GETEX", "p4", "PERSIST"],
+            &["GETEX", "p4"],
+            &["GETEX", "p4", "EXAT", "1"],
+            &["INCRBYFLOAT", "p6", "1.5"],
+            &["GETSET", "p6", "x"],
+            &["GETDEL", "p6"],
+            &["GETDEL", "p6"],
+            &["SET", "p7", "v", "KEEPTTL", "XX"],
+            &["MSETNX", "a", "1", "a", "2"],
+            &["APPEND", "p8", "x"],
+            &["SETRANGE", "p8", "0", ""],
+            &["INCR", "cnt"],
+            &["SETNX", "cnt", "1"],
+        ]);
+        let want: &[&[&str]] = &[
+            &["SET p1 v PXAT 99999999999000 NX"],
+            &["SET p3 v"],
+            &[],
+            &["SET p3 x XX KEEPTTL"],
+            &[],
+            &["PERSIST p4"],
+            &[],
+            &[],
+            &["DEL p4"],
+            &["SET p6 1.5 KEEPTTL"],
+            &["SET p6 x"],
+            &["DEL p6"],
+            &[],
+            &[],
+            &["MSETNX a 1 a 2"],
+            &["APPEND p8 x"],
+            &[],
+            &["INCR cnt"],
+            &[],
+        ];
+        for (i, (got, want)) in out.iter().zip(want).enumerate() {
+            if i == 4 {
+                continue; // SET EX: checked above
+            }
+            assert_eq!(got, want, "command {i}");
+        }
+    }
+}
