@@ -806,7 +806,7 @@ impl Config {
             let (shown, i) = names().all[n];
             let args = split_config_set_value(&PARAMS[i], value);
             return self
-                .set_param(i, &args, Phase::Startup)
+                .set_param(i, shown, &args, Phase::Startup)
                 .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{shown}') - {e}"));
         }
         self.config_set(&[(name.as_bytes(), value.as_bytes())], false)
@@ -854,7 +854,7 @@ impl Config {
             let registered = all[n].0;
             let value = String::from_utf8_lossy(value);
             let args = split_config_set_value(&PARAMS[i], &value);
-            if let Err(e) = self.set_param(i, &args, Phase::Runtime) {
+            if let Err(e) = self.set_param(i, registered, &args, Phase::Runtime) {
                 self.restore(before);
                 return Err(format!("CONFIG SET failed (possibly related to argument '{registered}') - {e}"));
             }
@@ -881,7 +881,7 @@ impl Config {
 
     /// Validates `args` for parameter `i`, stores the result and updates the
     /// typed mirror. Errors are Redis's bare reasons.
-    fn set_param(&mut self, i: usize, args: &[String], phase: Phase) -> Result<(), String> {
+    fn set_param(&mut self, i: usize, name: &str, args: &[String], phase: Phase) -> Result<(), String> {
         let p = &PARAMS[i];
         let text = self.parse(i, args, phase)?;
         if !p.feature.built() {
@@ -892,7 +892,7 @@ impl Config {
                 Gate::StartupOnly => phase == Phase::Startup || text == self.values[i],
             };
             if !accepted {
-                return Err(refusal(p, args));
+                return Err(refusal(p, name, args));
             }
         }
         self.values[i] = text;
@@ -1204,7 +1204,7 @@ impl Config {
                 } else {
                     rest
                 };
-                self.set_param(i, args, Phase::Startup).map_err(|e| fail(&e))?;
+                self.set_param(i, &name, args, Phase::Startup).map_err(|e| fail(&e))?;
                 continue;
             }
             match name.as_str() {
@@ -1370,12 +1370,12 @@ pub fn allow_protected(setting: &str, client_is_local: bool) -> bool {
 }
 
 /// The message for a value oxkey cannot honour yet.
-fn refusal(p: &Param, args: &[String]) -> String {
+fn refusal(p: &Param, name: &str, args: &[String]) -> String {
     if let Gate::StartupOnly = p.gate {
-        return format!("changing {} at run time is not supported yet by oxkey (it is applied at start-up)", p.name);
+        return format!("changing {name} at run time is not supported yet by oxkey (it is applied at start-up)");
     }
     let shown = if args.iter().all(|a| a.is_empty()) { "\"\"".to_string() } else { args.join(" ") };
-    format!("{} {shown} is not supported yet by oxkey (needs {})", p.name, p.feature.what())
+    format!("{name} {shown} is not supported yet by oxkey (needs {})", p.feature.what())
 }
 
 /// CONFIG SET's argument vector for a value: multi-argument parameters are

@@ -10,10 +10,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use tracing::{Event, Level, Subscriber};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
@@ -57,12 +58,27 @@ fn mark(level: &Level) -> char {
 pub fn init(config: &Config) {
     set_verbosity(&config.loglevel);
     let target = if config.logfile.is_empty() { Target::Stdout } else { Target::File(config.logfile.as_str().into()) };
-    let filter = tracing_subscriber::filter::filter_fn(|meta| {
-        meta.target().starts_with("oxkey") && rank(meta.level()) >= VERBOSITY.load(Ordering::Relaxed)
-    });
-    let layer = tracing_subscriber::fmt::layer().event_format(RedisFormat).with_writer(target).with_filter(filter);
+    let layer = tracing_subscriber::fmt::layer().event_format(RedisFormat).with_writer(target).with_filter(Verbosity);
     // Fails only when a subscriber is already installed (tests).
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// Lets oxkey's events through at the current verbosity, decided for each
+/// event (not cached per call site) so that CONFIG SET loglevel applies.
+struct Verbosity;
+
+impl<S> Filter<S> for Verbosity {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        meta.target().starts_with("oxkey") && rank(meta.level()) >= VERBOSITY.load(Ordering::Relaxed)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if meta.target().starts_with("oxkey") {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
 }
 
 /// A line logged before logging is set up (while reading the
