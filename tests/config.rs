@@ -821,3 +821,22 @@ fn quoted_values_from_the_command_line() {
     assert_eq!(get(&mut c, "requirepass"), "a b\"c\\d\n");
     assert_eq!(get(&mut c, "masterauth"), "x\ty");
 }
+
+#[test]
+fn shipped_config_file_is_the_default_configuration() {
+    let dir = TempDir::new("shipped");
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/conf/oxkey.conf");
+    let everything = |s: &Server| match s.conn().cmd(&["CONFIG", "GET", "*"]) {
+        Resp::Array(Some(v)) => {
+            let mut pairs: Vec<(Resp, Resp)> = v.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+            pairs.retain(|(name, _)| *name != bulk("port"));
+            pairs.sort_by_key(|(name, _)| format!("{name:?}"));
+            pairs
+        }
+        other => panic!("{other:?}"),
+    };
+    let with_file = Server::start(&dir, &[shipped]);
+    let without = Server::start(&dir, &[]);
+    // Both run with `--bind 127.0.0.1` (the file says `127.0.0.1 -::1`).
+    assert_eq!(everything(&with_file), everything(&without));
+}
