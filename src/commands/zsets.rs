@@ -1344,8 +1344,8 @@ fn zpop_minmax(ctx: &mut Ctx, args: &[Bytes], max: bool) {
         None => None,
         Some(a) => match parse_i64(a) {
             Some(c) if c >= 0 => Some(c as usize),
-            Some(_) => return ctx.error("ERR value is out of range, must be positive"),
-            None => return ctx.not_integer(),
+            // getPositiveLongFromObjectOrReply: one message for both.
+            _ => return ctx.error("ERR value is out of range, must be positive"),
         },
     };
     // RESP3 nests the pairs only when a count was given.
