@@ -606,6 +606,23 @@ fn config_get_and_set_basics() {
         c.cmd(&["PING"]);
     }
     assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), Resp::Int(2));
+    // Secrets are redacted in the slow log, as in Redis 7.0.15.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "slowlog-max-len", "10"]), Resp::ok());
+    assert_eq!(c.cmd(&["CONFIG", "SET", "masterauth", "secret", "hz", "10", "masteruser", "u"]), Resp::ok());
+    match c.cmd(&["SLOWLOG", "GET", "1"]) {
+        Resp::Array(Some(entries)) => match &entries[0] {
+            Resp::Array(Some(e)) => assert_eq!(
+                e[3],
+                Resp::Array(Some(
+                    ["CONFIG", "SET", "masterauth", "(redacted)", "hz", "10", "masteruser", "(redacted)"]
+                        .map(bulk)
+                        .to_vec()
+                ))
+            ),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
     // requirepass applies to new connections.
     assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", "s3cret"]), Resp::ok());
     let mut other = s.conn();

@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use super::{flags::*, CommandDef, Ctx, NO_KEYS};
 use crate::cmd;
+use crate::config::{flags::SENSITIVE, param};
 
 pub static COMMANDS: &[CommandDef] = &[CommandDef {
     name: "config",
@@ -96,6 +97,13 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
     // Name/value pairs only.
     if !args.len().is_multiple_of(2) {
         return ctx.syntax_error();
+    }
+    // Secrets never reach MONITOR or the slow log, even when the call fails.
+    for (i, pair) in args[2..].chunks(2).enumerate() {
+        let sensitive = std::str::from_utf8(&pair[0]).ok().and_then(param).is_some_and(|p| p.flags & SENSITIVE != 0);
+        if sensitive {
+            ctx.redact(3 + 2 * i);
+        }
     }
     let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
     let local = is_local(&ctx.client.addr);
