@@ -340,15 +340,45 @@ fn write_key_flags(out: &mut Out, def: &CommandDef) {
     }
 }
 
-/// The key specs derived from the table's key positions: an index+range
-/// spec for the `first..last/step` triple, an index+keynum spec for a
-/// numkeys argument.
-fn write_key_specs(out: &mut Out, def: &CommandDef) {
+/// A key spec, as Redis's `keySpec` with an index begin_search.
+enum Spec {
+    /// Keys from `index` to `lastkey` (relative, or negative from the end).
+    Range { index: i32, lastkey: i32, step: i32 },
+    /// A count of keys at `index`, the keys right after it.
+    KeyNum { index: i32 },
+}
+
+/// The key specs derived from the table's key positions. A write command
+/// with several keys at fixed positions (RENAME, LMOVE, SMOVE...) has one
+/// spec per key in Redis, source and destination being flagged apart; any
+/// other triple is one range spec; a numkeys argument is a keynum spec.
+fn key_specs(def: &CommandDef) -> Vec<Spec> {
     let KeySpec { first, last, step, numkeys_at } = def.keys;
-    let range = first > 0;
-    let keynum = numkeys_at > 0;
-    out.set(range as usize + keynum as usize);
-    let begin = |out: &mut Out, index: i32| {
+    let mut specs = Vec::new();
+    if first > 0 {
+        if def.has(WRITE) && last > first && step > 0 {
+            specs.extend((first..=last).step_by(step as usize).map(|index| Spec::Range { index, lastkey: 0, step: 1 }));
+        } else {
+            let lastkey = if last >= 0 { last - first } else { last };
+            specs.push(Spec::Range { index: first, lastkey, step });
+        }
+    }
+    if numkeys_at > 0 {
+        specs.push(Spec::KeyNum { index: numkeys_at });
+    }
+    specs
+}
+
+fn write_key_specs(out: &mut Out, def: &CommandDef) {
+    let specs = key_specs(def);
+    out.set(specs.len());
+    for spec in specs {
+        out.map(3);
+        out.bulk(b"flags");
+        write_key_flags(out, def);
+        let index = match spec {
+            Spec::Range { index, .. } | Spec::KeyNum { index } => index,
+        };
         out.bulk(b"begin_search");
         out.map(2);
         out.bulk(b"type");
@@ -357,42 +387,25 @@ fn write_key_specs(out: &mut Out, def: &CommandDef) {
         out.map(1);
         out.bulk(b"index");
         out.int(index as i64);
-    };
-    if range {
-        out.map(3);
-        out.bulk(b"flags");
-        write_key_flags(out, def);
-        begin(out, first);
         out.bulk(b"find_keys");
         out.map(2);
         out.bulk(b"type");
-        out.bulk(b"range");
+        let fields: [(&[u8], i64); 3] = match spec {
+            Spec::Range { lastkey, step, .. } => {
+                out.bulk(b"range");
+                [(b"lastkey", lastkey as i64), (b"keystep", step as i64), (b"limit", 0)]
+            }
+            Spec::KeyNum { .. } => {
+                out.bulk(b"keynum");
+                [(b"keynumidx", 0), (b"firstkey", 1), (b"keystep", 1)]
+            }
+        };
         out.bulk(b"spec");
         out.map(3);
-        out.bulk(b"lastkey");
-        out.int(if last >= 0 { (last - first) as i64 } else { last as i64 });
-        out.bulk(b"keystep");
-        out.int(step as i64);
-        out.bulk(b"limit");
-        out.int(0);
-    }
-    if keynum {
-        out.map(3);
-        out.bulk(b"flags");
-        write_key_flags(out, def);
-        begin(out, numkeys_at);
-        out.bulk(b"find_keys");
-        out.map(2);
-        out.bulk(b"type");
-        out.bulk(b"keynum");
-        out.bulk(b"spec");
-        out.map(3);
-        out.bulk(b"keynumidx");
-        out.int(0);
-        out.bulk(b"firstkey");
-        out.int(1);
-        out.bulk(b"keystep");
-        out.int(1);
+        for (name, v) in fields {
+            out.bulk(name);
+            out.int(v);
+        }
     }
 }
 
@@ -831,35 +844,38 @@ fn rdb_int_size(v: i64) -> Option<usize> {
 }
 
 /// Bytes a string takes in an RDB file, as rdbSaveRawString writes it:
-/// short canonical integers as integers, anything else with a length
-/// prefix. (Redis also tries LZF on strings over 20 bytes; that comes with
-/// RDB persistence, so compressible long strings count uncompressed.)
-fn rdb_string_size(s: &[u8]) -> usize {
+/// short canonical integers as integers, strings over 20 bytes LZF
+/// compressed when that saves at least 4 bytes (and `rdbcompression` is
+/// on), anything else verbatim after a length prefix.
+fn rdb_string_size(s: &[u8], compress: bool) -> usize {
     if s.len() <= 11 {
-        if let Some(v) = parse_i64(s) {
-            if let Some(n) = rdb_int_size(v) {
-                return n;
-            }
+        if let Some(n) = parse_i64(s).and_then(rdb_int_size) {
+            return n;
+        }
+    }
+    if compress && s.len() > 20 {
+        if let Some(c) = crate::persistence::lzf::compress(s).filter(|c| c.len() <= s.len() - 4) {
+            return 1 + rdb_len_size(c.len()) + rdb_len_size(s.len()) + c.len();
         }
     }
     rdb_len_size(s.len()) + s.len()
 }
 
-/// DEBUG OBJECT's serializedlength. Exact for strings (but for LZF, see
-/// rdb_string_size); for collections the sum of their elements as strings.
-fn serialized_length(obj: &Obj) -> usize {
+/// DEBUG OBJECT's serializedlength: exact for strings; for collections the
+/// size of their elements saved one by one (Redis saves small, packed
+/// encodings as a single blob, so it reports less for those).
+fn serialized_length(obj: &Obj, compress: bool) -> usize {
+    let str_size = |s: &[u8]| rdb_string_size(s, compress);
     match &obj.val {
-        Value::Int(v) => rdb_int_size(*v).unwrap_or_else(|| rdb_string_size(v.to_string().as_bytes())),
-        Value::Str(s) => rdb_string_size(s.as_slice()),
-        Value::List(l) => rdb_len_size(l.len()) + l.iter().map(|e| rdb_string_size(&e.to_vec())).sum::<usize>(),
+        Value::Int(v) => rdb_int_size(*v).unwrap_or_else(|| str_size(v.to_string().as_bytes())),
+        Value::Str(s) => str_size(s.as_slice()),
+        Value::List(l) => rdb_len_size(l.len()) + l.iter().map(|e| str_size(&e.to_vec())).sum::<usize>(),
         Value::Hash(h) => {
-            rdb_len_size(h.len())
-                + h.pairs().iter().map(|p| rdb_string_size(&p.0) + rdb_string_size(&p.1)).sum::<usize>()
+            rdb_len_size(h.len()) + h.pairs().iter().map(|p| str_size(&p.0) + str_size(&p.1)).sum::<usize>()
         }
-        Value::Set(s) => rdb_len_size(s.len()) + s.members().iter().map(|m| rdb_string_size(m)).sum::<usize>(),
-        Value::ZSet(z) => {
-            rdb_len_size(z.len()) + z.iter().map(|(member, _)| rdb_string_size(&member) + 8).sum::<usize>()
-        }
+        Value::Set(s) => rdb_len_size(s.len()) + s.members().iter().map(|m| str_size(m)).sum::<usize>(),
+        // Scores are saved as 8-byte binary doubles.
+        Value::ZSet(z) => rdb_len_size(z.len()) + z.iter().map(|(member, _)| str_size(&member) + 8).sum::<usize>(),
     }
 }
 
@@ -874,6 +890,7 @@ fn idle_seconds(obj: &Obj) -> u64 {
 }
 
 fn debug_object(ctx: &mut Ctx, key: &[u8]) {
+    let compress = ctx.srv.config.get("rdbcompression") != Some("no");
     // As Redis, the key is looked up without expiring it.
     let line = match ctx.db().dict.get(key) {
         None => return ctx.error("ERR no such key"),
@@ -882,7 +899,7 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
             obj as *const Obj,
             refcount(obj),
             obj.encoding(),
-            serialized_length(obj),
+            serialized_length(obj, compress),
             obj.lru,
             idle_seconds(obj)
         ),
@@ -897,6 +914,8 @@ fn debug_protocol(ctx: &mut Ctx, kind: &[u8]) {
     match name.as_str() {
         "string" => out.bulk(b"Hello World"),
         "integer" => out.int(12345),
+        // Redis's test value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         "double" => out.double(3.141),
         "bignum" if resp3 => out.raw(b"(1234567999999999999999999999999999999\r\n"),
         "bignum" => out.bulk(b"1234567999999999999999999999999999999"),
@@ -1054,9 +1073,10 @@ mod tests {
     #[test]
     fn rdb_sizes_match_redis() {
         // DEBUG OBJECT serializedlength values read from Redis 7.0.
-        assert_eq!(serialized_length(&Obj::from_bytes(b"bar")), 4);
-        assert_eq!(serialized_length(&Obj::from_bytes(b"123")), 2);
-        assert_eq!(serialized_length(&Obj::from_bytes(b"12345678901")), 12);
+        assert_eq!(serialized_length(&Obj::from_bytes(b"bar"), true), 4);
+        assert_eq!(serialized_length(&Obj::from_bytes(b"123"), true), 2);
+        assert_eq!(serialized_length(&Obj::from_bytes(b"12345678901"), true), 12);
+        assert_eq!(serialized_length(&Obj::from_bytes(&[b'a'; 82]), false), 84);
         assert_eq!(rdb_len_size(16384), 5);
     }
 

@@ -148,8 +148,8 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
         n += db.len() as u64;
         db.clear();
     }
-    // As Redis's flushAllDataAndResetRDB: the keys removed, plus one.
-    ctx.dirty(n + 1);
+    // As FLUSHDB: Redis counts the keys removed and forces propagation.
+    ctx.dirty(n.max(1));
     ctx.ok();
 }
 
