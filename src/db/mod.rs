@@ -57,7 +57,9 @@ pub fn lfu_enabled() -> bool {
     LFU.load(Relaxed)
 }
 
-fn lru_clock() -> u32 {
+/// The cached LRU clock (what new objects are stamped with): no clock
+/// read per write.
+pub fn lru_clock() -> u32 {
     // Zero until the first cron tick.
     match LRU_CLOCK.load(Relaxed) {
         0 => value::lru_clock(),

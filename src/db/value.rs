@@ -98,7 +98,7 @@ impl Str {
 
 impl Obj {
     pub fn new(val: Value) -> Self {
-        Obj { val, expire_at: 0, lru: crate::db::value::lru_clock() }
+        Obj { val, expire_at: 0, lru: crate::db::lru_clock() }
     }
 
     /// A string object with the encoding Redis would pick for `data`.
