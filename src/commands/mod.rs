@@ -8,6 +8,7 @@
 pub mod config;
 pub mod connection;
 pub mod hashes;
+pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod scan;
@@ -269,7 +270,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[config::COMMANDS, connection::COMMANDS, hashes::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
+    &[config::COMMANDS, connection::COMMANDS, hashes::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

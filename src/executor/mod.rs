@@ -86,6 +86,8 @@ pub struct Server {
     pub dirty: u64,
     pub start_ms: i64,
     pub run_id: String,
+    /// Replication id (INFO master_replid; DEBUG CHANGE-REPL-ID renews it).
+    pub replid: String,
     pub slowlog: std::collections::VecDeque<SlowlogEntry>,
     pub slowlog_next_id: u64,
     /// Subscribers to the stream of executed writes.
@@ -110,7 +112,8 @@ impl Server {
     pub fn new(config: Config) -> Self {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::SmallRng::from_entropy();
-        let run_id: String = (0..40).map(|_| format!("{:x}", rng.gen_range(0..16u8))).collect();
+        let mut hex40 = || -> String { (0..40).map(|_| format!("{:x}", rng.gen_range(0..16u8))).collect() };
+        let (run_id, replid) = (hex40(), hex40());
         Server {
             dbs: (0..config.databases).map(Db::new).collect(),
             config,
@@ -120,6 +123,7 @@ impl Server {
             dirty: 0,
             start_ms: now_ms(),
             run_id,
+            replid,
             slowlog: Default::default(),
             slowlog_next_id: 0,
             write_subscribers: Vec::new(),
@@ -344,8 +348,9 @@ pub fn resolve(client: &mut Client, args: &[Bytes]) -> Option<Resolved> {
 }
 
 fn check_arity(client: &mut Client, cmd: Resolved, argc: usize) -> bool {
-    // A container needs at least its subcommand.
-    let ok = if cmd.is_subcommand() || cmd.def.subcommands.is_empty() {
+    // A container needs at least its subcommand, unless it runs on its own
+    // (COMMAND).
+    let ok = if cmd.is_subcommand() || cmd.def.subcommands.is_empty() || cmd.def.handler.is_some() {
         commands::arity_ok(cmd.def, argc)
     } else {
         argc >= 2
@@ -396,6 +401,15 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
             return Flow::Done;
         }
     };
+    // DEBUG and MODULE, as their enable-*-command option allows (before
+    // authentication, as in Redis).
+    if cmd.def.has(flags::PROTECTED) {
+        if let Some(msg) = commands::introspection::protected_denied(srv, client, cmd.def) {
+            client.out.error(&msg);
+            count_error(srv, client, reply_start, Some(cmd));
+            return Flow::Done;
+        }
+    }
     if !client.authenticated && srv.config.requirepass.is_some() && !cmd.def.has(flags::NO_AUTH) {
         client.out.error("NOAUTH Authentication required.");
         count_error(srv, client, reply_start, Some(cmd));
