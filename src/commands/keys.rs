@@ -566,10 +566,11 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) {
                 found.push(Bytes::copy_from_slice(k));
             }
         });
-        max_iterations -= 1;
+        // Redis's `while (cursor && maxiterations-- && sampled < count)`.
         if cursor == 0 || max_iterations == 0 || sampled >= count {
             break;
         }
+        max_iterations -= 1;
     }
 
     // Drop expired keys (deleting them) and, for TYPE, other types; the
@@ -606,24 +607,28 @@ fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 fn expire(ctx: &mut Ctx, args: &[Bytes]) {
-    expire_generic(ctx, args, now_ms(), 1000);
+    expire_generic(ctx, args, true, 1000);
 }
 
 fn pexpire(ctx: &mut Ctx, args: &[Bytes]) {
-    expire_generic(ctx, args, now_ms(), 1);
+    expire_generic(ctx, args, true, 1);
 }
 
 fn expireat(ctx: &mut Ctx, args: &[Bytes]) {
-    expire_generic(ctx, args, 0, 1000);
+    expire_generic(ctx, args, false, 1000);
 }
 
 fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) {
-    expire_generic(ctx, args, 0, 1);
+    expire_generic(ctx, args, false, 1);
 }
 
 /// EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT: `args[2]` in units of `unit_ms`
-/// milliseconds, relative to `base` (now, or 0 for the *AT forms).
-fn expire_generic(ctx: &mut Ctx, args: &[Bytes], base: i64, unit_ms: i64) {
+/// milliseconds, relative to now or (the *AT forms) to the epoch.
+fn expire_generic(ctx: &mut Ctx, args: &[Bytes], relative: bool, unit_ms: i64) {
+    // One clock reading for the whole command, as Redis's command time
+    // snapshot: PEXPIRE k 1 never deletes at once.
+    let now = now_ms();
+    let base = if relative { now } else { 0 };
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &args[3..] {
         if eq_ic(opt, "nx") {
@@ -660,7 +665,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], base: i64, unit_ms: i64) {
     if refused {
         return ctx.out().int(0);
     }
-    if when <= now_ms() {
+    if when <= now {
         // A time in the past deletes the key, and replicas get the DEL.
         db.del(key);
         ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
