@@ -585,7 +585,6 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.error("ERR value is out of range, must be positive");
     };
     let limits = limits(&ctx.srv.config);
-    let unlink = ctx.srv.config.get("lazyfree-lazy-server-del") == Some("yes");
     let key = &args[1];
     let srv = &mut *ctx.srv;
     let (db, rng) = (&mut srv.dbs[ctx.client.db], &mut srv.rng);
@@ -604,15 +603,15 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) {
     }
     if count >= size {
         // Everything goes: the reply is the whole set, the key is deleted
-        // and replicas get a DEL (UNLINK under lazyfree-lazy-server-del).
+        // and replicas get a DEL (Redis sends UNLINK under
+        // lazyfree-lazy-server-del, which oxkey does not offer).
         out.set(size);
         for e in s.iter() {
             write_entry(out, e);
         }
         db.del(key);
         ctx.dirty(size as u64);
-        let del: &'static [u8] = if unlink { b"UNLINK" } else { b"DEL" };
-        ctx.propagate(vec![Bytes::from_static(del), key.clone()]);
+        ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
         return;
     }
     let mut popped: Vec<Bytes> = Vec::with_capacity(count);
@@ -900,4 +899,94 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) {
         }),
     };
     items.reply(out, next);
+}
+
+#[cfg(test)]
+mod tests {
+    //! What set commands propagate to the AOF and replicas, read off the
+    //! executor's write stream. Redis 7.2 batches the SREMs of SPOP with a
+    //! count (7.0 wrote one SREM per member inside MULTI/EXEC).
+
+    use bytes::Bytes;
+
+    use crate::config::Config;
+    use crate::executor::{execute, Server, Write};
+    use crate::server::client::Client;
+
+    /// Each command's propagated writes, each write as its words.
+    fn propagated(srv: &mut Server, cmds: &[&[&str]]) -> Vec<Vec<Vec<String>>> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Write>();
+        srv.write_subscribers.push(tx);
+        let mut client = Client::new(1, "127.0.0.1:1".into(), "127.0.0.1:2".into(), -1, true);
+        let mut all = Vec::new();
+        for args in cmds {
+            let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            execute(srv, &mut client, &args);
+            let mut writes = Vec::new();
+            while let Ok(w) = rx.try_recv() {
+                writes.push(w.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect());
+            }
+            all.push(writes);
+        }
+        srv.write_subscribers.clear();
+        all
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn spop_propagates_srem_or_del() {
+        let mut srv = Server::new(Config::default());
+        let out = propagated(
+            &mut srv,
+            &[&["SADD", "s", "a", "b", "c", "d", "e", "f"], &["SPOP", "s"], &["SPOP", "s", "2"], &["SPOP", "s", "0"]],
+        );
+        assert_eq!(out[0], vec![words("SADD s a b c d e f")]);
+        assert_eq!(out[1].len(), 1);
+        assert_eq!(out[1][0][..2], ["SREM", "s"]);
+        assert_eq!(out[1][0].len(), 3);
+        assert_eq!(out[2].len(), 1, "one batched SREM");
+        assert_eq!(out[2][0][..2], ["SREM", "s"]);
+        assert_eq!(out[2][0].len(), 4);
+        assert!(out[3].is_empty(), "nothing popped, nothing propagated");
+        let left = propagated(&mut srv, &[&["SCARD", "s"], &["SPOP", "s", "100"]]);
+        assert_eq!(left[1], vec![words("DEL s")]);
+        let out = propagated(&mut srv, &[&["SPOP", "s", "1"], &["SPOP", "s"]]);
+        assert!(out[0].is_empty() && out[1].is_empty(), "a missing key pops nothing");
+    }
+
+    #[test]
+    fn spop_batches_srem_by_1024() {
+        let mut srv = Server::new(Config::default());
+        let mut sadd = vec!["SADD".to_string(), "big".to_string()];
+        sadd.extend((0..3000).map(|i| format!("m{i}")));
+        let sadd: Vec<&str> = sadd.iter().map(|s| s.as_str()).collect();
+        let out = propagated(&mut srv, &[&sadd, &["SPOP", "big", "2500"]]);
+        let sizes: Vec<usize> = out[1].iter().map(|argv| argv.len() - 2).collect();
+        assert_eq!(sizes, vec![1024, 1024, 452]);
+        assert!(out[1].iter().all(|argv| argv[0] == "SREM" && argv[1] == "big"));
+    }
+
+    #[test]
+    fn writes_that_change_nothing_propagate_nothing() {
+        let mut srv = Server::new(Config::default());
+        let out = propagated(
+            &mut srv,
+            &[
+                &["SADD", "t", "a"],
+                &["SADD", "t", "a"],
+                &["SREM", "t", "zz"],
+                &["SMOVE", "t", "t2", "a"],
+                &["SMOVE", "t", "t2", "a"],
+                &["SINTERSTORE", "d", "nokey"],
+                &["SUNIONSTORE", "d", "t2"],
+                &["SDIFFSTORE", "d", "nokey"],
+            ],
+        );
+        let counts: Vec<usize> = out.iter().map(|w| w.len()).collect();
+        assert_eq!(counts, vec![1, 0, 0, 1, 0, 0, 1, 1]);
+        assert_eq!(out[3][0], words("SMOVE t t2 a"));
+    }
 }
