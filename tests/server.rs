@@ -572,6 +572,7 @@ fn command_getkeys_matches_redis() {
         &["GETKEYS", "lmpop", "0", "a", "LEFT"],
         &["GETKEYS", "lmpop", "5", "a", "LEFT"],
         &["GETKEYS", "lmpop", "x", "a", "LEFT"],
+        &["GETKEYS", "lmpop", "9223372036854775807", "a", "LEFT"],
         &["GETKEYS", "get", "a", "b"],
         &["GETKEYS", "mset", "a"],
         &["GETKEYS", "config", "get", "x"],
@@ -813,6 +814,9 @@ fn debug_subcommands_match_redis() {
         };
         assert_eq!(raw(&mut o), raw(&mut r), "RESP3 {kind}");
     }
+
+    // A count that cannot fit: Redis 7.0 dies trying, oxkey refuses.
+    assert_eq!(o.cmd(&["DEBUG", "POPULATE", "99999999999999"]), Resp::Error("ERR OOM in dictTryExpand".into()));
 
     // DEBUG OBJECT: Redis's line, the same encoding, refcount and length.
     let (mut r, mut o) = (redis.raw(), srv.raw());

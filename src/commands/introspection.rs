@@ -583,7 +583,7 @@ fn key_positions(def: &CommandDef, argv: &[Bytes]) -> Option<Vec<usize>> {
         if n < 1 {
             return None;
         }
-        range(at + 1, (at + n).min(i64::MAX / 2), 1)?;
+        range(at + 1, at.saturating_add(n), 1)?;
     }
     Some(keys)
 }
@@ -881,11 +881,13 @@ fn serialized_length(obj: &Obj, compress: bool) -> usize {
 
 /// Seconds since the object was last accessed, on the 24-bit LRU clock.
 fn idle_seconds(obj: &Obj) -> u64 {
+    const LRU_CLOCK_MAX: u32 = 0xFF_FFFF;
     let now = crate::db::value::lru_clock();
     if now >= obj.lru {
         (now - obj.lru) as u64
     } else {
-        (0xFF_FFFF - obj.lru + now) as u64
+        // The clock wrapped around since.
+        (now as u64 + LRU_CLOCK_MAX as u64).saturating_sub(obj.lru as u64)
     }
 }
 
@@ -982,13 +984,19 @@ fn debug_populate(ctx: &mut Ctx, args: &[Bytes]) {
     if size > ctx.srv.config.proto_max_bulk_len {
         return ctx.error("ERR value is out of range, must not exceed proto-max-bulk-len");
     }
-    let prefix = args.get(3).map_or(&b"key"[..], |p| &p[..]);
+    // Redis sizes the keyspace for all the keys first and gives up when
+    // that cannot be allocated; a key takes well over 64 bytes.
+    let system = crate::commands::server::MemoryStats::read().total_system;
+    if (count as u64).saturating_mul(64) > system {
+        return ctx.error("ERR OOM in dictTryExpand");
+    }
+    // Names are formatted into a 128-byte buffer, as in Redis.
+    let prefix = args.get(3).map_or(&b"key"[..], |p| &p[..p.len().min(127)]);
     let mut key = Vec::new();
     for j in 0..count {
         key.clear();
         key.extend_from_slice(prefix);
         let _ = write!(ByteWriter(&mut key), ":{j}");
-        // Redis formats the name into a 128-byte buffer.
         key.truncate(127);
         if ctx.db().contains(&key) {
             continue;
