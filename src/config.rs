@@ -755,13 +755,11 @@ impl Config {
     /// Non-hidden parameters whose name or alias matches a glob, with their
     /// values, in table order.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
-        if !could_match(pattern, names().longest) {
-            return Vec::new();
-        }
+        let Some(glob) = Glob::compile(pattern, names().longest) else { return Vec::new() };
         names()
             .all
             .iter()
-            .filter(|&&(name, i)| !PARAMS[i].has(HIDDEN) && glob_match(pattern, name.as_bytes(), true))
+            .filter(|&&(name, i)| !PARAMS[i].has(HIDDEN) && glob.matches(name.as_bytes()))
             .map(|&(name, i)| (name, self.values[i].clone()))
             .collect()
     }
@@ -783,11 +781,9 @@ impl Config {
                 }
                 continue;
             }
-            if !could_match(pat, names().longest) {
-                continue;
-            }
+            let Some(glob) = Glob::compile(pat, names().longest) else { continue };
             for (n, &(name, i)) in all.iter().enumerate() {
-                if !seen[n] && !PARAMS[i].has(HIDDEN) && glob_match(pat, name.as_bytes(), true) {
+                if !seen[n] && !PARAMS[i].has(HIDDEN) && glob.matches(name.as_bytes()) {
                     seen[n] = true;
                     out.push((name.as_bytes().to_vec(), self.values[i].as_str()));
                 }
@@ -1445,41 +1441,150 @@ fn expand_include(path: &str) -> Vec<String> {
     found
 }
 
-/// Whether a glob could match some string of at most `longest` bytes: each
-/// literal, `?` and class consumes one byte. Skips hopeless (and
-/// pathological) patterns before any matching.
-fn could_match(pattern: &[u8], longest: usize) -> bool {
-    let mut need = 0;
-    let mut p = 0;
-    while p < pattern.len() {
-        match pattern[p] {
-            b'*' => {}
-            b'\\' if p + 1 < pattern.len() => {
-                p += 1;
-                need += 1;
-            }
-            b'[' => {
-                // Skip the class; an unterminated one runs to the end.
-                p += 1;
-                if pattern.get(p) == Some(&b'^') {
-                    p += 1;
-                }
-                while p < pattern.len() && pattern[p] != b']' {
-                    if pattern[p] == b'\\' {
+/// One element of a compiled glob.
+enum Tok {
+    /// A run of stars.
+    Star,
+    Any,
+    /// A byte, lower-cased.
+    Byte(u8),
+    /// Which bytes a `[...]` class accepts.
+    Class(Box<[bool; 256]>),
+}
+
+/// A CONFIG GET pattern compiled once for all the parameter names, with the
+/// results of `util::glob_match` (case-insensitive). Star runs collapse and
+/// each class becomes a byte set, so matching a name costs at most tokens x
+/// name length; a pattern needing more bytes than the longest name is
+/// dropped while compiling. Whatever the pattern, the work stays bounded.
+struct Glob(Vec<Tok>);
+
+impl Glob {
+    fn compile(pattern: &[u8], longest: usize) -> Option<Glob> {
+        let fold = |c: u8| c.to_ascii_lowercase();
+        let (mut toks, mut need, mut stars, mut p) = (Vec::new(), 0usize, 0usize, 0usize);
+        while p < pattern.len() {
+            let tok = match pattern[p] {
+                b'*' => {
+                    while p < pattern.len() && pattern[p] == b'*' {
                         p += 1;
                     }
-                    p += 1;
+                    // Redis gives up past 1000 nested stars (util::glob_match).
+                    stars += 1;
+                    if stars > 1000 && p < pattern.len() {
+                        return None;
+                    }
+                    toks.push(Tok::Star);
+                    continue;
                 }
-                need += 1;
+                b'?' => Tok::Any,
+                b'\\' if p + 1 < pattern.len() => {
+                    p += 1;
+                    Tok::Byte(fold(pattern[p]))
+                }
+                b'[' => {
+                    let (set, next) = compile_class(pattern, p);
+                    p = next;
+                    need += 1;
+                    if need > longest {
+                        return None;
+                    }
+                    toks.push(Tok::Class(set));
+                    continue;
+                }
+                c => Tok::Byte(fold(c)),
+            };
+            need += 1;
+            if need > longest {
+                return None;
             }
-            _ => need += 1,
+            toks.push(tok);
+            p += 1;
         }
-        if need > longest {
-            return false;
+        Some(Glob(toks))
+    }
+
+    /// The iterative matcher of `util::glob_match`, over tokens.
+    fn matches(&self, name: &[u8]) -> bool {
+        let toks = &self.0;
+        let (mut t, mut s) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while s < name.len() {
+            if let Some(tok) = toks.get(t) {
+                let c = name[s];
+                let step = match tok {
+                    Tok::Star => {
+                        t += 1;
+                        if t == toks.len() {
+                            return true;
+                        }
+                        star = Some((t, s));
+                        continue;
+                    }
+                    Tok::Any => true,
+                    Tok::Byte(b) => c.to_ascii_lowercase() == *b,
+                    Tok::Class(set) => set[c as usize],
+                };
+                if step {
+                    t += 1;
+                    s += 1;
+                    continue;
+                }
+            }
+            match star {
+                Some((st, ss)) => {
+                    t = st;
+                    s = ss + 1;
+                    star = Some((st, ss + 1));
+                }
+                None => return false,
+            }
         }
+        toks[t..].iter().all(|t| matches!(t, Tok::Star))
+    }
+}
+
+/// The bytes the class at `pattern[start] == '['` accepts (with the syntax
+/// of `util::glob_match`: `^`, ranges either way round, `\x`, unterminated
+/// to the end) and the index after it.
+fn compile_class(pattern: &[u8], start: usize) -> (Box<[bool; 256]>, usize) {
+    let fold = |c: u8| c.to_ascii_lowercase();
+    let mut folded = [false; 256];
+    let mut p = start + 1;
+    let negate = pattern.get(p) == Some(&b'^');
+    if negate {
         p += 1;
     }
-    true
+    loop {
+        match pattern.get(p) {
+            None => break,
+            Some(b']') => {
+                p += 1;
+                break;
+            }
+            Some(b'\\') if p + 1 < pattern.len() => {
+                folded[fold(pattern[p + 1]) as usize] = true;
+                p += 2;
+            }
+            Some(&lo) if pattern.get(p + 1) == Some(&b'-') && p + 2 < pattern.len() => {
+                let (lo, hi) = (fold(lo), fold(pattern[p + 2]));
+                let (lo, hi) = if lo > hi { (hi, lo) } else { (lo, hi) };
+                for v in lo..=hi {
+                    folded[v as usize] = true;
+                }
+                p += 3;
+            }
+            Some(&x) => {
+                folded[fold(x) as usize] = true;
+                p += 1;
+            }
+        }
+    }
+    let mut set = Box::new([false; 256]);
+    for (c, accepted) in set.iter_mut().enumerate() {
+        *accepted = folded[fold(c as u8) as usize] != negate;
+    }
+    (set, p.min(pattern.len()))
 }
 
 /// The error text of an I/O error, as C's strerror() (without Rust's
@@ -2221,8 +2326,38 @@ mod tests {
         let evil = "a*".repeat(100_000);
         assert!(c.matching(evil.as_bytes()).is_empty());
         assert!(c.config_get(&[evil.as_bytes()]).is_empty());
-        assert!(!could_match(&[b'?'; 1000], 40));
-        assert!(could_match(b"[unterminated", 40));
+        assert!(Glob::compile(&[b'?'; 1000], 40).is_none());
+        assert!(Glob::compile(b"[unterminated", 40).is_some());
+        // The same answers as util::glob_match on every name.
+        let patterns: &[&[u8]] = &[
+            b"*",
+            b"hz",
+            b"HZ",
+            b"h?",
+            b"*-max-*",
+            b"[a-c]*",
+            b"[^a-c]*",
+            b"[c-a]*",
+            b"*[",
+            b"[]*",
+            b"\\h*",
+            b"h\\",
+            b"*o*t*",
+            b"slave*",
+            b"*x",
+            b"[sz]et-max-*-entries",
+            b"[\\]]*",
+            b"a[",
+            b"*[-]*",
+            b"[!a]*",
+        ];
+        for &pat in patterns {
+            let glob = Glob::compile(pat, 64).unwrap();
+            for &(name, _) in &names().all {
+                let n = name.as_bytes();
+                assert_eq!(glob.matches(n), glob_match(pat, n, true), "{} on {name}", String::from_utf8_lossy(pat));
+            }
+        }
     }
 
     #[test]
