@@ -1133,6 +1133,13 @@ impl Config {
         keyspace_events_flags(self.value_of("notify-keyspace-events")).unwrap_or(0)
     }
 
+    /// Whether Redis's protected mode is in force: `protected-mode yes`, the
+    /// default bind and no password. Clients from other hosts are then
+    /// refused (`-DENIED ...`); enforcing it belongs to the listener.
+    pub fn protected_mode_active(&self) -> bool {
+        self.protected_mode && self.value_of("bind") == "* -::*" && self.requirepass.is_none()
+    }
+
     // ---- Start-up ---------------------------------------------------------
 
     /// Loads the start-up configuration as redis-server does: the file (if
@@ -2268,6 +2275,9 @@ mod tests {
         assert_eq!(keyspace_events_string(keyspace_events_flags("Ex").unwrap()), "xE");
         set(&mut c, &[("oom-score-adj-values", "0 200 800"), ("slave-priority", "7")]).unwrap();
         assert_eq!(c.get("replica-priority"), Some("7"));
+        assert!(c.protected_mode_active());
+        c.load_text("bind 127.0.0.1").unwrap();
+        assert!(!c.protected_mode_active());
     }
 
     #[test]
