@@ -19,7 +19,7 @@ use crate::types::hash::PackLimits;
 use crate::types::listpack::Entry;
 use crate::types::set::{int_text, Set};
 use crate::types::skiplist::{LexBound, LexRange, ScoreRange};
-use crate::types::zset::{AddFlags, AddResult, NotANumber, Scored, ZSet};
+use crate::types::zset::{d2string, AddFlags, AddResult, NotANumber, Scored, ZSet};
 use crate::util::{eq_ic, parse_i64};
 
 pub static COMMANDS: &[CommandDef] = &[
@@ -663,21 +663,24 @@ fn lookup_mut<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ZSet>, Wr
 // ---------------------------------------------------------------------------
 // Replies
 
-/// A score: a RESP3 double, or in RESP2 a bulk string with Redis 7.2's
-/// formatting. Integral values, the common case, skip the float printer.
+/// A score: a RESP3 double, or in RESP2 a bulk string, printed as Redis
+/// 7.2's d2string. Integral values, the common case, skip the float
+/// printer.
 fn reply_score(out: &mut Out, s: f64) {
-    if s != 0.0 && s.fract() == 0.0 && s.abs() < 1e15 {
-        let mut buf = [0u8; 20];
-        let digits = int_text(s as i64, &mut buf);
-        if out.resp >= 3 {
-            out.raw(b",");
-            out.raw(digits);
-            out.raw(b"\r\n");
-        } else {
-            out.bulk(digits);
-        }
+    let mut buf = [0u8; 20];
+    let text;
+    let bytes: &[u8] = if s != 0.0 && s.fract() == 0.0 && s.abs() < 1e15 {
+        int_text(s as i64, &mut buf)
     } else {
-        out.double(s);
+        text = d2string(s);
+        text.as_bytes()
+    };
+    if out.resp >= 3 {
+        out.raw(b",");
+        out.raw(bytes);
+        out.raw(b"\r\n");
+    } else {
+        out.bulk(bytes);
     }
 }
 
@@ -1465,7 +1468,14 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let size = z.len() as u64;
     if count < 0 || n == 1 {
-        // Repeats allowed: exactly n picks, in random order.
+        // Repeats allowed: exactly n picks, in random order. A reply that
+        // cannot fit the guard (every pick costs at least an empty bulk)
+        // is refused before any work.
+        let least = if withscores { 10 } else { 6 };
+        if n.saturating_mul(least) > REPLY_GUARD_BYTES as u64 {
+            client.close_after_reply = true;
+            return;
+        }
         let start = out.buf.len();
         out.array(if withscores && out.resp < 3 { (n * 2) as usize } else { n as usize });
         let mut overflow = false;

@@ -100,15 +100,75 @@ fn entry_score(e: Entry<'_>) -> f64 {
     }
 }
 
-/// How a score is written into a listpack: as an integer when Redis's
-/// double2ll accepts it (integral and within ±LLONG_MAX/2), otherwise as
-/// the shortest text that reads back exactly (Redis 7.2's d2string).
-fn score_text(s: f64) -> Vec<u8> {
+/// Redis's double2ll: the integer a double stands for, when it is integral
+/// and within ±LLONG_MAX/2 (where the conversion is exact).
+fn double_to_int(s: f64) -> Option<i64> {
     const HALF: f64 = (i64::MAX / 2) as f64;
-    if (-HALF..=HALF).contains(&s) && (s as i64) as f64 == s {
-        crate::util::i64_to_bytes(s as i64)
+    ((-HALF..=HALF).contains(&s) && (s as i64) as f64 == s).then_some(s as i64)
+}
+
+/// A score as Redis 7.2's d2string prints it (in replies and in a
+/// listpack): integers plainly, other values from their shortest
+/// round-trip digits laid out as fpconv_dtoa does — plain up to 7 padding
+/// zeros, a decimal point while the exponent stays small, otherwise
+/// `d.ddde±X` with as few exponent digits as needed.
+pub fn d2string(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    if let Some(i) = double_to_int(v) {
+        return i.to_string();
+    }
+    // Shortest digits d[.ddd]e[-]X, so that v = digits × 10^k.
+    let sci = format!("{:e}", v.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let n = digits.len() as i32;
+    let k = exp.parse::<i32>().unwrap_or(0) - (n - 1);
+    let e = (k + n - 1).abs();
+    let mut out = String::with_capacity(n as usize + 8);
+    if v < 0.0 {
+        out.push('-');
+    }
+    if k >= 0 && e < n + 7 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', k as usize));
+    } else if k < 0 && (k > -7 || e < 4) {
+        let point = n + k;
+        if point <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
+            out.push_str(&digits);
+        } else {
+            out.push_str(&digits[..point as usize]);
+            out.push('.');
+            out.push_str(&digits[point as usize..]);
+        }
     } else {
-        crate::util::fmt_f64(s).into_bytes()
+        out.push_str(&digits[..1]);
+        if n > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if k + n - 1 < 0 { '-' } else { '+' });
+        out.push_str(&e.to_string());
+    }
+    out
+}
+
+/// How a score is written into a listpack: as an integer when double2ll
+/// accepts it, otherwise as d2string's text.
+fn score_text(s: f64) -> Vec<u8> {
+    match double_to_int(s) {
+        Some(i) => crate::util::i64_to_bytes(i),
+        None => d2string(s).into_bytes(),
     }
 }
 
@@ -890,6 +950,38 @@ mod tests {
             assert_eq!(z.add(b"i", f64::NEG_INFINITY, incr, limits), Err(NotANumber));
             assert_eq!(z.score(b"i"), Some(f64::INFINITY));
             assert_eq!(z.add(b"n", f64::NAN, f, limits), Err(NotANumber));
+        }
+    }
+
+    #[test]
+    fn doubles_print_as_redis_72() {
+        // ZSCORE replies of Valkey 9.1 (Redis 7.2's fpconv d2string).
+        for (v, text) in [
+            (1.1, "1.1"),
+            (0.30000000000000004, "0.30000000000000004"),
+            (123456789.12345679, "1.2345678912345679e+8"),
+            (12345678901234567890.0, "12345678901234567000"),
+            (1e17, "100000000000000000"),
+            (0.00003, "0.00003"),
+            (0.00001, "0.00001"),
+            (-1.5e-7, "-1.5e-7"),
+            (1e-310, "1e-310"),
+            (1e20, "1e+20"),
+            (1e30, "1e+30"),
+            (1.2345678e17, "123456780000000000"),
+            (0.000001, "0.000001"),
+            (0.0000001, "1e-7"),
+            (1.234e-6, "1.234e-6"),
+            (-0.1234567, "-0.1234567"),
+            (1234567.891, "1234567.891"),
+            (4.611686018427388e18, "4611686018427387904"),
+            (9.3e18, "9.3e+18"),
+            (-2.5e300, "-2.5e+300"),
+            (-0.0, "-0"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(d2string(v), text, "{v:e}");
+            assert_eq!(d2string(v).parse::<f64>().ok(), Some(v));
         }
     }
 
