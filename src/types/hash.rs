@@ -136,7 +136,7 @@ impl Hash {
                     false
                 }
                 None => {
-                    d.insert_new(field.into(), value.into());
+                    dict_add(d, field.into(), value.into());
                     true
                 }
             },
@@ -162,7 +162,7 @@ impl Hash {
             let mut d = Dict::new();
             let mut it = lp.iter();
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
-                d.insert_new(f.to_vec().into_boxed_slice(), v.to_vec().into_boxed_slice());
+                dict_add(&mut d, f.to_vec().into_boxed_slice(), v.to_vec().into_boxed_slice());
             }
             *self = Hash::Table(d);
         }
@@ -235,6 +235,15 @@ impl Hash {
             Hash::Pack(_) => None,
         }
     }
+}
+
+/// Adds a key known to be absent, moving one bucket of an incremental
+/// rehash as Redis's `dictAdd` does: `Dict::insert_new` alone leaves the
+/// rehash where it is, and a table that is only ever added to would keep
+/// growing chains in its half-built new table.
+pub fn dict_add<V>(d: &mut Dict<Box<[u8]>, V>, key: Box<[u8]>, val: V) {
+    d.insert_new(key, val);
+    d.rehash(1);
 }
 
 /// Knuth's selection sampling: picks `count` of the `size` items of `it`,

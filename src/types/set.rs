@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use rand::Rng;
 
 use super::dict::Dict;
-use super::hash::{select_in_order, PackLimits};
+use super::hash::{dict_add, select_in_order, PackLimits};
 use super::intset::IntSet;
 use super::listpack::{Entry, Listpack};
 use crate::util::parse_i64;
@@ -192,7 +192,7 @@ impl Set {
                 if d.contains_key(m) {
                     return false;
                 }
-                d.insert_new(m.into(), ());
+                dict_add(d, m.into(), ());
                 true
             }
         }
@@ -272,12 +272,12 @@ impl Set {
             Set::Table(_) => return,
             Set::Ints(s) => {
                 for v in s.iter() {
-                    d.insert_new(int_text(v, &mut [0; 20]).into(), ());
+                    dict_add(&mut d, int_text(v, &mut [0; 20]).into(), ());
                 }
             }
             Set::Pack(lp) => {
                 for e in lp.iter() {
-                    d.insert_new(e.to_vec().into_boxed_slice(), ());
+                    dict_add(&mut d, e.to_vec().into_boxed_slice(), ());
                 }
             }
         }
@@ -494,6 +494,18 @@ mod tests {
         assert!(ints.remove_entry(Entry::Str(b"-5")) && table.remove_entry(Entry::Int(-5)));
         assert_eq!(ints.len(), 2);
         assert_eq!(table.len(), 2);
+    }
+
+    #[test]
+    fn a_table_only_added_to_finishes_its_rehashes() {
+        let limits = SetLimits { intset_entries: 0, pack: PackLimits { entries: 0, value: 0 } };
+        let mut s = Set::for_member(b"k", 1, limits);
+        for i in 0..5000 {
+            s.insert(format!("k{i}").as_bytes(), limits);
+        }
+        let Set::Table(d) = &s else { panic!("{}", s.encoding()) };
+        // Buckets grow with the members (load factor at most 1 once done).
+        assert!(d.slots() >= 4096, "{} slots", d.slots());
     }
 
     #[test]
