@@ -1146,10 +1146,11 @@ impl Config {
     /// any), then what was read from standard input, then the command-line
     /// options, all parsed as one text.
     pub fn load_startup(&mut self, file: Option<&str>, stdin: Option<&str>, options: &str) -> Result<(), LoadError> {
-        let mut text = match file {
-            Some(f) => read_config_file(f)?,
-            None => String::new(),
-        };
+        // As with `include`, a file name with wildcards reads every match.
+        let mut text = String::new();
+        for path in file.map(expand_include).unwrap_or_default() {
+            text.push_str(&read_config_file(&path)?);
+        }
         if let Some(s) = stdin {
             text.push_str(s);
         }
