@@ -585,8 +585,8 @@ fn client_info(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// Every client in connection (id) order, the caller included at its place.
 fn all_clients<'a>(srv: &'a crate::executor::Server, me: &'a Client) -> impl Iterator<Item = &'a Client> {
-    let before = srv.clients.range(..me.id).map(|(_, c)| c);
-    let after = srv.clients.range(me.id + 1..).map(|(_, c)| c);
+    let before = srv.clients.range(..me.id).map(|(_, c)| &**c);
+    let after = srv.clients.range(me.id + 1..).map(|(_, c)| &**c);
     before.chain(std::iter::once(me)).chain(after)
 }
 
@@ -614,7 +614,8 @@ fn client_list(ctx: &mut Ctx, args: &[Bytes]) {
             let Some(id) = parse_i64(a) else {
                 return ctx.error("ERR Invalid client ID");
             };
-            let found = if id as u64 == me { Some(&*ctx.client) } else { ctx.srv.clients.get(&(id as u64)) };
+            let found =
+                if id as u64 == me { Some(&*ctx.client) } else { ctx.srv.clients.get(&(id as u64)).map(|c| &**c) };
             if let Some(c) = found {
                 line(&mut s, c);
             }

@@ -44,7 +44,7 @@ pub async fn accept_loop(shared: Shared, listener: TcpListener) {
                 let id = srv.next_client_id;
                 srv.next_client_id += 1;
                 let authenticated = srv.config.requirepass.is_none();
-                let client = Client::new(id, peer.to_string(), laddr, stream.as_raw_fd(), authenticated);
+                let client = Box::new(Client::new(id, peer.to_string(), laddr, stream.as_raw_fd(), authenticated));
                 srv.clients.insert(id, client);
                 Some(id)
             }
@@ -171,6 +171,7 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
     // As in Redis, the query buffer still holds the batch while it runs.
     client.qbuf = conn.rbuf.len();
     client.qbuf_free = conn.rbuf.capacity() - conn.rbuf.len();
+    srv.start_batch();
     let mut close = client.close_after_reply;
     if let Some(args) = conn.held.take() {
         if executor::execute(srv, &mut client, &args) == Flow::Postponed {
@@ -198,6 +199,7 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
             }
         }
     }
+    srv.start_batch();
     if conn.held.is_none() {
         client.paused = false;
         client.argv_mem = 0;
