@@ -211,11 +211,11 @@ pub static COMMANDS: &[CommandDef] = &[
     ),
 ];
 
-/// `hash-max-listpack-entries` / `-value` (Redis's defaults if the
-/// configuration does not know them).
+/// `hash-max-listpack-entries` / `-value` (Redis's compiled-in defaults,
+/// 512 and 64, if the configuration does not know them).
 pub fn limits(config: &Config) -> PackLimits {
     PackLimits {
-        entries: config_size(config, "hash-max-listpack-entries", 128),
+        entries: config_size(config, "hash-max-listpack-entries", 512),
         value: config_size(config, "hash-max-listpack-value", 64),
     }
 }
