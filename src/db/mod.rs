@@ -29,6 +29,8 @@ static LFU: AtomicBool = AtomicBool::new(false);
 static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
 static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
 static NO_TOUCH: AtomicBool = AtomicBool::new(false);
+/// Epoch of the latest snapshot (BGSAVE): see `Obj::snap`.
+static SNAPSHOT_EPOCH: AtomicU32 = AtomicU32::new(0);
 
 /// Largest value of the 24-bit LRU clock.
 const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -65,6 +67,17 @@ pub fn lru_clock() -> u32 {
         0 => value::lru_clock(),
         c => c,
     }
+}
+
+/// The epoch new objects are stamped with (that of the latest snapshot).
+pub fn snapshot_epoch() -> u32 {
+    SNAPSHOT_EPOCH.load(Relaxed)
+}
+
+/// Starts a new snapshot epoch and returns it: every object existing now
+/// carries an older one.
+pub fn next_snapshot_epoch() -> u32 {
+    SNAPSHOT_EPOCH.fetch_add(1, Relaxed).wrapping_add(1)
 }
 
 /// Seconds since the key was last accessed, as Redis's

@@ -8,6 +8,7 @@
 //! for memory: a short string lives inside the object, with no allocation.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 
@@ -18,6 +19,11 @@ pub struct Obj {
     pub expire_at: i64,
     /// Access clock in seconds (OBJECT IDLETIME, LRU eviction).
     pub lru: u32,
+    /// Epoch of the snapshot that has serialized this object, or that was
+    /// running when it was created (it then stays out of that snapshot).
+    /// A Cell, so the snapshot marks objects while scanning the dict by
+    /// shared reference; it fits the padding after `lru`.
+    pub snap: Cell<u32>,
 }
 
 /// A value. Keep every variant at most 16 bytes (box big ones): the enum
@@ -98,7 +104,7 @@ impl Str {
 
 impl Obj {
     pub fn new(val: Value) -> Self {
-        Obj { val, expire_at: 0, lru: crate::db::lru_clock() }
+        Obj { val, expire_at: 0, lru: crate::db::lru_clock(), snap: Cell::new(crate::db::snapshot_epoch()) }
     }
 
     /// A string object with the encoding Redis would pick for `data`.
@@ -255,6 +261,7 @@ mod tests {
     fn values_stay_small() {
         assert_eq!(std::mem::size_of::<Str>(), 24);
         assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Obj>(), 40);
     }
 
     #[test]

@@ -1,71 +1,139 @@
 //! LZF compression, the format Redis uses for compressed strings in RDB
 //! files (liblzf): literal runs `000LLLLL` + L+1 bytes, back references
 //! `LLLooooo oooooooo` (length L+2, L=7 means an extra length byte).
+//!
+//! `compress` is Redis's lzf_c.c step for step (HLOG 16, VERY_FAST, its IDX
+//! hash, the unrolled match loop, the output limit of `len - 4` that
+//! rdbSaveLzfStringObject passes), so a DUMP payload or RDB file holds the
+//! very bytes Redis writes for the same value. Redis's hash table is not
+//! initialised (INIT_HTAB 0); an empty slot here is offset 0, which liblzf
+//! never references (`ref > in_data`).
 
-const HLOG: u32 = 14;
+const HLOG: u32 = 16;
 const HSIZE: usize = 1 << HLOG;
 const MAX_LIT: usize = 1 << 5;
 const MAX_OFF: usize = 1 << 13;
 const MAX_REF: usize = (1 << 8) + (1 << 3);
 
-fn hash(v: u32) -> usize {
-    ((v.wrapping_mul(2654435761)) >> (32 - HLOG)) as usize
+#[inline]
+fn idx(h: u32) -> usize {
+    ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
-/// Compresses `input`; None when the result would not be smaller.
+/// Compresses `input` as Redis does for an RDB string; None when Redis
+/// would store it uncompressed (4 bytes or less, or no saving of at least
+/// 4 bytes).
 pub fn compress(input: &[u8]) -> Option<Vec<u8>> {
     let n = input.len();
-    if n < 4 {
+    if n <= 4 {
         return None;
     }
+    let out_end = n - 4;
+    let mut htab = vec![0u32; HSIZE];
+    // `out` always ends with the control byte of the literal run being
+    // collected (`lit` bytes follow it), as liblzf's `op++ /* start run */`.
     let mut out: Vec<u8> = Vec::with_capacity(n);
-    let mut table = vec![0usize; HSIZE];
-    let mut lit_start = 0usize;
-    let mut i = 0usize;
-    let flush_literals = |out: &mut Vec<u8>, from: usize, to: usize| {
-        let mut s = from;
-        while s < to {
-            let run = (to - s).min(MAX_LIT);
-            out.push((run - 1) as u8);
-            out.extend_from_slice(&input[s..s + run]);
-            s += run;
-        }
-    };
-    while i + 2 < n {
-        let v = u32::from_le_bytes([input[i], input[i + 1], input[i + 2], 0]);
-        let h = hash(v);
-        let cand = table[h];
-        table[h] = i + 1;
-        if cand > 0 {
-            let r = cand - 1;
-            let off = i - r - 1;
-            if off < MAX_OFF && r < i && input[r..r + 3] == input[i..i + 3] {
-                let max_len = (n - i).min(MAX_REF);
-                let mut len = 3;
-                while len < max_len && input[r + len] == input[i + len] {
+    out.push(0);
+    let mut lit = 0usize;
+    let mut ip = 0usize;
+    let mut hval: u32 = ((input[0] as u32) << 8) | input[1] as u32;
+    while ip < n - 2 {
+        hval = (hval << 8) | input[ip + 2] as u32;
+        let slot = idx(hval);
+        let r = htab[slot] as usize;
+        htab[slot] = ip as u32;
+        let off = ip.wrapping_sub(r).wrapping_sub(1);
+        if r > 0 && off < MAX_OFF && ip + 4 < n && input[r..r + 3] == input[ip..ip + 3] {
+            let mut len = 2usize;
+            let maxlen = (n - ip - len).min(MAX_REF);
+            // Stop the literal run (or drop its empty control byte).
+            if lit == 0 {
+                out.pop();
+            } else {
+                let at = out.len() - lit - 1;
+                out[at] = (lit - 1) as u8;
+            }
+            if out.len() + 3 + 1 >= out_end {
+                return None;
+            }
+            // liblzf compares 16 bytes unrolled before checking `maxlen`.
+            let mut unrolled_mismatch = false;
+            if maxlen > 16 {
+                for _ in 0..16 {
                     len += 1;
+                    if input[r + len] != input[ip + len] {
+                        unrolled_mismatch = true;
+                        break;
+                    }
                 }
-                flush_literals(&mut out, lit_start, i);
-                let l = len - 2;
-                if l < 7 {
-                    out.push(((l as u8) << 5) | (off >> 8) as u8);
-                } else {
-                    out.push((7 << 5) | (off >> 8) as u8);
-                    out.push((l - 7) as u8);
+            }
+            if !unrolled_mismatch {
+                loop {
+                    len += 1;
+                    if !(len < maxlen && input[r + len] == input[ip + len]) {
+                        break;
+                    }
                 }
-                out.push(off as u8);
-                i += len;
-                lit_start = i;
-                if out.len() >= n {
-                    return None;
-                }
-                continue;
+            }
+            len -= 2;
+            ip += 1;
+            if len < 7 {
+                out.push(((off >> 8) + (len << 5)) as u8);
+            } else {
+                out.push(((off >> 8) + (7 << 5)) as u8);
+                out.push((len - 7) as u8);
+            }
+            out.push(off as u8);
+            lit = 0;
+            out.push(0);
+            ip += len + 1;
+            if ip >= n - 2 {
+                break;
+            }
+            // VERY_FAST: hash the last two positions of the match.
+            ip -= 2;
+            hval = ((input[ip] as u32) << 8) | input[ip + 1] as u32;
+            for _ in 0..2 {
+                hval = (hval << 8) | input[ip + 2] as u32;
+                htab[idx(hval)] = ip as u32;
+                ip += 1;
+            }
+        } else {
+            if out.len() >= out_end {
+                return None;
+            }
+            lit += 1;
+            out.push(input[ip]);
+            ip += 1;
+            if lit == MAX_LIT {
+                let at = out.len() - lit - 1;
+                out[at] = (lit - 1) as u8;
+                lit = 0;
+                out.push(0);
             }
         }
-        i += 1;
     }
-    flush_literals(&mut out, lit_start, n);
-    (out.len() < n).then_some(out)
+    if out.len() + 3 > out_end {
+        return None;
+    }
+    while ip < n {
+        lit += 1;
+        out.push(input[ip]);
+        ip += 1;
+        if lit == MAX_LIT {
+            let at = out.len() - lit - 1;
+            out[at] = (lit - 1) as u8;
+            lit = 0;
+            out.push(0);
+        }
+    }
+    if lit == 0 {
+        out.pop();
+    } else {
+        let at = out.len() - lit - 1;
+        out[at] = (lit - 1) as u8;
+    }
+    Some(out)
 }
 
 /// Decompresses into exactly `out_len` bytes; None if the data is corrupt.

@@ -77,6 +77,24 @@ impl List {
         self.nodes.len()
     }
 
+    /// The listpack nodes, front to back (what an RDB quicklist holds).
+    pub fn nodes(&self) -> impl Iterator<Item = &Listpack> {
+        self.nodes.iter()
+    }
+
+    /// A list made of the nodes an RDB file carried (empty ones dropped),
+    /// kept as they are; one node within `fill` is the listpack encoding,
+    /// as Redis 7.2's listTypeTryConversion leaves a loaded list.
+    pub fn from_nodes(nodes: Vec<Listpack>, fill: Fill) -> List {
+        let nodes: VecDeque<Listpack> = nodes.into_iter().filter(|n| !n.is_empty()).collect();
+        if nodes.is_empty() {
+            return List::default();
+        }
+        let len = nodes.iter().map(|n| n.len()).sum();
+        let quick = nodes.len() > 1 || fill.exceeded(nodes[0].bytes_len(), nodes[0].len());
+        List { nodes, len, quick }
+    }
+
     pub fn allocated(&self) -> usize {
         self.nodes.iter().map(|n| n.allocated()).sum::<usize>() + self.nodes.capacity() * 24
     }
