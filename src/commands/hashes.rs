@@ -220,6 +220,16 @@ pub fn limits(config: &Config) -> PackLimits {
     }
 }
 
+/// The limits that matter for writing to `h`: the configured ones while it
+/// is a listpack, none once it is a hash table (which never converts
+/// back) — so writes to big hashes skip the configuration lookups.
+fn limits_for(config: &Config, h: &Hash) -> PackLimits {
+    match h {
+        Hash::Pack(_) => limits(config),
+        Hash::Table(_) => PackLimits { entries: usize::MAX, value: usize::MAX },
+    }
+}
+
 /// A key looked up as a hash.
 enum Found<T> {
     Missing,
@@ -249,6 +259,12 @@ fn read<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8]) -> Found<&'a Hash> {
 fn parts<'a>(ctx: &'a mut Ctx) -> (&'a mut Db, &'a mut Stats, &'a mut Out) {
     let srv = &mut *ctx.srv;
     (&mut srv.dbs[ctx.client.db], &mut srv.stats, &mut ctx.client.out)
+}
+
+/// The configuration, the db and the reply buffer, borrowed apart.
+fn write_parts<'a>(ctx: &'a mut Ctx) -> (&'a Config, &'a mut Db, &'a mut Out) {
+    let srv = &mut *ctx.srv;
+    (&srv.config, &mut srv.dbs[ctx.client.db], &mut ctx.client.out)
 }
 
 /// Runs `f` on the hash at `key`, creating an empty one first when the key
@@ -285,11 +301,11 @@ fn hset(ctx: &mut Ctx, args: &[Bytes]) {
         let msg = format!("ERR wrong number of arguments for '{}' command", ctx.cmd.name);
         return ctx.error(&msg);
     }
-    let limits = limits(&ctx.srv.config);
     let hmset = ctx.cmd.name == "hmset";
-    let (db, _, out) = parts(ctx);
+    let (config, db, out) = write_parts(ctx);
     let pairs = &args[2..];
     let set = |h: &mut Hash| {
+        let limits = limits_for(config, h);
         h.prepare_for(pairs, limits);
         pairs.chunks_exact(2).filter(|p| h.set(&p[0], &p[1], limits)).count()
     };
@@ -304,12 +320,12 @@ fn hset(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
-    let limits = limits(&ctx.srv.config);
-    let (db, _, out) = parts(ctx);
+    let (config, db, out) = write_parts(ctx);
     let set = |h: &mut Hash| {
         if h.contains(&args[2]) {
             return false;
         }
+        let limits = limits_for(config, h);
         h.prepare_for(&args[2..4], limits);
         h.set(&args[2], &args[3], limits)
     };
@@ -441,8 +457,7 @@ fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(incr) = parse_i64(&args[3]) else { return ctx.not_integer() };
-    let limits = limits(&ctx.srv.config);
-    let (db, _, out) = parts(ctx);
+    let (config, db, out) = write_parts(ctx);
     let field = &args[2];
     let apply = |h: &mut Hash| -> Result<i64, &'static str> {
         let old = match h.get_entry(field) {
@@ -451,7 +466,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
             Some(Entry::Str(s)) => parse_i64(s).ok_or("ERR hash value is not an integer")?,
         };
         let new = old.checked_add(incr).ok_or("ERR increment or decrement would overflow")?;
-        h.set(field, new.to_string().as_bytes(), limits);
+        h.set(field, new.to_string().as_bytes(), limits_for(config, h));
         Ok(new)
     };
     match with_hash_or_create(db, out, &args[1], apply) {
@@ -469,8 +484,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     if !incr.is_finite() {
         return ctx.error("ERR value is NaN or Infinity");
     }
-    let limits = limits(&ctx.srv.config);
-    let (db, _, out) = parts(ctx);
+    let (config, db, out) = write_parts(ctx);
     let field = &args[2];
     let apply = |h: &mut Hash| -> Result<String, &'static str> {
         let old = match h.get_entry(field) {
@@ -483,7 +497,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
             return Err("ERR increment would produce NaN or Infinity");
         }
         let text = new.to_human();
-        h.set(field, text.as_bytes(), limits);
+        h.set(field, text.as_bytes(), limits_for(config, h));
         Ok(text)
     };
     match with_hash_or_create(db, out, &args[1], apply) {

@@ -248,6 +248,18 @@ pub fn limits(config: &Config) -> SetLimits {
     }
 }
 
+/// The limits that matter for writing to `s`: the configured ones while it
+/// is compact, none once it is a hash table (which never converts back) —
+/// so writes to big sets skip the configuration lookups.
+fn limits_for(config: &Config, s: &Set) -> SetLimits {
+    match s {
+        Set::Table(_) => {
+            SetLimits { intset_entries: usize::MAX, pack: PackLimits { entries: usize::MAX, value: usize::MAX } }
+        }
+        _ => limits(config),
+    }
+}
+
 // ---- Random-count commands (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) ----
 
 /// Most bytes a reply with repeated random elements may take. Redis has
@@ -384,21 +396,23 @@ fn store(ctx: &mut Ctx, dst: &[u8], result: Set) {
 // ---- Commands ----
 
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
-    let limits = limits(&ctx.srv.config);
-    let (db, _, out) = parts(ctx);
+    let srv = &mut *ctx.srv;
+    let (config, db, out) = (&srv.config, &mut srv.dbs[ctx.client.db], &mut ctx.client.out);
     let members = &args[2..];
-    let add_all = |s: &mut Set| members.iter().filter(|m| s.insert(m, limits)).count();
+    let add_all = |s: &mut Set, limits| members.iter().filter(|m| s.insert(m, limits)).count();
     let added = match db.get_mut(&args[1]) {
         Some(o) => match &mut o.val {
             Value::Set(s) => {
+                let limits = limits_for(config, s);
                 s.reserve(members.len(), limits);
-                add_all(s)
+                add_all(s, limits)
             }
             _ => return out.error(WRONGTYPE),
         },
         None => {
+            let limits = limits(config);
             let mut s = Set::for_member(&members[0], members.len(), limits);
-            let n = add_all(&mut s);
+            let n = add_all(&mut s, limits);
             db.set(&args[1], Obj::new(Value::Set(Box::new(s))));
             n
         }
