@@ -9,6 +9,27 @@ use std::time::{Duration, Instant};
 
 use common::{RawConn, Resp, TestServer};
 
+/// Starts the I/O-thread mode (connections on other threads than the
+/// executor's).
+const IO_THREADS: &[&str] = &["--io-threads", "3"];
+
+/// Runs each test body twice: connections on the executor's thread (the
+/// default) and on I/O threads.
+macro_rules! in_both_modes {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn one_thread() {
+                super::$name(&[]);
+            }
+            #[test]
+            fn io_threads() {
+                super::$name(super::IO_THREADS);
+            }
+        }
+    )*};
+}
+
 fn err(s: &str) -> Resp {
     Resp::Error(s.into())
 }
@@ -97,12 +118,13 @@ const FIELDS_7_2: &[&str] = &[
     "lib-ver",
 ];
 
-#[test]
-fn id_name_and_info() {
-    let srv = TestServer::start();
+fn id_name_and_info(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut a = srv.raw();
+    let ia = id(&mut a);
     let mut b = srv.raw();
-    let (ia, ib) = (id(&mut a), id(&mut b));
+    let ib = id(&mut b);
+    // Ids grow in connection order.
     assert!(ib > ia);
     assert_eq!(a.cmd(&["CLIENT", "GETNAME"]), Resp::Bulk(None));
     assert_eq!(
@@ -163,9 +185,8 @@ fn id_name_and_info() {
     assert_eq!(field(&info(&mut a), "resp"), "3");
 }
 
-#[test]
-fn client_list_filters() {
-    let srv = TestServer::start();
+fn client_list_filters(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut a = srv.raw();
     let mut b = srv.raw();
     let (ia, ib) = (id(&mut a), id(&mut b));
@@ -186,9 +207,8 @@ fn client_list_filters() {
     assert_eq!(text(a.cmd(&["CLIENT", "LIST", "ID", "999"])), "");
 }
 
-#[test]
-fn setinfo_sets_library_name_and_version() {
-    let srv = TestServer::start();
+fn setinfo_sets_library_name_and_version(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     assert_eq!(c.cmd(&["CLIENT", "SETINFO", "LIB-NAME", "redis-py"]), Resp::ok());
     assert_eq!(c.cmd(&["CLIENT", "SETINFO", "lib-ver", "5.0.1"]), Resp::ok());
@@ -208,9 +228,8 @@ fn setinfo_sets_library_name_and_version() {
     );
 }
 
-#[test]
-fn kill_by_address_old_form() {
-    let srv = TestServer::start();
+fn kill_by_address_old_form(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut killer = srv.raw();
     let mut victim = srv.raw();
     let addr = field(&info(&mut victim), "addr");
@@ -224,9 +243,8 @@ fn kill_by_address_old_form() {
     assert!(killer.closed());
 }
 
-#[test]
-fn kill_filters() {
-    let srv = TestServer::start();
+fn kill_filters(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut me = srv.raw();
     let mut v1 = srv.raw();
     let mut v2 = srv.raw();
@@ -261,16 +279,16 @@ fn kill_filters() {
     assert_eq!(text(me.cmd(&["CLIENT", "LIST"])).lines().count(), 1);
 
     // SKIPME no includes the caller, which gets its reply and is closed.
-    let _v3 = srv.raw();
+    let mut v3 = srv.raw();
+    assert_eq!(v3.cmd(&["PING"]), Resp::Simple("PONG".into()));
     assert_eq!(me.cmd(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"]), Resp::Int(2));
     assert!(me.closed());
     let mut fresh = srv.raw();
     assert_eq!(text(fresh.cmd(&["CLIENT", "LIST"])).lines().count(), 1);
 }
 
-#[test]
-fn kill_by_maxage() {
-    let srv = TestServer::start();
+fn kill_by_maxage(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut old = srv.raw();
     assert_eq!(old.cmd(&["PING"]), Resp::Simple("PONG".into()));
     std::thread::sleep(Duration::from_millis(2100));
@@ -279,9 +297,8 @@ fn kill_by_maxage() {
     assert!(old.closed());
 }
 
-#[test]
-fn killing_a_monitor_removes_it_from_the_feed() {
-    let srv = TestServer::start();
+fn killing_a_monitor_removes_it_from_the_feed(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut m = srv.raw();
     assert_eq!(m.cmd(&["MONITOR"]), Resp::ok());
     let mut c = srv.raw();
@@ -292,11 +309,11 @@ fn killing_a_monitor_removes_it_from_the_feed() {
     assert_eq!(text(c.cmd(&["CLIENT", "LIST"])).lines().count(), 1);
 }
 
-#[test]
-fn pause_write_holds_only_writes() {
-    let srv = TestServer::start();
+fn pause_write_holds_only_writes(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut admin = srv.raw();
     let mut c = srv.raw();
+    let cid = id(&mut c);
     assert_eq!(c.cmd(&["SET", "k", "before"]), Resp::ok());
     assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "100000", "WRITE"]), Resp::ok());
     assert_eq!(c.cmd(&["GET", "k"]), Resp::bulk("before"));
@@ -306,11 +323,10 @@ fn pause_write_holds_only_writes() {
     c.send_cmd(&[b"SET", b"k", b"after"]);
     assert!(nothing_within(&mut c, 300));
     // The held client shows flag b and its held command.
-    let list = text(admin.cmd(&["CLIENT", "LIST"]));
-    let held = list.lines().nth(1).expect("c");
-    assert_eq!(field(held, "flags"), "b");
-    assert_eq!(field(held, "cmd"), "set");
-    assert_eq!(field(held, "argv-mem"), "9");
+    let held = text(admin.cmd(&["CLIENT", "LIST", "ID", &cid.to_string()]));
+    assert_eq!(field(&held, "flags"), "b");
+    assert_eq!(field(&held, "cmd"), "set");
+    assert_eq!(field(&held, "argv-mem"), "9");
     assert_eq!(admin.cmd(&["GET", "k"]), Resp::bulk("before"));
     assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), Resp::ok());
     assert_eq!(c.read(), Resp::ok());
@@ -318,9 +334,8 @@ fn pause_write_holds_only_writes() {
     assert_eq!(field(&info(&mut c), "flags"), "N");
 }
 
-#[test]
-fn pause_all_holds_every_command_until_it_ends() {
-    let srv = TestServer::start();
+fn pause_all_holds_every_command_until_it_ends(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut admin = srv.raw();
     let mut c = srv.raw();
     let started = Instant::now();
@@ -339,9 +354,8 @@ fn pause_all_holds_every_command_until_it_ends() {
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
-#[test]
-fn a_new_pause_keeps_the_later_end_and_takes_the_new_mode() {
-    let srv = TestServer::start();
+fn a_new_pause_keeps_the_later_end_and_takes_the_new_mode(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut admin = srv.raw();
     let mut c = srv.raw();
     let started = Instant::now();
@@ -361,9 +375,8 @@ fn a_new_pause_keeps_the_later_end_and_takes_the_new_mode() {
     assert_eq!(c.read(), Resp::Int(1));
 }
 
-#[test]
-fn held_client_can_be_killed() {
-    let srv = TestServer::start();
+fn held_client_can_be_killed(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut admin = srv.raw();
     let mut c = srv.raw();
     let cid = id(&mut c);
@@ -376,9 +389,8 @@ fn held_client_can_be_killed() {
     assert_eq!(admin.cmd(&["EXISTS", "k"]), Resp::Int(0));
 }
 
-#[test]
-fn pause_argument_errors() {
-    let srv = TestServer::start();
+fn pause_argument_errors(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     assert_eq!(c.cmd(&["CLIENT", "PAUSE", "x"]), err("ERR timeout is not an integer or out of range"));
     assert_eq!(c.cmd(&["CLIENT", "PAUSE", "-1"]), err("ERR timeout is negative"));
@@ -397,9 +409,8 @@ fn pause_argument_errors() {
     assert_eq!(c.cmd(&["CLIENT", "UNPAUSE", "x"]), err("ERR wrong number of arguments for 'client|unpause' command"));
 }
 
-#[test]
-fn reply_off_and_skip() {
-    let srv = TestServer::start();
+fn reply_off_and_skip(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     c.send(b"CLIENT REPLY OFF\r\nSET k 1\r\nGET k\r\nNOSUCH\r\nCLIENT REPLY ON\r\nGET k\r\n");
     assert_eq!(c.read(), Resp::ok());
@@ -415,9 +426,8 @@ fn reply_off_and_skip() {
     assert_eq!(c.cmd(&["CLIENT", "REPLY"]), err("ERR wrong number of arguments for 'client|reply' command"));
 }
 
-#[test]
-fn no_evict_and_no_touch_flags() {
-    let srv = TestServer::start();
+fn no_evict_and_no_touch_flags(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     assert_eq!(c.cmd(&["CLIENT", "NO-EVICT", "on"]), Resp::ok());
     assert_eq!(field(&info(&mut c), "flags"), "e");
@@ -431,9 +441,8 @@ fn no_evict_and_no_touch_flags() {
     assert_eq!(c.cmd(&["CLIENT", "NO-TOUCH"]), err("ERR wrong number of arguments for 'client|no-touch' command"));
 }
 
-#[test]
-fn help_is_the_redis_7_2_text() {
-    let srv = TestServer::start();
+fn help_is_the_redis_7_2_text(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     let Resp::Array(Some(lines)) = c.cmd(&["client", "help"]) else { panic!("array") };
     let lines: Vec<String> = lines
@@ -456,9 +465,8 @@ fn help_is_the_redis_7_2_text() {
     assert_eq!(c.cmd(&["CLIENT"]), err("ERR wrong number of arguments for 'client' command"));
 }
 
-#[test]
-fn idle_clients_time_out() {
-    let srv = TestServer::start_with(&["--timeout", "1"]);
+fn idle_clients_time_out(mode: &[&str]) {
+    let srv = TestServer::start_with(&[&["--timeout", "1"], mode].concat());
     let mut idle = srv.raw();
     let mut monitor = srv.raw();
     assert_eq!(idle.cmd(&["PING"]), Resp::Simple("PONG".into()));
@@ -475,9 +483,8 @@ fn idle_clients_time_out() {
     assert!(matches!(monitor.read(), Resp::Simple(_)));
 }
 
-#[test]
-fn timeout_set_at_run_time() {
-    let srv = TestServer::start();
+fn timeout_set_at_run_time(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut idle = srv.raw();
     assert_eq!(idle.cmd(&["PING"]), Resp::Simple("PONG".into()));
     let mut c = srv.raw();
@@ -485,9 +492,8 @@ fn timeout_set_at_run_time() {
     assert!(closed_within(&mut idle, 5));
 }
 
-#[test]
-fn maxclients_refuses_extra_connections() {
-    let srv = TestServer::start_with(&["--maxclients", "2"]);
+fn maxclients_refuses_extra_connections(mode: &[&str]) {
+    let srv = TestServer::start_with(&[&["--maxclients", "2"], mode].concat());
     let mut a = srv.raw();
     let mut b = srv.raw();
     assert_eq!(a.cmd(&["PING"]), Resp::Simple("PONG".into()));
@@ -509,3 +515,24 @@ fn maxclients_refuses_extra_connections() {
     }
     assert_eq!(b.cmd(&["PING"]), Resp::Simple("PONG".into()));
 }
+
+in_both_modes!(
+    id_name_and_info,
+    client_list_filters,
+    setinfo_sets_library_name_and_version,
+    kill_by_address_old_form,
+    kill_filters,
+    kill_by_maxage,
+    killing_a_monitor_removes_it_from_the_feed,
+    pause_write_holds_only_writes,
+    pause_all_holds_every_command_until_it_ends,
+    a_new_pause_keeps_the_later_end_and_takes_the_new_mode,
+    held_client_can_be_killed,
+    pause_argument_errors,
+    reply_off_and_skip,
+    no_evict_and_no_touch_flags,
+    help_is_the_redis_7_2_text,
+    idle_clients_time_out,
+    timeout_set_at_run_time,
+    maxclients_refuses_extra_connections,
+);

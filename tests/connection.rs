@@ -8,6 +8,27 @@ use std::time::Duration;
 
 use common::{RawConn, Resp, TestServer};
 
+/// Starts the I/O-thread mode (connections on other threads than the
+/// executor's).
+const IO_THREADS: &[&str] = &["--io-threads", "3"];
+
+/// Runs each test body twice: connections on the executor's thread (the
+/// default) and on I/O threads.
+macro_rules! in_both_modes {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn one_thread() {
+                super::$name(&[]);
+            }
+            #[test]
+            fn io_threads() {
+                super::$name(super::IO_THREADS);
+            }
+        }
+    )*};
+}
+
 fn err(s: &str) -> Resp {
     Resp::Error(s.into())
 }
@@ -33,9 +54,8 @@ fn client_info(c: &mut RawConn) -> String {
     }
 }
 
-#[test]
-fn ping_and_echo() {
-    let srv = TestServer::start();
+fn ping_and_echo(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     assert_eq!(c.cmd(&["PING"]), simple("PONG"));
     assert_eq!(c.cmd(&["ping", "hello world"]), Resp::bulk("hello world"));
@@ -46,9 +66,8 @@ fn ping_and_echo() {
     assert_eq!(c.cmd(&["ECHO", "a", "b"]), err("ERR wrong number of arguments for 'echo' command"));
 }
 
-#[test]
-fn select_checks_the_index() {
-    let srv = TestServer::start();
+fn select_checks_the_index(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     assert_eq!(c.cmd(&["SELECT", "15"]), Resp::ok());
     assert_eq!(field(&client_info(&mut c), "db"), "15");
@@ -67,9 +86,8 @@ fn select_checks_the_index() {
     assert_eq!(c.cmd(&["GET", "k"]), Resp::Bulk(None));
 }
 
-#[test]
-fn quit_replies_then_closes_and_ignores_the_rest_of_the_pipeline() {
-    let srv = TestServer::start();
+fn quit_replies_then_closes_and_ignores_the_rest_of_the_pipeline(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     c.send(b"PING\r\nQUIT\r\nSET after quit\r\n");
     assert_eq!(c.read(), simple("PONG"));
@@ -79,9 +97,8 @@ fn quit_replies_then_closes_and_ignores_the_rest_of_the_pipeline() {
     assert_eq!(c.cmd(&["EXISTS", "after"]), Resp::Int(0));
 }
 
-#[test]
-fn protocol_error_is_flushed_then_the_connection_closes() {
-    let srv = TestServer::start();
+fn protocol_error_is_flushed_then_the_connection_closes(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     c.send(b"PING\r\n*1\r\n$x\r\nPING\r\n");
     assert_eq!(c.read(), simple("PONG"));
@@ -89,9 +106,8 @@ fn protocol_error_is_flushed_then_the_connection_closes() {
     assert!(c.closed());
 }
 
-#[test]
-fn reset_restores_a_fresh_connection() {
-    let srv = TestServer::start();
+fn reset_restores_a_fresh_connection(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     assert_eq!(c.cmd(&["CLIENT", "SETNAME", "before"]), Resp::ok());
     assert_eq!(c.cmd(&["CLIENT", "SETINFO", "LIB-NAME", "mylib"]), Resp::ok());
@@ -111,9 +127,8 @@ fn reset_restores_a_fresh_connection() {
     assert_eq!(c.cmd(&["RESET", "x"]), err("ERR wrong number of arguments for 'reset' command"));
 }
 
-#[test]
-fn reset_ends_monitoring() {
-    let srv = TestServer::start();
+fn reset_ends_monitoring(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut m = srv.raw();
     assert_eq!(m.cmd(&["MONITOR"]), Resp::ok());
     assert_eq!(m.cmd(&["RESET"]), simple("RESET"));
@@ -123,9 +138,8 @@ fn reset_ends_monitoring() {
     assert_eq!(m.cmd(&["PING"]), simple("PONG"));
 }
 
-#[test]
-fn auth_without_requirepass() {
-    let srv = TestServer::start();
+fn auth_without_requirepass(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     assert_eq!(
         c.cmd(&["AUTH", "pw"]),
@@ -138,9 +152,8 @@ fn auth_without_requirepass() {
     assert_eq!(c.cmd(&["AUTH"]), err("ERR wrong number of arguments for 'auth' command"));
 }
 
-#[test]
-fn requirepass_gates_commands_until_auth() {
-    let srv = TestServer::start_with(&["--requirepass", "s3cret"]);
+fn requirepass_gates_commands_until_auth(mode: &[&str]) {
+    let srv = TestServer::start_with(&[&["--requirepass", "s3cret"], mode].concat());
     let mut c = srv.raw();
     assert_eq!(c.cmd(&["GET", "k"]), err("NOAUTH Authentication required."));
     assert_eq!(c.cmd(&["PING"]), err("NOAUTH Authentication required."));
@@ -167,9 +180,8 @@ fn requirepass_gates_commands_until_auth() {
     assert_eq!(c.cmd(&["GET", "k"]), Resp::bulk("v"));
 }
 
-#[test]
-fn unauthenticated_clients_get_the_small_protocol_caps() {
-    let srv = TestServer::start_with(&["--requirepass", "pw"]);
+fn unauthenticated_clients_get_the_small_protocol_caps(mode: &[&str]) {
+    let srv = TestServer::start_with(&[&["--requirepass", "pw"], mode].concat());
     let mut c = srv.raw();
     c.send(b"*11\r\n");
     assert_eq!(c.read(), err("ERR Protocol error: unauthenticated multibulk length"));
@@ -197,9 +209,8 @@ fn hello_map(id: i64, proto: i64) -> Vec<(Resp, Resp)> {
     ]
 }
 
-#[test]
-fn hello_switches_protocol_and_replies_with_the_server_map() {
-    let srv = TestServer::start();
+fn hello_switches_protocol_and_replies_with_the_server_map(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     let Resp::Int(id) = c.cmd(&["CLIENT", "ID"]) else { panic!("CLIENT ID") };
     // RESP2: the map is a flat array.
@@ -216,9 +227,8 @@ fn hello_switches_protocol_and_replies_with_the_server_map() {
     assert_eq!(c.cmd(&["GET", "nokey"]), Resp::Bulk(None));
 }
 
-#[test]
-fn hello_errors_and_options() {
-    let srv = TestServer::start();
+fn hello_errors_and_options(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut c = srv.raw();
     assert_eq!(c.cmd(&["HELLO", "4"]), err("NOPROTO unsupported protocol version"));
     assert_eq!(c.cmd(&["HELLO", "1"]), err("NOPROTO unsupported protocol version"));
@@ -242,9 +252,8 @@ fn hello_errors_and_options() {
     );
 }
 
-#[test]
-fn hello_with_requirepass() {
-    let srv = TestServer::start_with(&["--requirepass", "pw"]);
+fn hello_with_requirepass(mode: &[&str]) {
+    let srv = TestServer::start_with(&[&["--requirepass", "pw"], mode].concat());
     let mut c = srv.raw();
     assert_eq!(
         c.cmd(&["HELLO", "3"]),
@@ -277,9 +286,8 @@ fn monitor_line(m: &mut RawConn, db: u32, addr: &str) -> String {
     rest.strip_prefix(&prefix).unwrap_or_else(|| panic!("{line:?} lacks {prefix:?}")).to_string()
 }
 
-#[test]
-fn monitor_shows_executed_commands_in_redis_format() {
-    let srv = TestServer::start();
+fn monitor_shows_executed_commands_in_redis_format(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut m = srv.raw();
     assert_eq!(m.cmd(&["MONITOR"]), Resp::ok());
     let mut c = srv.raw();
@@ -311,9 +319,8 @@ fn monitor_shows_executed_commands_in_redis_format() {
     assert_eq!(monitor_line(&mut m, 5, &addr), r#""INCRBY" "a b" "x""#);
 }
 
-#[test]
-fn monitor_sees_its_own_commands_after_their_replies() {
-    let srv = TestServer::start();
+fn monitor_sees_its_own_commands_after_their_replies(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut m = srv.raw();
     assert_eq!(m.cmd(&["MONITOR"]), Resp::ok());
     let addr = field(&client_info(&mut m), "addr");
@@ -327,9 +334,8 @@ fn monitor_sees_its_own_commands_after_their_replies() {
     assert_eq!(m.cmd(&["MONITOR", "x"]), err("ERR wrong number of arguments for 'monitor' command"));
 }
 
-#[test]
-fn monitors_all_receive_and_a_closed_monitor_leaves() {
-    let srv = TestServer::start();
+fn monitors_all_receive_and_a_closed_monitor_leaves(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
     let mut m1 = srv.raw();
     let mut m2 = srv.raw();
     assert_eq!(m1.cmd(&["MONITOR"]), Resp::ok());
@@ -347,3 +353,69 @@ fn monitors_all_receive_and_a_closed_monitor_leaves() {
     };
     assert_eq!(list.lines().filter(|l| field(l, "flags") == "O").count(), 1, "{list}");
 }
+
+fn pipelines_of_thousands_of_commands(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
+    let mut c = srv.raw();
+    let mut batch = Vec::new();
+    for i in 0..5000 {
+        let (k, v) = (format!("k{i}"), i.to_string());
+        batch.extend(common::encode_cmd(&[b"SET", k.as_bytes(), v.as_bytes()]));
+        batch.extend(common::encode_cmd(&[b"GET", k.as_bytes()]));
+    }
+    c.send(&batch);
+    for i in 0..5000 {
+        assert_eq!(c.read(), Resp::ok());
+        assert_eq!(c.read(), Resp::bulk(&i.to_string()));
+    }
+    // Many connections at once, each pipelining.
+    let port = srv.port;
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = RawConn::connect(port);
+                c.send(&b"INCR n\r\n".repeat(250));
+                for _ in 0..250 {
+                    assert!(matches!(c.read(), Resp::Int(_)));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker");
+    }
+    assert_eq!(c.cmd(&["GET", "n"]), Resp::bulk("2000"));
+}
+
+fn auth_lifts_the_caps_for_the_rest_of_the_same_write(mode: &[&str]) {
+    let srv = TestServer::start_with(&[&["--requirepass", "pw"], mode].concat());
+    let mut c = srv.raw();
+    let big = vec![b'x'; 20000];
+    let mut batch = common::encode_cmd(&[b"AUTH", b"pw"]);
+    batch.extend(common::encode_cmd(&[b"SET", b"k", &big]));
+    batch.extend(common::encode_cmd(&[b"STRLEN", b"k"]));
+    c.send(&batch);
+    assert_eq!(c.read(), Resp::ok());
+    assert_eq!(c.read(), Resp::ok());
+    assert_eq!(c.read(), Resp::Int(20000));
+}
+
+in_both_modes!(
+    pipelines_of_thousands_of_commands,
+    auth_lifts_the_caps_for_the_rest_of_the_same_write,
+    ping_and_echo,
+    select_checks_the_index,
+    quit_replies_then_closes_and_ignores_the_rest_of_the_pipeline,
+    protocol_error_is_flushed_then_the_connection_closes,
+    reset_restores_a_fresh_connection,
+    reset_ends_monitoring,
+    auth_without_requirepass,
+    requirepass_gates_commands_until_auth,
+    unauthenticated_clients_get_the_small_protocol_caps,
+    hello_switches_protocol_and_replies_with_the_server_map,
+    hello_errors_and_options,
+    hello_with_requirepass,
+    monitor_shows_executed_commands_in_redis_format,
+    monitor_sees_its_own_commands_after_their_replies,
+    monitors_all_receive_and_a_closed_monitor_leaves,
+);

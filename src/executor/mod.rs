@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, Notify};
 use crate::commands::{self, flags, CommandDef};
 use crate::config::Config;
 use crate::db::Db;
-use crate::server::client::Client;
+use crate::server::client::{Client, ConnSettings, Outlet};
 use crate::util::{now_ms, now_us};
 
 /// One executed write, as the AOF, replicas and the backlog consume it.
@@ -168,6 +168,15 @@ impl Server {
         }
     }
 
+    /// What connections decode with, from the config.
+    pub fn conn_settings(&self) -> ConnSettings {
+        ConnSettings {
+            password_required: self.config.requirepass.is_some(),
+            max_bulk_len: self.config.proto_max_bulk_len,
+            query_limit: self.config.get("client-query-buffer-limit").and_then(|v| v.parse().ok()).unwrap_or(1 << 30),
+        }
+    }
+
     /// Call before running a batch of commands read at once (and after it):
     /// the first command's duration is then measured from its own start.
     pub fn start_batch(&mut self) {
@@ -201,7 +210,7 @@ impl Server {
     pub fn kill_client(&mut self, id: u64) -> bool {
         match self.unlink_client(id) {
             Some(client) => {
-                client.notify.notify_one();
+                client.close_now();
                 true
             }
             None => false,
@@ -386,6 +395,92 @@ pub enum Flow {
     Postponed,
 }
 
+/// A request as the connection decoded it.
+#[derive(Debug)]
+pub enum Request {
+    Command(Vec<Bytes>),
+    /// Malformed input: the text after `ERR `. Answered, then the
+    /// connection closes.
+    ProtocolError(String),
+}
+
+/// Runs one request of a batch, unless CLIENT PAUSE holds an earlier one:
+/// then, or when this one is held, it waits in `client.held`. Returns
+/// whether it ran.
+pub fn run_request(srv: &mut Server, client: &mut Client, req: Request) -> bool {
+    if client.is_held() {
+        client.held.push_back(req);
+        return false;
+    }
+    match req {
+        Request::Command(args) => {
+            if execute(srv, client, &args) == Flow::Postponed {
+                client.argv_mem = args.iter().map(|a| a.len()).sum();
+                client.held.push_back(Request::Command(args));
+                return false;
+            }
+        }
+        Request::ProtocolError(msg) => protocol_error(srv, client, &msg),
+    }
+    true
+}
+
+/// Runs the requests a pause held, in order, until one is held again or
+/// the client is to be closed. Returns whether none is left.
+pub fn run_held(srv: &mut Server, client: &mut Client) -> bool {
+    while let Some(req) = client.held.pop_front() {
+        if client.close_after_reply {
+            client.held.clear();
+            break;
+        }
+        match req {
+            Request::Command(args) => {
+                if execute(srv, client, &args) == Flow::Postponed {
+                    client.held.push_front(Request::Command(args));
+                    return false;
+                }
+            }
+            Request::ProtocolError(msg) => protocol_error(srv, client, &msg),
+        }
+    }
+    client.paused = false;
+    client.argv_mem = 0;
+    true
+}
+
+/// Replies to a malformed request and marks the client for closing, as
+/// Redis's `setProtocolError`.
+pub fn protocol_error(srv: &mut Server, client: &mut Client, msg: &str) {
+    tracing::debug!("Protocol error ({msg}) from client: id={} addr={}", client.id, client.addr);
+    client.close_after_reply = true;
+    if client.reply_off || client.reply_skip {
+        return;
+    }
+    client.out.error(&format!("ERR {msg}"));
+    *srv.stats.errors.entry("ERR".into()).or_default() += 1;
+    srv.stats.total_error_replies += 1;
+}
+
+/// Resumes every client a pause held, now that the pause may be over (or
+/// changed mode): a connection task on this thread is woken and runs its
+/// held requests itself; for one on an I/O thread they run here.
+pub fn resume_held(srv: &mut Server) {
+    let held: Vec<u64> = srv.clients.values().filter(|c| c.is_held()).map(|c| c.id).collect();
+    for id in held {
+        let Some(mut client) = srv.clients.remove(&id) else { continue };
+        if let Outlet::Local(notify) = &client.outlet {
+            notify.notify_one();
+        } else {
+            srv.start_batch();
+            if run_held(srv, &mut client) {
+                client.send_done(srv.conn_settings());
+            }
+            srv.start_batch();
+        }
+        srv.clients.insert(id, client);
+    }
+}
+
 /// Runs one request from `client`: Redis's `processCommand` (lookup,
 /// arity, authentication, pause) then `call`.
 pub fn execute(srv: &mut Server, client: &mut Client, args: &[Bytes]) -> Flow {
@@ -562,7 +657,7 @@ fn feed_monitors(srv: &mut Server, client: &mut Client, args: &[Bytes], redacted
         if let Some(m) = monitor {
             if !m.reply_off {
                 m.out.raw(&line);
-                m.notify.notify_one();
+                m.wake();
             }
         }
     }

@@ -5,13 +5,46 @@
 //! `Server::clients` (the handler gets it as `ctx.client`); code walking all
 //! clients must include `ctx.client` itself.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use tokio::sync::Notify;
+use bytes::BytesMut;
+use tokio::sync::{mpsc, Notify};
 
 use crate::commands::CommandDef;
+use crate::executor::Request;
 use crate::protocol::Out;
+
+/// What the executor tells a connection task running on an I/O thread
+/// (`io-threads` > 1).
+#[derive(Debug)]
+pub enum ToConn {
+    /// Bytes to write: replies, pushes, MONITOR lines.
+    Data(BytesMut),
+    /// The batch sent last is done (also sent once on accept): send the
+    /// next one, decoded with these limits; close after writing if asked.
+    Done { id: u64, authenticated: bool, max_bulk_len: i64, query_limit: i64, close: bool },
+    /// Killed (or refused): close without writing anything more.
+    Kill,
+}
+
+/// The server settings a connection on an I/O thread decodes with.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnSettings {
+    pub password_required: bool,
+    pub max_bulk_len: i64,
+    pub query_limit: i64,
+}
+
+/// How the executor reaches a client's connection task.
+pub enum Outlet {
+    /// The task runs on the executor's thread: wake it and it takes the
+    /// output from `Client::out` itself.
+    Local(Rc<Notify>),
+    /// The task runs on an I/O thread: output is sent to it.
+    Remote(mpsc::UnboundedSender<ToConn>),
+}
 
 /// Client classes, as CLIENT LIST TYPE / CLIENT KILL TYPE name them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -77,13 +110,17 @@ pub struct Client {
     pub qbuf_free: usize,
     /// Largest reply batch written recently (CLIENT LIST rbp).
     pub reply_peak: usize,
-    /// Wakes the connection task when something was written to `out` from
-    /// outside its own request (pub/sub, MONITOR, unblocking), or when the
-    /// client was killed (it is then gone from `Server::clients`).
-    pub notify: Rc<Notify>,
+    /// Requests read after one CLIENT PAUSE holds (that one first); they
+    /// run, in order, when the pause ends.
+    pub held: VecDeque<Request>,
+    /// The connection task. After writing to `out` from outside this
+    /// client's own request (pub/sub, MONITOR, unblocking), call `wake`.
+    pub outlet: Outlet,
 }
 
 impl Client {
+    /// A client whose connection task runs on the executor's thread (set
+    /// `outlet` for one on an I/O thread).
     pub fn new(id: u64, addr: String, laddr: String, fd: i32, authenticated: bool) -> Self {
         let now = crate::util::now_ms();
         Client {
@@ -113,7 +150,48 @@ impl Client {
             qbuf: 0,
             qbuf_free: 0,
             reply_peak: 0,
-            notify: Rc::new(Notify::new()),
+            held: VecDeque::new(),
+            outlet: Outlet::Local(Rc::new(Notify::new())),
+        }
+    }
+
+    /// Has the connection task write what is in `out`.
+    pub fn wake(&mut self) {
+        match &self.outlet {
+            Outlet::Local(notify) => notify.notify_one(),
+            Outlet::Remote(tx) => {
+                if !self.out.buf.is_empty() {
+                    let _ = tx.send(ToConn::Data(self.out.buf.split()));
+                }
+            }
+        }
+    }
+
+    /// Hands an I/O-thread connection the output of a finished batch.
+    pub fn send_done(&mut self, settings: ConnSettings) {
+        if let Outlet::Remote(tx) = &self.outlet {
+            if !self.out.buf.is_empty() {
+                let _ = tx.send(ToConn::Data(self.out.buf.split()));
+            }
+            let _ = tx.send(ToConn::Done {
+                id: self.id,
+                authenticated: self.authenticated || !settings.password_required,
+                max_bulk_len: settings.max_bulk_len,
+                query_limit: settings.query_limit,
+                close: self.close_after_reply,
+            });
+        }
+    }
+
+    /// Closes the connection of a client already removed from the server;
+    /// its pending output is dropped.
+    pub fn close_now(&self) {
+        match &self.outlet {
+            // The task wakes and finds its client gone.
+            Outlet::Local(notify) => notify.notify_one(),
+            Outlet::Remote(tx) => {
+                let _ = tx.send(ToConn::Kill);
+            }
         }
     }
 
@@ -126,6 +204,11 @@ impl Client {
     /// as replicas) and clients blocked in a command (here: by CLIENT PAUSE).
     pub fn exempt_from_timeout(&self) -> bool {
         self.monitor || self.paused
+    }
+
+    /// Whether CLIENT PAUSE holds one of its commands.
+    pub fn is_held(&self) -> bool {
+        !self.held.is_empty()
     }
 
     /// Full name of the last command, as CLIENT LIST prints it.

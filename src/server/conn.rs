@@ -1,25 +1,53 @@
-//! One task per connection: read requests, run each batch on the shared
-//! server, write the replies with one write per batch. The task also wakes
-//! for pushes written to the client's buffer by other clients, for its own
-//! kill, and for the end of a CLIENT PAUSE holding one of its commands.
+//! One task per connection on the executor's own thread (the default,
+//! `io-threads 1`): read requests, run each batch on the shared server,
+//! write the replies with one write per batch. The task also wakes when the
+//! executor pushes output to the client (MONITOR, pub/sub), kills it, or
+//! ends the CLIENT PAUSE that holds one of its commands.
 
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
-use super::client::Client;
+use super::client::{Client, Outlet};
 use super::Shared;
-use crate::executor::{self, Flow, Server};
+use crate::executor::{self, Request, Server};
 use crate::protocol::{Decoder, Limits};
 use crate::util::now_ms;
 
 /// Initial size of the read and write buffers, as Redis's PROTO_IOBUF_LEN.
-const IOBUF_LEN: usize = 16 * 1024;
+pub const IOBUF_LEN: usize = 16 * 1024;
 /// Buffers grown past this by a big request or reply are given back.
-const SHRINK_ABOVE: usize = 1024 * 1024;
+pub const SHRINK_ABOVE: usize = 1024 * 1024;
+/// What a refused connection is told, as Redis.
+pub const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Registers a new client unless `maxclients` is reached (then counts the
+/// rejection and returns None), as Redis's `acceptCommonHandler`.
+pub fn admit(srv: &mut Server, peer: String, laddr: String, fd: i32, outlet: Outlet) -> Option<u64> {
+    if srv.clients.len() >= srv.config.maxclients {
+        srv.stats.rejected_connections += 1;
+        return None;
+    }
+    srv.stats.connections += 1;
+    let id = srv.next_client_id;
+    srv.next_client_id += 1;
+    let authenticated = srv.config.requirepass.is_none();
+    let mut client = Box::new(Client::new(id, peer, laddr, fd, authenticated));
+    client.outlet = outlet;
+    srv.clients.insert(id, client);
+    Some(id)
+}
+
+/// Whether a query buffer this long is over `client-query-buffer-limit`
+/// (at least 1mb: shorter ones are never checked against the config).
+fn over_query_limit(srv: &Server, len: usize) -> bool {
+    len > SHRINK_ABOVE && len as i64 > srv.conn_settings().query_limit
+}
 
 pub async fn accept_loop(shared: Shared, listener: TcpListener) {
     loop {
@@ -34,29 +62,17 @@ pub async fn accept_loop(shared: Shared, listener: TcpListener) {
         };
         let _ = stream.set_nodelay(true);
         let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let admitted = {
-            let mut srv = shared.borrow_mut();
-            if srv.clients.len() >= srv.config.maxclients {
-                srv.stats.rejected_connections += 1;
-                None
-            } else {
-                srv.stats.connections += 1;
-                let id = srv.next_client_id;
-                srv.next_client_id += 1;
-                let authenticated = srv.config.requirepass.is_none();
-                let client = Box::new(Client::new(id, peer.to_string(), laddr, stream.as_raw_fd(), authenticated));
-                srv.clients.insert(id, client);
-                Some(id)
-            }
-        };
+        let notify = Rc::new(Notify::new());
+        let outlet = Outlet::Local(notify.clone());
+        let admitted = admit(&mut shared.borrow_mut(), peer.to_string(), laddr, stream.as_raw_fd(), outlet);
         match admitted {
             Some(id) => {
                 tracing::debug!("Accepted {peer}");
-                tokio::task::spawn_local(serve(shared.clone(), stream, id));
+                tokio::task::spawn_local(serve(shared.clone(), stream, id, notify));
             }
             // Best effort, as Redis: the socket is new, the kernel buffer empty.
             None => {
-                let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
+                let _ = stream.try_write(MAX_CLIENTS_REACHED);
             }
         }
     }
@@ -68,69 +84,26 @@ struct Conn {
     decoder: Decoder,
     rbuf: BytesMut,
     wbuf: BytesMut,
-    /// A command CLIENT PAUSE holds; it runs before anything read after it.
-    held: Option<Vec<Bytes>>,
 }
 
-/// What woke the connection task.
-enum Wake {
-    /// `n` new bytes in the read buffer.
-    Input(usize),
-    /// Output was pushed to the client, or it was killed.
-    Pushed,
-    /// The pause holding our command may be over.
-    Unpaused,
-}
-
-async fn serve(shared: Shared, mut stream: TcpStream, id: u64) {
-    let (notify, pause_notify) = {
-        let srv = shared.borrow();
-        match srv.clients.get(&id) {
-            Some(c) => (c.notify.clone(), srv.pause_notify.clone()),
-            None => return,
-        }
-    };
+async fn serve(shared: Shared, mut stream: TcpStream, id: u64, notify: Rc<Notify>) {
     let mut conn = Conn {
         id,
         decoder: Decoder::new(),
         rbuf: BytesMut::with_capacity(IOBUF_LEN),
         wbuf: BytesMut::with_capacity(IOBUF_LEN),
-        held: None,
     };
     loop {
-        // Only while a command is held: how long the pause still lasts.
-        let pause_left = conn.held.as_ref().map(|_| {
-            let until = shared.borrow().pause_until_ms;
-            Duration::from_millis((until - now_ms()).max(0) as u64)
-        });
-        let wake = tokio::select! {
+        // New input, or a wake-up: output pushed, held commands released, or
+        // killed (then process finds the client gone).
+        let read = tokio::select! {
             r = stream.read_buf(&mut conn.rbuf) => match r {
                 Ok(0) | Err(_) => break,
-                Ok(n) => Wake::Input(n),
+                Ok(n) => n,
             },
-            _ = notify.notified() => Wake::Pushed,
-            _ = pause_notify.notified(), if pause_left.is_some() => Wake::Unpaused,
-            _ = tokio::time::sleep(pause_left.unwrap_or_default()), if pause_left.is_some() => Wake::Unpaused,
+            _ = notify.notified() => 0,
         };
-        let close = match wake {
-            Wake::Input(n) => match process(&shared, &mut conn, n) {
-                Some(close) => close,
-                None => break,
-            },
-            Wake::Unpaused => match process(&shared, &mut conn, 0) {
-                Some(close) => close,
-                None => break,
-            },
-            Wake::Pushed => {
-                let mut srv = shared.borrow_mut();
-                // Gone from the server: it was killed.
-                let Some(client) = srv.clients.get_mut(&id) else { break };
-                std::mem::swap(&mut conn.wbuf, &mut client.out.buf);
-                let close = client.close_after_reply;
-                srv.stats.net_output_bytes += conn.wbuf.len() as u64;
-                close
-            }
-        };
+        let Some(close) = process(&shared, &mut conn, read) else { break };
         if !conn.wbuf.is_empty() {
             if stream.write_all(&conn.wbuf).await.is_err() {
                 break;
@@ -152,14 +125,14 @@ async fn serve(shared: Shared, mut stream: TcpStream, id: u64) {
     shared.borrow_mut().unlink_client(id);
 }
 
-/// Runs the held command and then the requests in the read buffer, until
-/// one is held by CLIENT PAUSE or more bytes are needed. The replies end up
-/// in `conn.wbuf`. Returns whether to close after writing them, or None when
-/// the client is gone (killed) or over its query buffer limit.
+/// Runs the held requests and then those in the read buffer, until one is
+/// held by CLIENT PAUSE or more bytes are needed. The output ends up in
+/// `conn.wbuf`. Returns whether to close after writing it, or None when the
+/// client is gone (killed) or over its query buffer limit.
 fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
     let mut guard = shared.borrow_mut();
     let srv = &mut *guard;
-    if conn.rbuf.len() > SHRINK_ABOVE && conn.rbuf.len() as i64 > query_buffer_limit(srv) {
+    if over_query_limit(srv, conn.rbuf.len()) {
         tracing::warn!("Closing client that reached max query buffer length: id={}", conn.id);
         return None;
     }
@@ -172,60 +145,29 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
     client.qbuf = conn.rbuf.len();
     client.qbuf_free = conn.rbuf.capacity() - conn.rbuf.len();
     srv.start_batch();
-    let mut close = client.close_after_reply;
-    if let Some(args) = conn.held.take() {
-        if executor::execute(srv, &mut client, &args) == Flow::Postponed {
-            conn.held = Some(args);
-        }
-        close = client.close_after_reply;
-    }
-    while !close && conn.held.is_none() {
-        let limits = Limits {
-            max_bulk_len: srv.config.proto_max_bulk_len,
-            authenticated: client.authenticated || srv.config.requirepass.is_none(),
-        };
-        match conn.decoder.decode(&mut conn.rbuf, limits) {
-            Ok(Some(args)) => {
-                if executor::execute(srv, &mut client, &args) == Flow::Postponed {
-                    client.argv_mem = args.iter().map(|a| a.len()).sum();
-                    conn.held = Some(args);
-                }
-                close = client.close_after_reply;
-            }
-            Ok(None) => break,
-            Err(e) => {
-                protocol_error(srv, &mut client, &e.0);
-                close = true;
+    if executor::run_held(srv, &mut client) {
+        while !client.close_after_reply {
+            let limits = Limits {
+                max_bulk_len: srv.config.proto_max_bulk_len,
+                authenticated: client.authenticated || srv.config.requirepass.is_none(),
+            };
+            let req = match conn.decoder.decode(&mut conn.rbuf, limits) {
+                Ok(Some(args)) => Request::Command(args),
+                Ok(None) => break,
+                Err(e) => Request::ProtocolError(e.0),
+            };
+            if !executor::run_request(srv, &mut client, req) {
+                break;
             }
         }
     }
     srv.start_batch();
-    if conn.held.is_none() {
-        client.paused = false;
-        client.argv_mem = 0;
-    }
     client.qbuf = conn.rbuf.len();
     client.qbuf_free = conn.rbuf.capacity() - conn.rbuf.len();
     std::mem::swap(&mut conn.wbuf, &mut client.out.buf);
     client.reply_peak = conn.wbuf.len();
     srv.stats.net_output_bytes += conn.wbuf.len() as u64;
+    let close = client.close_after_reply;
     srv.clients.insert(conn.id, client);
     Some(close)
-}
-
-/// Replies to a malformed request and marks the client for closing, as
-/// Redis's `setProtocolError`.
-fn protocol_error(srv: &mut Server, client: &mut Client, msg: &str) {
-    tracing::debug!("Protocol error ({msg}) from client: id={} addr={}", client.id, client.addr);
-    client.close_after_reply = true;
-    if client.reply_off || client.reply_skip {
-        return;
-    }
-    client.out.error(&format!("ERR {msg}"));
-    *srv.stats.errors.entry("ERR".into()).or_default() += 1;
-    srv.stats.total_error_replies += 1;
-}
-
-fn query_buffer_limit(srv: &Server) -> i64 {
-    srv.config.get("client-query-buffer-limit").and_then(|v| v.parse().ok()).unwrap_or(1 << 30)
 }

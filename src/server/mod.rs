@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod conn;
+pub mod io_threads;
 pub mod logging;
 
 use std::cell::RefCell;
@@ -83,34 +84,37 @@ extern "C" {
     fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
 }
 
-/// Runs the server until SHUTDOWN or a signal. Everything runs on this one
-/// thread: connection tasks execute their commands directly on the shared
-/// state, so a request needs no hand-off between threads.
+/// Runs the server until SHUTDOWN or a signal. The executor and, by
+/// default, every connection run on this one thread: connection tasks
+/// execute their commands directly on the shared state, so a request needs
+/// no hand-off between threads. With `io-threads N > 1`, connections run on
+/// N-1 other threads and pass whole batches to this one.
 pub fn run(config: Config) -> std::io::Result<()> {
-    if config.io_threads > 1 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            format!(
-                "io-threads {} is not supported yet: oxkey runs connections on the executor thread (io-threads 1)",
-                config.io_threads
-            ),
-        ));
-    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = LocalSet::new();
     local.block_on(&rt, async move {
         let listeners = bind_all(&config).await?;
         let hz = config.hz;
+        let io_threads = config.io_threads;
         let shared: Shared = Rc::new(RefCell::new(Server::new(config)));
         for l in &listeners {
             if let Ok(a) = l.local_addr() {
                 tracing::info!("Ready to accept connections tcp {a}");
             }
         }
-        for listener in listeners {
-            tokio::task::spawn_local(conn::accept_loop(shared.clone(), listener));
+        if io_threads > 1 {
+            let dispatch = io_threads::start(shared.clone(), io_threads - 1)?;
+            tracing::info!("Started {} I/O threads", io_threads - 1);
+            for listener in listeners {
+                tokio::task::spawn_local(io_threads::accept_loop(listener, dispatch.clone()));
+            }
+        } else {
+            for listener in listeners {
+                tokio::task::spawn_local(conn::accept_loop(shared.clone(), listener));
+            }
         }
         tokio::task::spawn_local(cron(shared.clone(), hz));
+        tokio::task::spawn_local(pause_watcher(shared.clone()));
         let notify = shared.borrow().shutdown_notify.clone();
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -123,6 +127,24 @@ pub fn run(config: Config) -> std::io::Result<()> {
         tracing::warn!("oxkey is now ready to exit, bye bye...");
         Ok(())
     })
+}
+
+/// Releases the clients CLIENT PAUSE holds when the pause ends or changes
+/// (UNPAUSE, a new mode). Sleeps until the end of the current pause.
+async fn pause_watcher(shared: Shared) {
+    let notify = shared.borrow().pause_notify.clone();
+    loop {
+        let left = shared.borrow().pause_until_ms - crate::util::now_ms();
+        if left > 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(left as u64)) => {}
+                _ = notify.notified() => {}
+            }
+        } else {
+            notify.notified().await;
+        }
+        crate::executor::resume_held(&mut shared.borrow_mut());
+    }
 }
 
 /// The periodic work of Redis's `serverCron`: active expiry, incremental
