@@ -1,29 +1,25 @@
 //! The sorted-set skiplist of Redis (`zskiplist`): elements ordered by
 //! (score, member), each level's link carrying a span so that ranks are
-//! found in O(log n). Nodes live in an arena and link by index, so there is
-//! no unsafe code and a node costs no separate allocation of its own besides
-//! its member and levels.
+//! found in O(log n).
+//!
+//! Nodes live in one arena of 64-bit words and link by offset, so there is
+//! no unsafe code. A node is its score, its backward link and height, its
+//! member's slot, then its levels (forward offset and span packed in one
+//! word) — contiguous, like Redis's node with its flexible level array, so
+//! a step of a search touches one cache line instead of chasing a
+//! separately allocated level vector. Members are kept in their own slots
+//! (compared only on equal scores). Freed nodes are reused by nodes of the
+//! same height.
 
 use std::cmp::Ordering;
 
 const MAX_LEVEL: usize = 32;
 const NIL: u32 = u32::MAX;
+/// The head node sits at the start of the arena.
 const HEAD: u32 = 0;
-
-#[derive(Clone, Copy)]
-struct Level {
-    forward: u32,
-    /// Number of elements this link jumps over (1 = the next one).
-    span: u32,
-}
-
-#[derive(Clone)]
-struct Node {
-    member: Box<[u8]>,
-    score: f64,
-    backward: u32,
-    levels: Vec<Level>,
-}
+/// Words before a node's levels: score; backward link | height << 32;
+/// member slot.
+const HDR: usize = 3;
 
 /// A score interval, each end open or closed.
 #[derive(Clone, Copy, Debug)]
@@ -106,8 +102,11 @@ impl LexRange {
 
 #[derive(Clone)]
 pub struct SkipList {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
+    words: Vec<u64>,
+    /// Offsets of freed nodes, by height.
+    free: Vec<Vec<u32>>,
+    members: Vec<Box<[u8]>>,
+    free_members: Vec<u32>,
     tail: u32,
     len: usize,
     level: usize,
@@ -116,13 +115,6 @@ pub struct SkipList {
 impl Default for SkipList {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-fn cmp(score: f64, member: &[u8], n: &Node) -> Ordering {
-    match score.partial_cmp(&n.score) {
-        Some(Ordering::Equal) | None => member.cmp(&n.member),
-        Some(o) => o,
     }
 }
 
@@ -137,13 +129,21 @@ fn random_level() -> usize {
 
 impl SkipList {
     pub fn new() -> Self {
-        let head = Node {
-            member: Box::default(),
-            score: 0.0,
-            backward: NIL,
-            levels: vec![Level { forward: NIL, span: 0 }; MAX_LEVEL],
-        };
-        SkipList { nodes: vec![head], free: Vec::new(), tail: NIL, len: 0, level: 1 }
+        let mut words = vec![0u64; HDR + MAX_LEVEL];
+        words[1] = NIL as u64 | (MAX_LEVEL as u64) << 32;
+        words[2] = u64::MAX;
+        for w in &mut words[HDR..] {
+            *w = NIL as u64;
+        }
+        SkipList {
+            words,
+            free: vec![Vec::new(); MAX_LEVEL + 1],
+            members: Vec::new(),
+            free_members: Vec::new(),
+            tail: NIL,
+            len: 0,
+            level: 1,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -154,31 +154,114 @@ impl SkipList {
         self.len == 0
     }
 
-    fn node(&self, i: u32) -> &Node {
-        &self.nodes[i as usize]
+    #[inline]
+    fn score(&self, x: u32) -> f64 {
+        f64::from_bits(self.words[x as usize])
     }
 
-    fn fwd(&self, i: u32, lvl: usize) -> u32 {
-        self.nodes[i as usize].levels[lvl].forward
+    #[inline]
+    fn backward(&self, x: u32) -> u32 {
+        self.words[x as usize + 1] as u32
+    }
+
+    #[inline]
+    fn height(&self, x: u32) -> usize {
+        (self.words[x as usize + 1] >> 32) as usize
+    }
+
+    #[inline]
+    fn set_backward(&mut self, x: u32, b: u32) {
+        let w = &mut self.words[x as usize + 1];
+        *w = (*w & !(u32::MAX as u64)) | b as u64;
+    }
+
+    #[inline]
+    fn member(&self, x: u32) -> &[u8] {
+        &self.members[self.words[x as usize + 2] as usize]
+    }
+
+    /// (forward, span) of level `i` of node `x`.
+    #[inline]
+    fn link(&self, x: u32, i: usize) -> (u32, u32) {
+        let w = self.words[x as usize + HDR + i];
+        (w as u32, (w >> 32) as u32)
+    }
+
+    #[inline]
+    fn fwd(&self, x: u32, i: usize) -> u32 {
+        self.words[x as usize + HDR + i] as u32
+    }
+
+    #[inline]
+    fn set_link(&mut self, x: u32, i: usize, forward: u32, span: u32) {
+        self.words[x as usize + HDR + i] = forward as u64 | (span as u64) << 32;
+    }
+
+    #[inline]
+    fn set_span(&mut self, x: u32, i: usize, span: u32) {
+        let forward = self.fwd(x, i);
+        self.set_link(x, i, forward, span);
+    }
+
+    /// Orders (score, member) against node `x`.
+    #[inline]
+    fn cmp(&self, score: f64, member: &[u8], x: u32) -> Ordering {
+        match score.partial_cmp(&self.score(x)) {
+            Some(Ordering::Equal) | None => member.cmp(self.member(x)),
+            Some(o) => o,
+        }
     }
 
     /// Member and score of a node handle.
     pub fn entry(&self, h: NodeRef) -> (&[u8], f64) {
-        let n = self.node(h.0);
-        (&n.member, n.score)
+        (self.member(h.0), self.score(h.0))
+    }
+
+    /// A node of `height` levels (all unlinked), reusing a freed one.
+    fn alloc(&mut self, height: usize, score: f64, member: Box<[u8]>) -> u32 {
+        let slot = match self.free_members.pop() {
+            Some(s) => {
+                self.members[s as usize] = member;
+                s
+            }
+            None => {
+                self.members.push(member);
+                (self.members.len() - 1) as u32
+            }
+        };
+        let x = match self.free[height].pop() {
+            Some(x) => x,
+            None => {
+                let x = self.words.len() as u32;
+                self.words.resize(self.words.len() + HDR + height, 0);
+                x
+            }
+        };
+        let o = x as usize;
+        self.words[o] = score.to_bits();
+        self.words[o + 1] = NIL as u64 | (height as u64) << 32;
+        self.words[o + 2] = slot as u64;
+        for w in &mut self.words[o + HDR..o + HDR + height] {
+            *w = NIL as u64;
+        }
+        x
     }
 
     /// Inserts a member known to be absent.
     pub fn insert(&mut self, score: f64, member: &[u8]) {
+        self.insert_owned(score, member.into());
+    }
+
+    fn insert_owned(&mut self, score: f64, member: Box<[u8]>) {
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0u32; MAX_LEVEL];
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
-                let f = self.fwd(x, i);
-                if f != NIL && cmp(score, member, self.node(f)) == Ordering::Greater {
-                    rank[i] += self.node(x).levels[i].span;
+                let (f, span) = self.link(x, i);
+                if f != NIL && self.cmp(score, &member, f) == Ordering::Greater {
+                    rank[i] += span;
                     x = f;
                 } else {
                     break;
@@ -191,52 +274,39 @@ impl SkipList {
             for i in self.level..level {
                 rank[i] = 0;
                 update[i] = HEAD;
-                self.nodes[HEAD as usize].levels[i].span = self.len as u32;
+                self.set_link(HEAD, i, NIL, self.len as u32);
             }
             self.level = level;
         }
-        let node = Node {
-            member: member.into(),
-            score,
-            backward: if update[0] == HEAD { NIL } else { update[0] },
-            levels: vec![Level { forward: NIL, span: 0 }; level],
-        };
-        let idx = match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                i
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        };
+        let x = self.alloc(level, score, member);
         for i in 0..level {
-            let u = update[i] as usize;
-            let ulev = self.nodes[u].levels[i];
-            self.nodes[idx as usize].levels[i] = Level { forward: ulev.forward, span: ulev.span - (rank[0] - rank[i]) };
-            self.nodes[u].levels[i] = Level { forward: idx, span: rank[0] - rank[i] + 1 };
+            let (uf, us) = self.link(update[i], i);
+            self.set_link(x, i, uf, us - (rank[0] - rank[i]));
+            self.set_link(update[i], i, x, rank[0] - rank[i] + 1);
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
-            self.nodes[u as usize].levels[i].span += 1;
+            let span = self.link(u, i).1;
+            self.set_span(u, i, span + 1);
         }
-        let next = self.fwd(idx, 0);
+        self.set_backward(x, if update[0] == HEAD { NIL } else { update[0] });
+        let next = self.fwd(x, 0);
         if next != NIL {
-            self.nodes[next as usize].backward = idx;
+            self.set_backward(next, x);
         } else {
-            self.tail = idx;
+            self.tail = x;
         }
         self.len += 1;
     }
 
-    /// Finds the update path for (score, member).
-    fn path(&self, score: f64, member: &[u8]) -> [u32; MAX_LEVEL] {
+    /// The last node before `keep_going` fails, on every level: the
+    /// predecessors of a position, as Redis's search loops collect them.
+    fn descend(&self, keep_going: impl Fn(&Self, u32) -> bool) -> [u32; MAX_LEVEL] {
         let mut update = [HEAD; MAX_LEVEL];
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
                 let f = self.fwd(x, i);
-                if f != NIL && cmp(score, member, self.node(f)) == Ordering::Greater {
+                if f != NIL && keep_going(self, f) {
                     x = f;
                 } else {
                     break;
@@ -247,22 +317,25 @@ impl SkipList {
         update
     }
 
+    /// Finds the update path for (score, member).
+    fn path(&self, score: f64, member: &[u8]) -> [u32; MAX_LEVEL] {
+        self.descend(|sl, f| sl.cmp(score, member, f) == Ordering::Greater)
+    }
+
     fn unlink(&mut self, x: u32, update: &[u32; MAX_LEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
-            let u = u as usize;
-            if self.nodes[u].levels[i].forward == x {
-                let xl = self.nodes[x as usize].levels[i];
-                self.nodes[u].levels[i].span += xl.span;
-                self.nodes[u].levels[i].span -= 1;
-                self.nodes[u].levels[i].forward = xl.forward;
+            let (uf, us) = self.link(u, i);
+            if uf == x {
+                let (xf, xs) = self.link(x, i);
+                self.set_link(u, i, xf, us + xs - 1);
             } else {
-                self.nodes[u].levels[i].span -= 1;
+                self.set_span(u, i, us - 1);
             }
         }
         let next = self.fwd(x, 0);
-        let back = self.node(x).backward;
+        let back = self.backward(x);
         if next != NIL {
-            self.nodes[next as usize].backward = back;
+            self.set_backward(next, back);
         } else {
             self.tail = back;
         }
@@ -270,18 +343,26 @@ impl SkipList {
             self.level -= 1;
         }
         self.len -= 1;
-        let n = &mut self.nodes[x as usize];
-        n.member = Box::default();
-        n.levels = Vec::new();
-        self.free.push(x);
+    }
+
+    /// Unlinks node `x` (whose predecessors are `update`), frees it and
+    /// hands back its member without copying it.
+    fn take(&mut self, x: u32, update: &[u32; MAX_LEVEL]) -> (Box<[u8]>, f64) {
+        self.unlink(x, update);
+        let slot = self.words[x as usize + 2] as usize;
+        let member = std::mem::take(&mut self.members[slot]);
+        self.free_members.push(slot as u32);
+        let height = self.height(x);
+        self.free[height].push(x);
+        (member, self.score(x))
     }
 
     /// Removes (score, member); false if not present.
     pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
         let update = self.path(score, member);
         let x = self.fwd(update[0], 0);
-        if x != NIL && self.node(x).score == score && *self.node(x).member == *member {
-            self.unlink(x, &update);
+        if x != NIL && self.score(x) == score && self.member(x) == member {
+            self.take(x, &update);
             true
         } else {
             false
@@ -292,20 +373,20 @@ impl SkipList {
     pub fn update_score(&mut self, member: &[u8], old: f64, new: f64) {
         let update = self.path(old, member);
         let x = self.fwd(update[0], 0);
-        if x == NIL || *self.node(x).member != *member {
+        if x == NIL || self.member(x) != member {
             return;
         }
         // Stays in place when the order does not change, as Redis does.
-        let back = self.node(x).backward;
+        let back = self.backward(x);
         let next = self.fwd(x, 0);
-        let back_ok = back == NIL || cmp(new, member, self.node(back)) == Ordering::Greater;
-        let next_ok = next == NIL || cmp(new, member, self.node(next)) == Ordering::Less;
+        let back_ok = back == NIL || self.cmp(new, member, back) == Ordering::Greater;
+        let next_ok = next == NIL || self.cmp(new, member, next) == Ordering::Less;
         if back_ok && next_ok {
-            self.nodes[x as usize].score = new;
+            self.words[x as usize] = new.to_bits();
             return;
         }
-        self.unlink(x, &update);
-        self.insert(new, member);
+        let (m, _) = self.take(x, &update);
+        self.insert_owned(new, m);
     }
 
     /// 1-based rank of (score, member), or None.
@@ -314,15 +395,15 @@ impl SkipList {
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.fwd(x, i);
-                if f != NIL && cmp(score, member, self.node(f)) != Ordering::Less {
-                    rank += self.node(x).levels[i].span as usize;
+                let (f, span) = self.link(x, i);
+                if f != NIL && self.cmp(score, member, f) != Ordering::Less {
+                    rank += span as usize;
                     x = f;
                 } else {
                     break;
                 }
             }
-            if x != HEAD && *self.node(x).member == *member {
+            if x != HEAD && self.score(x) == score && self.member(x) == member {
                 return Some(rank);
             }
         }
@@ -338,9 +419,9 @@ impl SkipList {
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.fwd(x, i);
-                if f != NIL && traversed + self.node(x).levels[i].span as usize <= rank {
-                    traversed += self.node(x).levels[i].span as usize;
+                let (f, span) = self.link(x, i);
+                if f != NIL && traversed + span as usize <= rank {
+                    traversed += span as usize;
                     x = f;
                 } else {
                     break;
@@ -368,24 +449,8 @@ impl SkipList {
     }
 
     pub fn prev(&self, h: NodeRef) -> Option<NodeRef> {
-        let b = self.node(h.0).backward;
+        let b = self.backward(h.0);
         (b != NIL).then_some(NodeRef(b))
-    }
-
-    /// Last node for which `before(node)` holds, walking from the head.
-    fn last_where(&self, before: impl Fn(&Node) -> bool) -> u32 {
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(x, i);
-                if f != NIL && before(self.node(f)) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-        }
-        x
     }
 
     /// First node whose score is in range.
@@ -393,8 +458,8 @@ impl SkipList {
         if r.is_empty() {
             return None;
         }
-        let x = self.fwd(self.last_where(|n| !r.above_min(n.score)), 0);
-        (x != NIL && r.below_max(self.node(x).score)).then_some(NodeRef(x))
+        let x = self.fwd(self.descend(|sl, f| !r.above_min(sl.score(f)))[0], 0);
+        (x != NIL && r.below_max(self.score(x))).then_some(NodeRef(x))
     }
 
     /// Last node whose score is in range.
@@ -402,39 +467,30 @@ impl SkipList {
         if r.is_empty() {
             return None;
         }
-        let x = self.last_where(|n| r.below_max(n.score));
-        (x != HEAD && r.above_min(self.node(x).score)).then_some(NodeRef(x))
+        let x = self.descend(|sl, f| r.below_max(sl.score(f)))[0];
+        (x != HEAD && r.above_min(self.score(x))).then_some(NodeRef(x))
     }
 
     pub fn first_in_lex(&self, r: &LexRange) -> Option<NodeRef> {
         if r.is_empty() {
             return None;
         }
-        let x = self.fwd(self.last_where(|n| !r.above_min(&n.member)), 0);
-        (x != NIL && r.below_max(&self.node(x).member)).then_some(NodeRef(x))
+        let x = self.fwd(self.descend(|sl, f| !r.above_min(sl.member(f)))[0], 0);
+        (x != NIL && r.below_max(self.member(x))).then_some(NodeRef(x))
     }
 
     pub fn last_in_lex(&self, r: &LexRange) -> Option<NodeRef> {
         if r.is_empty() {
             return None;
         }
-        let x = self.last_where(|n| r.below_max(&n.member));
-        (x != HEAD && r.above_min(&self.node(x).member)).then_some(NodeRef(x))
+        let x = self.descend(|sl, f| r.below_max(sl.member(f)))[0];
+        (x != HEAD && r.above_min(self.member(x))).then_some(NodeRef(x))
     }
 
     /// 1-based rank of a node handle.
     pub fn rank_of(&self, h: NodeRef) -> usize {
         let (m, s) = self.entry(h);
         self.rank(s, m).unwrap_or(0)
-    }
-
-    /// Unlinks node `x` (whose predecessors are `update`) and hands back
-    /// its member without copying it.
-    fn take(&mut self, x: u32, update: &[u32; MAX_LEVEL]) -> (Box<[u8]>, f64) {
-        let member = std::mem::take(&mut self.nodes[x as usize].member);
-        let score = self.node(x).score;
-        self.unlink(x, update);
-        (member, score)
     }
 
     /// Removes and returns the lowest element, in O(levels): the head
@@ -452,31 +508,22 @@ impl SkipList {
         if self.tail == NIL {
             return None;
         }
-        let n = self.node(self.tail);
-        let update = self.path(n.score, &n.member);
+        let update = self.path(self.score(self.tail), self.member(self.tail));
         Some(self.take(self.tail, &update))
     }
 
     /// Removes the nodes from the first one for which `before` is false,
     /// as long as `inside` holds, in O(log n + removed) as Redis's
     /// zslDeleteRangeBy*; returns the removed members.
-    fn drain_while(&mut self, before: impl Fn(&Node) -> bool, inside: impl Fn(&Node) -> bool) -> Vec<Box<[u8]>> {
-        let mut update = [HEAD; MAX_LEVEL];
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(x, i);
-                if f != NIL && before(self.node(f)) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-            update[i] = x;
-        }
+    fn drain_while(
+        &mut self,
+        before: impl Fn(&Self, u32) -> bool,
+        inside: impl Fn(&Self, u32) -> bool,
+    ) -> Vec<Box<[u8]>> {
+        let update = self.descend(before);
         let mut removed = Vec::new();
-        let mut x = self.fwd(x, 0);
-        while x != NIL && inside(self.node(x)) {
+        let mut x = self.fwd(update[0], 0);
+        while x != NIL && inside(self, x) {
             let next = self.fwd(x, 0);
             removed.push(self.take(x, &update).0);
             x = next;
@@ -489,7 +536,7 @@ impl SkipList {
         if r.is_empty() {
             return Vec::new();
         }
-        self.drain_while(|n| !r.above_min(n.score), |n| r.below_max(n.score))
+        self.drain_while(|sl, f| !r.above_min(sl.score(f)), |sl, x| r.below_max(sl.score(x)))
     }
 
     /// Removes every element whose member is in `r`.
@@ -497,7 +544,7 @@ impl SkipList {
         if r.is_empty() {
             return Vec::new();
         }
-        self.drain_while(|n| !r.above_min(&n.member), |n| r.below_max(&n.member))
+        self.drain_while(|sl, f| !r.above_min(sl.member(f)), |sl, x| r.below_max(sl.member(x)))
     }
 
     /// Removes the elements of 1-based ranks `start..=end`.
@@ -507,10 +554,9 @@ impl SkipList {
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.fwd(x, i);
-                let span = self.node(x).levels[i].span as usize;
-                if f != NIL && traversed + span < start {
-                    traversed += span;
+                let (f, span) = self.link(x, i);
+                if f != NIL && traversed + (span as usize) < start {
+                    traversed += span as usize;
                     x = f;
                 } else {
                     break;
@@ -541,9 +587,11 @@ impl SkipList {
 
     /// Heap bytes held, for memory figures.
     pub fn allocated(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.nodes.iter().map(|n| n.member.len() + n.levels.capacity() * 8).sum::<usize>()
-            + self.free.capacity() * 4
+        self.words.capacity() * 8
+            + self.members.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.members.iter().map(|m| m.len()).sum::<usize>()
+            + self.free.iter().map(|f| f.capacity() * 4).sum::<usize>()
+            + self.free_members.capacity() * 4
     }
 }
 
@@ -615,6 +663,64 @@ mod tests {
             }
         }
         assert_eq!(sl.len(), model.len());
+    }
+
+    /// Pops and range removals against a BTreeSet, with freed nodes
+    /// reused by later inserts.
+    #[test]
+    fn model_check_pops_and_range_removals() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let mut sl = SkipList::new();
+        let mut model: BTreeSet<Key> = BTreeSet::new();
+        for step in 0..20_000 {
+            let m = format!("m{}", rng.gen_range(0..300)).into_bytes();
+            let s = rng.gen_range(0..50) as f64;
+            match rng.gen_range(0..8) {
+                0 => assert_eq!(sl.pop_first().map(|(m, s)| Key(s, m.into_vec())), model.pop_first()),
+                1 => assert_eq!(sl.pop_last().map(|(m, s)| Key(s, m.into_vec())), model.pop_last()),
+                2 => {
+                    let r = ScoreRange { min: s, max: s + 3.0, min_ex: rng.gen(), max_ex: rng.gen() };
+                    let mut got: Vec<Vec<u8>> = sl.remove_score_range(&r).into_iter().map(|m| m.into_vec()).collect();
+                    let mut want: Vec<Vec<u8>> =
+                        model.iter().filter(|k| r.contains(k.0)).map(|k| k.1.clone()).collect();
+                    model.retain(|k| !r.contains(k.0));
+                    got.sort();
+                    want.sort();
+                    assert_eq!(got, want);
+                }
+                3 => {
+                    let a = rng.gen_range(1..20);
+                    let b = a + rng.gen_range(0..5);
+                    let want: Vec<Key> = model.iter().skip(a - 1).take(b - a + 1).cloned().collect();
+                    let got = sl.remove_rank_range(a, b);
+                    assert_eq!(got.len(), want.len());
+                    for k in &want {
+                        model.remove(k);
+                    }
+                }
+                _ => {
+                    if !model.iter().any(|k| k.1 == m) {
+                        sl.insert(s, &m);
+                        model.insert(Key(s, m));
+                    }
+                }
+            }
+            assert_eq!(sl.len(), model.len());
+            if step % 500 == 0 {
+                let order: Vec<Key> = sl.iter().map(|(m, s)| Key(s, m.to_vec())).collect();
+                assert_eq!(order, model.iter().cloned().collect::<Vec<_>>());
+                for (i, k) in model.iter().enumerate() {
+                    assert_eq!(sl.rank(k.0, &k.1), Some(i + 1));
+                }
+                let back: Vec<Key> = std::iter::successors(sl.last(), |h| sl.prev(*h))
+                    .map(|h| {
+                        let (m, s) = sl.entry(h);
+                        Key(s, m.to_vec())
+                    })
+                    .collect();
+                assert_eq!(back, model.iter().rev().cloned().collect::<Vec<_>>());
+            }
+        }
     }
 
     #[test]
