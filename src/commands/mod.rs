@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
@@ -270,7 +271,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[config::COMMANDS, connection::COMMANDS, hashes::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
+    &[config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

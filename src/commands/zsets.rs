@@ -583,7 +583,7 @@ fn hex_strtod(s: &[u8], mut j: usize, sign: f64) -> (f64, usize, bool) {
 /// A score or weight argument, as Redis's `getDoubleFromObject` (string2d)
 /// reads it: the whole string must be a number, no leading space, not NaN,
 /// and not out of the double range.
-fn parse_score(a: &[u8]) -> Option<f64> {
+pub fn parse_score(a: &[u8]) -> Option<f64> {
     if a.is_empty() || is_c_space(a[0]) {
         return None;
     }
@@ -628,7 +628,7 @@ fn parse_lex_range(min: &[u8], max: &[u8]) -> Option<LexRange> {
 
 /// `zset-max-listpack-entries` / `-value` (Redis's defaults when the
 /// configuration does not know them).
-fn limits(ctx: &Ctx) -> PackLimits {
+pub fn limits(ctx: &Ctx) -> PackLimits {
     let get = |name: &str, default: usize| {
         ctx.srv.config.get(name).and_then(|v| v.parse::<u64>().ok()).map_or(default, |v| v as usize)
     };
@@ -733,7 +733,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], mut items: Vec<Scored>) {
 // ---------------------------------------------------------------------------
 // ZADD, ZINCRBY, ZREM
 
-fn zadd(ctx: &mut Ctx, args: &[Bytes]) {
+pub fn zadd(ctx: &mut Ctx, args: &[Bytes]) {
     zadd_generic(ctx, args, false);
 }
 

@@ -1,6 +1,7 @@
 //! Pure data structures, with no knowledge of the protocol.
 
 pub mod dict;
+pub mod geohash;
 pub mod listpack;
 pub mod intset;
 pub mod skiplist;

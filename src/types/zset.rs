@@ -635,6 +635,18 @@ impl ZSet {
         self.visit_run(self.score_run(r, rev), rev, offset, limit, f)
     }
 
+    /// Visits the elements with a score in `r`, ascending, until `f`
+    /// returns false (GEO searches that stop once they have enough).
+    pub fn for_score_range_while(&self, r: &ScoreRange, mut f: impl FnMut(&[u8], f64) -> bool) {
+        let (first, mut left) = self.score_run(r, false);
+        if left > 0 {
+            self.walk(first, false, |m, s| {
+                left -= 1;
+                f(m, s) && left > 0
+            });
+        }
+    }
+
     /// Visits the elements whose member is in `r` (meaningful when all
     /// scores are equal, as Redis documents).
     pub fn for_lex_range(
