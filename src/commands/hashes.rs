@@ -2,6 +2,7 @@
 //! hash-table `Hash` of `types/hash.rs`.
 
 use bytes::Bytes;
+use rand::Rng;
 
 use super::scan::{self, Target};
 use super::sets::{config_size, guard_rand_reply, parse_rand_count, rand_reply_fits, resp_bulk_len, WRONGTYPE};
@@ -574,12 +575,18 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) {
         if !rand_reply_fits(out, n, sample / 8) {
             return;
         }
+        // A listpack is walked once into a list of its pairs, so that each
+        // draw is an index rather than a seek through it.
+        let pool: Vec<(Entry<'_>, Entry<'_>)> = if h.table().is_none() { h.iter().collect() } else { Vec::new() };
         let start = out.buf.len();
         out.array(reply_len(n as usize));
         for _ in 0..n {
-            match h.random_pair(rng) {
-                Some(p) => write_pair(out, p),
-                None => break,
+            let p = match pool.len() {
+                0 => h.random_pair(rng),
+                len => Some(pool[rng.gen_range(0..len)]),
+            };
+            if let Some(p) = p {
+                write_pair(out, p);
             }
             if !guard_rand_reply(out, start) {
                 return;

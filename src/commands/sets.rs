@@ -6,6 +6,7 @@
 //! size guard of the random-count commands.
 
 use bytes::Bytes;
+use rand::Rng;
 
 use super::scan::{self, Target};
 use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
@@ -531,12 +532,18 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) {
         if !rand_reply_fits(out, n, sample / 8) {
             return;
         }
+        // A listpack is walked once into a list of its members, so that
+        // each draw is an index rather than a seek through it.
+        let pool: Vec<Entry<'_>> = if matches!(s, Set::Pack(_)) { s.iter().collect() } else { Vec::new() };
         let start = out.buf.len();
         out.array(n as usize);
         for _ in 0..n {
-            match s.random_entry(rng) {
-                Some(e) => write_entry(out, e),
-                None => break,
+            let e = match pool.len() {
+                0 => s.random_entry(rng),
+                len => Some(pool[rng.gen_range(0..len)]),
+            };
+            if let Some(e) = e {
+                write_entry(out, e);
             }
             if !guard_rand_reply(out, start) {
                 return;
