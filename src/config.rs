@@ -84,7 +84,7 @@ impl Feature {
     /// Whether oxkey implements the feature. Flip a feature here when it
     /// lands; its parameters then accept every valid value.
     pub const fn built(self) -> bool {
-        matches!(self, Feature::Core)
+        matches!(self, Feature::Core | Feature::Rdb | Feature::Dump)
     }
 
     fn what(self) -> &'static str {
@@ -498,6 +498,10 @@ pub static PARAMS: &[Param] = &[
     int("repl-ping-replica-period", MODIFIABLE, 1, INT_MAX, 10).alias("repl-ping-slave-period").of(Replication),
     int("list-compress-depth", MODIFIABLE, 0, INT_MAX, 0).of(Encodings),
     int("rdb-key-save-delay", MODIFIABLE | HIDDEN, INT_MIN, INT_MAX, 0).of(Rdb),
+    // oxkey's own: the RDB version files and DUMP payloads are written in
+    // (10 for readers such as Redis 7.0, which refuse 11). Hidden, as it is
+    // not a Redis parameter.
+    int("rdb-version", MODIFIABLE | HIDDEN, 10, 11, 11).of(Rdb),
     int("key-load-delay", MODIFIABLE | HIDDEN, INT_MIN, INT_MAX, 0).of(Rdb),
     int("active-expire-effort", MODIFIABLE, 1, 10, 1),
     int("hz", MODIFIABLE, 0, INT_MAX, 10),

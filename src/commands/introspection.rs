@@ -761,6 +761,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
         }
         3 if eq_ic(sub, "protocol") => debug_protocol(ctx, &args[2]),
         3..=5 if eq_ic(sub, "populate") => debug_populate(ctx, args),
+        _ if eq_ic(sub, "reload") => super::persistence::debug_reload(ctx, args),
         _ => subcommand_syntax_error(ctx, args),
     }
 }

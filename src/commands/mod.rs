@@ -12,6 +12,7 @@ pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod persistence;
 pub mod scan;
 pub mod server;
 pub mod sets;
@@ -271,7 +272,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
+    &[config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

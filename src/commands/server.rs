@@ -148,6 +148,9 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
         n += db.len() as u64;
         db.clear();
     }
+    // A running background save is dropped, and with save points an
+    // empty file is saved at once (which restarts the change count).
+    crate::persistence::after_flushall(ctx.srv);
     // As FLUSHDB: Redis counts the keys removed and forces propagation.
     ctx.dirty(n.max(1));
     ctx.ok();
@@ -183,10 +186,9 @@ fn time(ctx: &mut Ctx, _args: &[Bytes]) {
     out.bulk_i64(us % 1_000_000);
 }
 
-/// Nothing has been saved yet, so — as Redis after a start without an RDB
-/// file — the last save is the start time.
+/// The last successful save (the start time until one happens, as Redis).
 fn lastsave_time(srv: &Server) -> i64 {
-    srv.start_ms / 1000
+    srv.persistence.lastsave
 }
 
 fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) {
@@ -219,16 +221,14 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
         // A shutdown never waits for anything here, so none can be pending.
         return ctx.error("ERR No shutdown in progress.");
     }
-    let save_points = ctx.srv.config.get("save").is_some_and(|s| !s.trim().is_empty());
-    if save || (save_points && !nosave) {
-        // Persistence does not exist yet, so the final save fails; Redis then
-        // refuses to exit unless FORCE is given.
+    if crate::persistence::shutdown_save(ctx.srv, save, nosave).is_err() {
+        // Redis refuses to exit when the final save fails, unless FORCE.
         if !force {
-            tracing::warn!("Error trying to save the DB, can't exit: RDB persistence is not implemented yet.");
+            tracing::warn!("Error trying to save the DB, can't exit.");
             tracing::warn!("Errors trying to shut down the server. Check the logs for more information.");
             return ctx.error("ERR Errors trying to SHUTDOWN. Check logs.");
         }
-        tracing::warn!("Error trying to save the DB (RDB persistence is not implemented yet). Exit anyway.");
+        tracing::warn!("Error trying to save the DB. Exit anyway.");
     }
     let mode = if nosave {
         ShutdownMode::NoSave
@@ -581,22 +581,9 @@ fn memory_section(ctx: &Ctx, s: &mut String) {
 }
 
 fn persistence_section(ctx: &Ctx, s: &mut String) {
-    // No RDB or AOF yet: never loading, never saved since the start.
-    for name in ["loading", "async_loading", "current_cow_peak", "current_cow_size", "current_cow_size_age"] {
-        let _ = write!(s, "{name}:0\r\n");
-    }
-    field!(s, "current_fork_perc", "0.00");
-    field!(s, "current_save_keys_processed", "0");
-    field!(s, "current_save_keys_total", "0");
-    field!(s, "rdb_changes_since_last_save", "{}", ctx.srv.dirty);
-    field!(s, "rdb_bgsave_in_progress", "0");
-    field!(s, "rdb_last_save_time", "{}", lastsave_time(ctx.srv));
-    field!(s, "rdb_last_bgsave_status", "ok");
-    field!(s, "rdb_last_bgsave_time_sec", "-1");
-    field!(s, "rdb_current_bgsave_time_sec", "-1");
-    for name in ["rdb_saves", "rdb_last_cow_size", "rdb_last_load_keys_expired", "rdb_last_load_keys_loaded"] {
-        let _ = write!(s, "{name}:0\r\n");
-    }
+    // RDB (no AOF yet). Loading happens before connections are accepted,
+    // so `loading` is always 0 when INFO can run.
+    crate::persistence::info_rdb(ctx.srv, s);
     field!(s, "aof_enabled", "0");
     field!(s, "aof_rewrite_in_progress", "0");
     field!(s, "aof_rewrite_scheduled", "0");

@@ -113,6 +113,8 @@ pub struct Server {
     /// `start_batch` so that time between batches is never counted.
     pub clock: Option<Instant>,
     pub rng: rand::rngs::SmallRng,
+    /// RDB saves: status, the background save in progress.
+    pub persistence: crate::persistence::State,
 }
 
 impl Server {
@@ -143,6 +145,7 @@ impl Server {
             pause_notify: Rc::new(Notify::new()),
             clock: None,
             rng,
+            persistence: Default::default(),
         }
     }
 
@@ -524,6 +527,12 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
     }
+    // A failed background save stops writes (stop-writes-on-bgsave-error).
+    if cmd.def.has(flags::WRITE) && crate::persistence::writes_denied(srv) {
+        client.out.error(crate::persistence::MISCONF);
+        count_error(srv, client, reply_start, Some(cmd));
+        return Flow::Done;
+    }
     // CLIENT PAUSE holds every command, or only those that may change the
     // dataset or replicate. Checked after the errors above, which are
     // answered at once as in Redis. (EXEC with queued writes counts as a
@@ -598,6 +607,10 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
     let db = client.db;
     // CLIENT NO-TOUCH: key lookups of this command leave access times alone.
     crate::db::set_no_touch(client.no_touch);
+    // A background save writes the keys this command may change first.
+    if def.has(flags::WRITE) && srv.persistence.walking(srv.dbs.len()) {
+        crate::persistence::snapshot::before_write(srv, db, def, args);
+    }
     let started = srv.clock.take().unwrap_or_else(Instant::now);
     let (propagate_as, redacted) = {
         let mut ctx = Ctx { srv, client, cmd: def, propagate_as: None, redacted: Vec::new() };

@@ -97,6 +97,12 @@ pub fn run(config: Config) -> std::io::Result<()> {
         let hz = config.hz;
         let io_threads = config.io_threads;
         let shared: Shared = Rc::new(RefCell::new(Server::new(config)));
+        // The dataset is loaded before any connection is served: clients
+        // never see the loading state.
+        if let Err(e) = crate::persistence::load_at_startup(&mut shared.borrow_mut()) {
+            tracing::error!("{e}");
+            return Err(std::io::Error::other(e));
+        }
         for l in &listeners {
             if let Ok(a) = l.local_addr() {
                 tracing::info!("Ready to accept connections tcp {a}");
@@ -115,13 +121,23 @@ pub fn run(config: Config) -> std::io::Result<()> {
         }
         tokio::task::spawn_local(cron(shared.clone(), hz));
         tokio::task::spawn_local(pause_watcher(shared.clone()));
+        tokio::task::spawn_local(crate::persistence::snapshot::driver(shared.clone()));
         let notify = shared.borrow().shutdown_notify.clone();
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-        tokio::select! {
-            _ = notify.notified() => {}
-            _ = sigterm.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-            _ = sigint.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        loop {
+            let signal = tokio::select! {
+                _ = notify.notified() => None,
+                _ = sigterm.recv() => Some("SIGTERM"),
+                _ = sigint.recv() => Some("SIGINT"),
+            };
+            let Some(name) = signal else { break };
+            tracing::warn!("Received {name} scheduling shutdown...");
+            // The final save, as shutdown-on-sigterm/-sigint say; if it
+            // fails (without FORCE) the server keeps running, as Redis.
+            if crate::persistence::signal_shutdown(&mut shared.borrow_mut(), name) {
+                break;
+            }
         }
         tracing::warn!("User requested shutdown...");
         tracing::warn!("oxkey is now ready to exit, bye bye...");
@@ -172,6 +188,7 @@ async fn cron(shared: Shared, hz: u32) {
             samples.remove(0);
         }
         srv.propagate_expired();
+        crate::persistence::cron(&mut srv);
         if srv.config.hz != hz {
             hz = srv.config.hz.max(1);
             tick = tokio::time::interval(Duration::from_millis(1000 / hz as u64));

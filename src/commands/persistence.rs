@@ -1,0 +1,214 @@
+//! Persistence commands: DUMP, RESTORE, SAVE, BGSAVE, and DEBUG RELOAD's
+//! implementation. (LASTSAVE and SHUTDOWN live with the server commands.)
+
+use bytes::Bytes;
+
+use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
+use crate::cmd;
+use crate::persistence::{self, rdb};
+use crate::util::{eq_ic, now_ms, parse_i64};
+
+pub static COMMANDS: &[CommandDef] = &[
+    cmd!(
+        "dump",
+        2,
+        READONLY,
+        acl::KEYSPACE,
+        keys(1, 1, 1),
+        dump,
+        "generic",
+        "2.6.0",
+        "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
+        "Returns a serialized representation of the value stored at a key."
+    ),
+    cmd!(
+        "restore",
+        -4,
+        WRITE | DENYOOM,
+        acl::KEYSPACE | acl::DANGEROUS,
+        keys(1, 1, 1),
+        restore,
+        "generic",
+        "2.6.0",
+        "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+        "Creates a key from the serialized representation of a value."
+    ),
+    cmd!(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+        0,
+        NO_KEYS,
+        save,
+        "server",
+        "1.0.0",
+        "O(N) where N is the total number of keys in all databases",
+        "Synchronously saves the database(s) to disk."
+    ),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        0,
+        NO_KEYS,
+        bgsave,
+        "server",
+        "1.0.0",
+        "O(1)",
+        "Asynchronously saves the database(s) to disk."
+    ),
+];
+
+fn dump(ctx: &mut Ctx, args: &[Bytes]) {
+    let opts = rdb::SaveOptions::from_config(&ctx.srv.config);
+    let payload = match ctx.db().get(&args[1]) {
+        Some(o) => match rdb::unsupported(&o.val) {
+            None => rdb::dump_payload(&o.val, &opts),
+            Some(why) => return ctx.error(&format!("ERR {why}")),
+        },
+        None => return ctx.out().null(),
+    };
+    ctx.out().bulk(&payload);
+}
+
+fn restore(ctx: &mut Ctx, args: &[Bytes]) {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut j = 4;
+    while j < args.len() {
+        let more = args.len() - j - 1;
+        let a = &args[j];
+        if eq_ic(a, "replace") {
+            replace = true;
+        } else if eq_ic(a, "absttl") {
+            absttl = true;
+        } else if eq_ic(a, "idletime") && more >= 1 && freq.is_none() {
+            let Some(v) = parse_i64(&args[j + 1]) else { return ctx.not_integer() };
+            if v < 0 {
+                return ctx.error("ERR Invalid IDLETIME value, must be >= 0");
+            }
+            idle = Some(v);
+            j += 1;
+        } else if eq_ic(a, "freq") && more >= 1 && idle.is_none() {
+            let Some(v) = parse_i64(&args[j + 1]) else { return ctx.not_integer() };
+            if !(0..=255).contains(&v) {
+                return ctx.error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+            }
+            freq = Some(v);
+            j += 1;
+        } else {
+            return ctx.syntax_error();
+        }
+        j += 1;
+    }
+    let key = &args[1];
+    if !replace && ctx.db().contains(key) {
+        return ctx.error("BUSYKEY Target key name already exists.");
+    }
+    let Some(mut ttl) = parse_i64(&args[2]) else { return ctx.not_integer() };
+    if ttl < 0 {
+        return ctx.error("ERR Invalid TTL value, must be >= 0");
+    }
+    let payload = &args[3];
+    if !rdb::verify_dump_payload(payload) {
+        return ctx.error("ERR DUMP payload version or checksum are wrong");
+    }
+    let limits = rdb::Limits::from_config(&ctx.srv.config);
+    let Ok(val) = rdb::restore_payload(payload, &limits) else { return ctx.error("ERR Bad data format") };
+    let deleted = replace && ctx.db().del(key).is_some();
+    let now = now_ms();
+    if ttl != 0 && !absttl {
+        ttl = ttl.saturating_add(now);
+    }
+    if ttl != 0 && ttl <= now {
+        // Already expired: nothing is created (an overwritten key is gone,
+        // and that is propagated as a DEL).
+        if deleted {
+            ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
+            ctx.dirty(1);
+        }
+        return ctx.ok();
+    }
+    let mut obj = crate::db::Obj::new(val);
+    obj.expire_at = ttl;
+    rdb::set_access(&mut obj, idle.map(|v| v as u64), freq.map(|v| v as u32));
+    ctx.db().add(key, obj);
+    if ttl != 0 && !absttl {
+        // Propagated with the absolute time, as Redis rewrites it.
+        let mut argv = args.to_vec();
+        argv[2] = Bytes::from(ttl.to_string());
+        argv.push(Bytes::from_static(b"ABSTTL"));
+        ctx.propagate(argv);
+    }
+    ctx.dirty(1);
+    ctx.ok();
+}
+
+fn save(ctx: &mut Ctx, _args: &[Bytes]) {
+    if ctx.srv.persistence.bgsave_in_progress() {
+        return ctx.error("ERR Background save already in progress");
+    }
+    match persistence::save(ctx.srv) {
+        Ok(()) => ctx.ok(),
+        Err(_) => ctx.error("ERR"),
+    }
+}
+
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) {
+    let schedule = match args.len() {
+        1 => false,
+        2 if eq_ic(&args[1], "schedule") => true,
+        _ => return ctx.syntax_error(),
+    };
+    // SCHEDULE only waits behind another kind of background job (an AOF
+    // rewrite, not built yet); behind a save Redis refuses either way.
+    let _ = schedule;
+    if ctx.srv.persistence.bgsave_in_progress() {
+        return ctx.error("ERR Background save already in progress");
+    }
+    match persistence::bgsave(ctx.srv) {
+        Ok(()) => ctx.out().simple("Background saving started"),
+        Err(_) => ctx.error("ERR"),
+    }
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset and
+/// load the file again (MERGE: keys in the file replace existing ones;
+/// NOFLUSH: the dataset is not emptied first; NOSAVE: the current file is
+/// loaded without saving).
+pub fn debug_reload(ctx: &mut Ctx, args: &[Bytes]) {
+    let (mut merge, mut flush, mut save) = (false, true, true);
+    for a in &args[2..] {
+        if eq_ic(a, "merge") {
+            merge = true;
+        } else if eq_ic(a, "noflush") {
+            flush = false;
+        } else if eq_ic(a, "nosave") {
+            save = false;
+        } else {
+            return ctx.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+        }
+    }
+    if save {
+        persistence::snapshot::abort(ctx.srv);
+        if persistence::save(ctx.srv).is_err() {
+            return ctx.error("ERR");
+        }
+    }
+    if flush {
+        for db in ctx.srv.dbs.iter_mut() {
+            db.clear();
+        }
+    }
+    let path = persistence::snapshot::rdb_path(ctx.srv);
+    match persistence::load_file(ctx.srv, &path, merge) {
+        Ok(_) => {
+            tracing::info!("DB reloaded by DEBUG RELOAD");
+            ctx.ok()
+        }
+        Err(e) => {
+            tracing::warn!("{e}");
+            ctx.error("ERR Error trying to load the RDB dump, check server logs.")
+        }
+    }
+}

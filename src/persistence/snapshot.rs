@@ -1,0 +1,449 @@
+//! Writing the dataset to an RDB file: synchronously (SAVE, SHUTDOWN,
+//! FLUSHALL) or in the background without fork() (BGSAVE, save rules).
+//!
+//! A background save is a point-in-time image built incrementally. It
+//! starts a new snapshot epoch: every object existing then carries an older
+//! one, every object created later carries this one (`Obj::snap`). The
+//! driver task serializes keys a few hundred microseconds at a time,
+//! between the connections' command batches, walking each db with the
+//! dict's SCAN cursor and marking what it wrote. Before a write command
+//! runs, the executor calls `before_write`: keys it names that the walk
+//! has not reached are serialized first, as they are now — that is, as
+//! they were when the save started. Commands that can touch keys their
+//! key spec does not name (FLUSHDB, SWAPDB, MOVABLEKEYS...) finish the
+//! walk first. The executor only fills buffers; a writer thread does the
+//! file I/O (temp file, CRC64, fsync, rename).
+
+use std::fs::File;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use super::crc64::crc64;
+use super::rdb::{self, SaveOptions};
+use crate::commands::{flags, CommandDef};
+use crate::executor::Server;
+
+/// Bytes buffered before a chunk is handed to the writer.
+const CHUNK: usize = 256 * 1024;
+/// The walk pauses while this much is waiting to be written.
+const MAX_IN_FLIGHT: usize = 8 * 1024 * 1024;
+/// Time one step of the walk may take.
+const STEP_BUDGET: Duration = Duration::from_micros(500);
+
+enum Msg {
+    Data(Vec<u8>),
+    /// Everything was sent: append the checksum, sync and rename.
+    Finish,
+    /// Drop the temp file (FLUSHALL, SHUTDOWN during a save).
+    Abort,
+}
+
+/// A background save in progress.
+pub struct Snapshot {
+    epoch: u32,
+    opts: SaveOptions,
+    /// Db being walked and the SCAN cursor into it; `db == dbs.len()` once
+    /// the walk is over.
+    db: usize,
+    cursor: u64,
+    /// The db the last SELECTDB in the stream named.
+    stream_db: Option<usize>,
+    buf: Vec<u8>,
+    tx: mpsc::Sender<Msg>,
+    in_flight: Arc<AtomicUsize>,
+    result: mpsc::Receiver<Result<(), String>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    pub started_ms: i64,
+    pub keys_total: u64,
+    pub keys_done: u64,
+    /// Changes made before the save started (subtracted from `dirty` when
+    /// it succeeds).
+    pub dirty_before: u64,
+    /// Microseconds to wait per key (`rdb-key-save-delay`, for tests).
+    key_delay_us: u64,
+    /// Why the save will fail (a value that cannot be saved).
+    failed: Option<String>,
+}
+
+/// Where files go: `dbfilename` in the working directory (`dir`).
+pub fn rdb_path(srv: &Server) -> String {
+    srv.config.get("dbfilename").unwrap_or("dump.rdb").to_string()
+}
+
+fn temp_path() -> String {
+    format!("temp-{}.rdb", std::process::id())
+}
+
+/// Memory figure the `used-mem` AUX field reports.
+fn used_memory() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn header(srv: &Server, opts: &SaveOptions) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    rdb::write_header(&mut out, opts, used_memory(), false, &srv.persistence.functions);
+    out
+}
+
+/// Serializes the whole dataset into `out` (chunks go to `emit`), as one
+/// uninterrupted pass.
+fn write_all(
+    srv: &Server,
+    opts: &SaveOptions,
+    mut emit: impl FnMut(&mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut buf = header(srv, opts);
+    for db in &srv.dbs {
+        if db.is_empty() {
+            continue;
+        }
+        rdb::write_db_header(&mut buf, db.id, db.len(), db.volatile.len());
+        for (k, o) in db.dict.iter() {
+            if !rdb::write_key_value(&mut buf, k, o, opts) {
+                return Err(unsavable(k, o));
+            }
+            if buf.len() >= CHUNK {
+                emit(&mut buf)?;
+                buf.clear();
+            }
+        }
+    }
+    buf.push(rdb::OP_EOF);
+    emit(&mut buf)
+}
+
+/// SAVE: writes the file at once (this blocks the server, as Redis's SAVE
+/// does by definition). Returns an error text for the log.
+pub fn save_sync(srv: &Server) -> Result<(), String> {
+    let opts = SaveOptions::from_config(&srv.config);
+    let checksum = srv.config.get("rdbchecksum") != Some("no");
+    let tmp = temp_path();
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::with_capacity(CHUNK, File::create(&tmp)?);
+        let mut crc = 0u64;
+        write_all(srv, &opts, |b| {
+            crc = crc64(crc, b);
+            f.write_all(b)
+        })?;
+        let crc = if checksum { crc } else { 0 };
+        f.write_all(&crc.to_le_bytes())?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, rdb_path(srv))
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("Failed opening the temp RDB file {tmp} (in server root dir {}) for saving: {e}", cwd())
+    })
+}
+
+fn unsavable(key: &[u8], o: &crate::db::Obj) -> std::io::Error {
+    let why = rdb::unsupported(&o.val).unwrap_or("unsupported value");
+    std::io::Error::other(format!("key '{}': {why}", String::from_utf8_lossy(key)))
+}
+
+fn cwd() -> String {
+    std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// The writer thread: appends chunks to the temp file, then checksums,
+/// syncs and renames it into place.
+fn writer(
+    rx: mpsc::Receiver<Msg>,
+    in_flight: Arc<AtomicUsize>,
+    done: mpsc::Sender<Result<(), String>>,
+    tmp: String,
+    dest: String,
+    checksum: bool,
+) {
+    let result = (|| -> Result<bool, std::io::Error> {
+        let mut f = File::create(&tmp)?;
+        let mut crc = 0u64;
+        loop {
+            match rx.recv() {
+                Ok(Msg::Data(b)) => {
+                    crc = crc64(crc, &b);
+                    let r = f.write_all(&b);
+                    in_flight.fetch_sub(b.len(), Ordering::Relaxed);
+                    r?;
+                }
+                Ok(Msg::Finish) => break,
+                Ok(Msg::Abort) | Err(_) => return Ok(false),
+            }
+        }
+        let crc = if checksum { crc } else { 0 };
+        f.write_all(&crc.to_le_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &dest)?;
+        Ok(true)
+    })();
+    let report = match result {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err("aborted".to_string())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(format!("Write error saving DB on disk: {e}"))
+        }
+    };
+    let _ = done.send(report);
+}
+
+impl Snapshot {
+    /// Starts a background save of `srv`'s dataset.
+    pub fn start(srv: &Server) -> std::io::Result<Snapshot> {
+        let opts = SaveOptions::from_config(&srv.config);
+        let checksum = srv.config.get("rdbchecksum") != Some("no");
+        let (tx, rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let (tmp, dest) = (temp_path(), rdb_path(srv));
+        // Fail at once, as a fork failure would, if the file cannot be made.
+        File::create(&tmp)?;
+        let flight = in_flight.clone();
+        let handle = std::thread::Builder::new()
+            .name("rdb-writer".into())
+            .spawn(move || writer(rx, flight, done_tx, tmp, dest, checksum))?;
+        let keys_total = srv.dbs.iter().map(|d| d.len() as u64).sum();
+        let key_delay_us = srv.config.get("rdb-key-save-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        Ok(Snapshot {
+            epoch: crate::db::next_snapshot_epoch(),
+            buf: header(srv, &opts),
+            opts,
+            db: 0,
+            cursor: 0,
+            stream_db: None,
+            tx,
+            in_flight,
+            result: done_rx,
+            writer: Some(handle),
+            started_ms: crate::util::now_ms(),
+            keys_total,
+            keys_done: 0,
+            dirty_before: srv.dirty,
+            key_delay_us: key_delay_us.max(0) as u64,
+            failed: None,
+        })
+    }
+
+    /// Whether keys are still being walked (writes must call `before_write`).
+    pub fn walking(&self, dbs: usize) -> bool {
+        self.db < dbs
+    }
+
+    fn select(&mut self, db: usize) {
+        if self.stream_db != Some(db) {
+            self.buf.push(rdb::OP_SELECTDB);
+            rdb::write_len(&mut self.buf, db as u64);
+            self.stream_db = Some(db);
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let b = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 4096));
+        self.in_flight.fetch_add(b.len(), Ordering::Relaxed);
+        // A writer that died reports why through `result`.
+        let _ = self.tx.send(Msg::Data(b));
+    }
+
+    /// Serializes `key` of `db` if the walk has not written it yet.
+    fn save_key(&mut self, srv_dbs: &[crate::db::Db], db: usize, key: &[u8]) {
+        let Some(o) = srv_dbs[db].dict.get(key) else { return };
+        if o.snap.get() == self.epoch {
+            return;
+        }
+        o.snap.set(self.epoch);
+        self.select(db);
+        if !rdb::write_key_value(&mut self.buf, key, o, &self.opts) {
+            self.failed.get_or_insert_with(|| unsavable(key, o).to_string());
+        }
+        self.keys_done += 1;
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    /// Walks on for up to `budget` (None: to the end). Returns true when
+    /// the walk is over and the file was handed to the writer.
+    fn walk(&mut self, dbs: &[crate::db::Db], budget: Option<Duration>, max_keys: Option<u64>) -> bool {
+        let started = Instant::now();
+        let (mut visited, mut buckets) = (0u64, 0u64);
+        while self.db < dbs.len() {
+            let d = &dbs[self.db];
+            if d.is_empty() {
+                self.db += 1;
+                self.cursor = 0;
+                continue;
+            }
+            if self.cursor == 0 && self.stream_db != Some(self.db) {
+                self.stream_db = Some(self.db);
+                rdb::write_db_header(&mut self.buf, self.db, d.len(), d.volatile.len());
+            } else {
+                let db = self.db;
+                self.select(db);
+            }
+            let (epoch, opts) = (self.epoch, self.opts);
+            let (buf, failed) = (&mut self.buf, &mut self.failed);
+            let mut written = 0;
+            self.cursor = d.dict.scan(self.cursor, |k, o| {
+                if o.snap.get() != epoch {
+                    o.snap.set(epoch);
+                    if !rdb::write_key_value(buf, k, o, &opts) {
+                        failed.get_or_insert_with(|| unsavable(k, o).to_string());
+                    }
+                    written += 1;
+                }
+            });
+            self.keys_done += written;
+            visited += written;
+            buckets += 1;
+            if self.cursor == 0 {
+                self.db += 1;
+            }
+            if self.buf.len() >= CHUNK {
+                self.flush();
+            }
+            if budget.is_some_and(|b| buckets % 16 == 0 && started.elapsed() >= b)
+                || max_keys.is_some_and(|m| visited >= m)
+            {
+                break;
+            }
+        }
+        if self.db < dbs.len() {
+            return false;
+        }
+        self.buf.push(rdb::OP_EOF);
+        self.flush();
+        // A value that could not be written fails the whole save.
+        let _ = self.tx.send(if self.failed.is_some() { Msg::Abort } else { Msg::Finish });
+        true
+    }
+
+    /// Drops the save: the temp file is removed and no file replaces the
+    /// current one. Waits for the writer so that it cannot rename late.
+    fn abort(mut self) {
+        let _ = self.tx.send(Msg::Abort);
+        if let Some(h) = self.writer.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The executor's hook: runs before every write command while a
+/// background save walks the keyspace.
+pub fn before_write(srv: &mut Server, db: usize, def: &CommandDef, args: &[bytes::Bytes]) {
+    let Some(mut snap) = srv.persistence.snapshot.take() else { return };
+    if snap.walking(srv.dbs.len()) {
+        let spec = def.keys;
+        if def.has(flags::MOVABLEKEYS) || (spec.first == 0 && spec.numkeys_at == 0) {
+            // The command may touch any key: write the rest of the image now.
+            snap.walk(&srv.dbs, None, None);
+        } else {
+            for pos in def.key_positions(args) {
+                snap.save_key(&srv.dbs, db, &args[pos]);
+            }
+        }
+    }
+    srv.persistence.snapshot = Some(snap);
+}
+
+/// One step of the driver task. Returns how long to wait before the next
+/// one (None: the walk is over).
+pub fn step(srv: &mut Server) -> Option<Duration> {
+    let mut snap = srv.persistence.snapshot.take()?;
+    let dbs = srv.dbs.len();
+    let wait = if !snap.walking(dbs) {
+        None
+    } else if snap.in_flight.load(Ordering::Relaxed) > MAX_IN_FLIGHT {
+        Some(Duration::from_millis(1))
+    } else if snap.key_delay_us > 0 {
+        // rdb-key-save-delay: about one key per delay.
+        let keys = (1000 / snap.key_delay_us).max(1);
+        (!snap.walk(&srv.dbs, None, Some(keys)))
+            .then_some(Duration::from_micros(snap.key_delay_us.max(1000).min(1000 * keys)))
+    } else {
+        (!snap.walk(&srv.dbs, Some(STEP_BUDGET), None)).then_some(Duration::ZERO)
+    };
+    srv.persistence.snapshot = Some(snap);
+    wait
+}
+
+/// Finishes the walk at once (before a command that needs the whole image
+/// written, or at shutdown).
+pub fn finish_walk(srv: &mut Server) {
+    if let Some(mut snap) = srv.persistence.snapshot.take() {
+        if snap.walking(srv.dbs.len()) {
+            snap.walk(&srv.dbs, None, None);
+        }
+        srv.persistence.snapshot = Some(snap);
+    }
+}
+
+/// Cancels a background save (FLUSHALL kills Redis's child the same way).
+pub fn abort(srv: &mut Server) {
+    if let Some(snap) = srv.persistence.snapshot.take() {
+        tracing::warn!("Background saving terminated");
+        snap.abort();
+    }
+}
+
+/// Collects the writer's verdict once it has one: Some(result) when the
+/// save is over.
+pub fn poll(srv: &mut Server) -> Option<Result<(), String>> {
+    let snap = srv.persistence.snapshot.as_mut()?;
+    let r = match snap.result.try_recv() {
+        Ok(r) => match snap.failed.take() {
+            Some(why) => Err(format!("Write error saving DB on disk: {why}")),
+            None => r,
+        },
+        Err(mpsc::TryRecvError::Empty) => return None,
+        Err(mpsc::TryRecvError::Disconnected) => Err("the RDB writer thread exited".into()),
+    };
+    let mut snap = srv.persistence.snapshot.take()?;
+    if let Some(h) = snap.writer.take() {
+        let _ = h.join();
+    }
+    let st = &mut srv.persistence;
+    st.last_bgsave_time_sec = (crate::util::now_ms() - snap.started_ms) / 1000;
+    match &r {
+        Ok(()) => {
+            tracing::info!("Background saving terminated with success");
+            srv.dirty = srv.dirty.saturating_sub(snap.dirty_before);
+            st.lastsave = crate::util::now_ms() / 1000;
+            st.last_bgsave_ok = true;
+        }
+        Err(e) => {
+            tracing::warn!("{e}");
+            tracing::warn!("Background saving error");
+            st.last_bgsave_ok = false;
+        }
+    }
+    Some(r)
+}
+
+/// The driver task: walks a background save whenever one is running,
+/// yielding to the connections between steps.
+pub async fn driver(shared: crate::server::Shared) {
+    let wake = shared.borrow().persistence.wake.clone();
+    loop {
+        wake.notified().await;
+        loop {
+            let wait = step(&mut shared.borrow_mut());
+            match wait {
+                None => break,
+                Some(d) if d.is_zero() => tokio::task::yield_now().await,
+                Some(d) => tokio::time::sleep(d).await,
+            }
+        }
+    }
+}
