@@ -5,10 +5,12 @@
 //! Each family file exports `COMMANDS: &[CommandDef]`; this module joins
 //! them into one lookup table.
 
+pub mod bitmaps;
 pub mod config;
 pub mod connection;
 pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
@@ -272,7 +274,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
+    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

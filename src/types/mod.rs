@@ -1,7 +1,9 @@
 //! Pure data structures, with no knowledge of the protocol.
 
+pub mod bitops;
 pub mod dict;
 pub mod geohash;
+pub mod hyperloglog;
 pub mod listpack;
 pub mod intset;
 pub mod skiplist;
