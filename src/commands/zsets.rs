@@ -14,6 +14,7 @@ use super::scan;
 use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
 use crate::cmd;
 use crate::db::{Db, Obj, Value};
+use crate::executor::Stats;
 use crate::protocol::Out;
 use crate::types::hash::PackLimits;
 use crate::types::listpack::Entry;
@@ -643,9 +644,27 @@ fn parts<'a>(ctx: &'a mut Ctx) -> (&'a mut Db, &'a mut Out) {
 
 struct WrongType;
 
+/// The database, the statistics and the output buffer of a read command.
+fn reader<'a>(ctx: &'a mut Ctx) -> (&'a mut Db, &'a mut Stats, &'a mut Out) {
+    let crate::executor::Server { dbs, stats, .. } = &mut *ctx.srv;
+    (&mut dbs[ctx.client.db], stats, &mut ctx.client.out)
+}
+
+/// Counts a read lookup in INFO's keyspace_hits/misses, as Redis's
+/// lookupKeyRead does.
+fn count_hit(stats: &mut Stats, hit: bool) {
+    if hit {
+        stats.keyspace_hits += 1;
+    } else {
+        stats.keyspace_misses += 1;
+    }
+}
+
 /// The zset at `key` for reading (None when the key does not exist).
-fn lookup<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ZSet>, WrongType> {
-    match db.get(key) {
+fn lookup<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8]) -> Result<Option<&'a ZSet>, WrongType> {
+    let found = db.get(key);
+    count_hit(stats, found.is_some());
+    match found {
         None => Ok(None),
         Some(Obj { val: Value::ZSet(z), .. }) => Ok(Some(z)),
         Some(_) => Err(WrongType),
@@ -887,16 +906,16 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) {
 // Lookups: ZCARD, ZSCORE, ZMSCORE, ZCOUNT, ZLEXCOUNT, ZRANK
 
 fn zcard(ctx: &mut Ctx, args: &[Bytes]) {
-    let (db, out) = parts(ctx);
-    match lookup(db, &args[1]) {
+    let (db, stats, out) = reader(ctx);
+    match lookup(db, stats, &args[1]) {
         Ok(z) => out.int(z.map_or(0, |z| z.len()) as i64),
         Err(WrongType) => out.error(WRONGTYPE),
     }
 }
 
 fn zscore(ctx: &mut Ctx, args: &[Bytes]) {
-    let (db, out) = parts(ctx);
-    match lookup(db, &args[1]) {
+    let (db, stats, out) = reader(ctx);
+    match lookup(db, stats, &args[1]) {
         Ok(z) => match z.and_then(|z| z.score(&args[2])) {
             Some(s) => reply_score(out, s),
             None => out.null(),
@@ -906,8 +925,8 @@ fn zscore(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn zmscore(ctx: &mut Ctx, args: &[Bytes]) {
-    let (db, out) = parts(ctx);
-    let z = match lookup(db, &args[1]) {
+    let (db, stats, out) = reader(ctx);
+    let z = match lookup(db, stats, &args[1]) {
         Ok(z) => z,
         Err(WrongType) => return out.error(WRONGTYPE),
     };
@@ -924,8 +943,8 @@ fn zcount(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(r) = parse_score_range(&args[2], &args[3]) else {
         return ctx.error("ERR min or max is not a float");
     };
-    let (db, out) = parts(ctx);
-    match lookup(db, &args[1]) {
+    let (db, stats, out) = reader(ctx);
+    match lookup(db, stats, &args[1]) {
         Ok(z) => out.int(z.map_or(0, |z| z.count_in_range(&r)) as i64),
         Err(WrongType) => out.error(WRONGTYPE),
     }
@@ -935,8 +954,8 @@ fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(r) = parse_lex_range(&args[2], &args[3]) else {
         return ctx.error("ERR min or max not valid string range item");
     };
-    let (db, out) = parts(ctx);
-    match lookup(db, &args[1]) {
+    let (db, stats, out) = reader(ctx);
+    match lookup(db, stats, &args[1]) {
         Ok(z) => out.int(z.map_or(0, |z| z.count_in_lex(&r)) as i64),
         Err(WrongType) => out.error(WRONGTYPE),
     }
@@ -961,8 +980,8 @@ fn zrank_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) {
         Some(_) => return ctx.syntax_error(),
         None => false,
     };
-    let (db, out) = parts(ctx);
-    let z = match lookup(db, &args[1]) {
+    let (db, stats, out) = reader(ctx);
+    let z = match lookup(db, stats, &args[1]) {
         Ok(z) => z,
         Err(WrongType) => return out.error(WRONGTYPE),
     };
@@ -1038,33 +1057,31 @@ impl RangeQuery {
         Some((self.offset as usize, limit))
     }
 
-    /// Number of elements the query selects from `z`.
-    fn len(&self, z: &ZSet) -> usize {
+    /// Where the selection starts in `z` (0-based position in the walking
+    /// direction) and how many elements it has.
+    fn plan(&self, z: &ZSet) -> (usize, usize) {
         match &self.spec {
-            Spec::Rank(a, b) => rank_bounds(z.len(), *a, *b).map_or(0, |(a, b)| b - a + 1),
-            Spec::Score(r) => self.window(z.len()).map_or(0, |(o, l)| z.score_range_len(r, o, l)),
-            Spec::Lex(r) => self.window(z.len()).map_or(0, |(o, l)| z.lex_range_len(r, self.rev, o, l)),
+            Spec::Rank(a, b) => rank_bounds(z.len(), *a, *b).map_or((0, 0), |(a, b)| (a, b - a + 1)),
+            Spec::Score(r) => self.window(z.len()).map_or((0, 0), |(o, l)| z.score_window(r, self.rev, o, l)),
+            Spec::Lex(r) => self.window(z.len()).map_or((0, 0), |(o, l)| z.lex_window(r, self.rev, o, l)),
+        }
+    }
+
+    /// Writes the reply header, then visits the selected elements in reply
+    /// order.
+    fn run(&self, z: &ZSet, out: &mut Out, withscores: bool, mut f: impl FnMut(&mut Out, &[u8], f64)) {
+        let (first, n) = self.plan(z);
+        range_header(out, n, withscores);
+        if n > 0 {
+            z.for_rank_range(first, first + n - 1, self.rev, |m, s| f(out, m, s));
         }
     }
 
     /// Visits the selected elements in reply order.
     fn visit(&self, z: &ZSet, mut f: impl FnMut(&[u8], f64)) {
-        match &self.spec {
-            Spec::Rank(a, b) => {
-                if let Some((a, b)) = rank_bounds(z.len(), *a, *b) {
-                    z.for_rank_range(a, b, self.rev, f);
-                }
-            }
-            Spec::Score(r) => {
-                if let Some((o, l)) = self.window(z.len()) {
-                    z.for_score_range(r, self.rev, o, l, &mut f);
-                }
-            }
-            Spec::Lex(r) => {
-                if let Some((o, l)) = self.window(z.len()) {
-                    z.for_lex_range(r, self.rev, o, l, &mut f);
-                }
-            }
+        let (first, n) = self.plan(z);
+        if n > 0 {
+            z.for_rank_range(first, first + n - 1, self.rev, &mut f);
         }
     }
 }
@@ -1156,14 +1173,13 @@ fn parse_range(
 /// ZRANGE, ZREVRANGE, Z[REV]RANGEBYSCORE, Z[REV]RANGEBYLEX.
 fn range_command(ctx: &mut Ctx, args: &[Bytes], by: RangeBy, rev: Option<bool>) {
     let Some(q) = parse_range(ctx, args, 1, false, by, rev) else { return };
-    let (db, out) = parts(ctx);
-    let z = match lookup(db, &args[1]) {
+    let (db, stats, out) = reader(ctx);
+    let z = match lookup(db, stats, &args[1]) {
         Ok(Some(z)) => z,
         Ok(None) => return out.array(0),
         Err(WrongType) => return out.error(WRONGTYPE),
     };
-    range_header(out, q.len(z), q.withscores);
-    q.visit(z, |m, s| range_item(out, m, s, q.withscores));
+    q.run(z, out, q.withscores, |out, m, s| range_item(out, m, s, q.withscores));
 }
 
 fn zrange(ctx: &mut Ctx, args: &[Bytes]) {
@@ -1192,9 +1208,9 @@ fn zrevrangebylex(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(q) = parse_range(ctx, args, 2, true, RangeBy::Auto, None) else { return };
-    let (db, out) = parts(ctx);
+    let (db, stats, out) = reader(ctx);
     let mut items = Vec::new();
-    match lookup(db, &args[2]) {
+    match lookup(db, stats, &args[2]) {
         Ok(Some(z)) => q.visit(z, |m, s| items.push((m.to_vec(), s))),
         Ok(None) => {}
         Err(WrongType) => return out.error(WRONGTYPE),
@@ -1422,10 +1438,10 @@ pub fn parse_mpop<'a>(ctx: &mut Ctx, args: &'a [Bytes], numkeys_at: usize) -> Op
 
 fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
     if args.len() == 2 {
-        let crate::executor::Server { dbs, rng, .. } = &mut *ctx.srv;
+        let crate::executor::Server { dbs, rng, stats, .. } = &mut *ctx.srv;
         let db = &mut dbs[ctx.client.db];
         let out = &mut ctx.client.out;
-        return match lookup(db, &args[1]) {
+        return match lookup(db, stats, &args[1]) {
             Ok(Some(z)) => z.sample_with_repeats(1, rng, |m, _| {
                 out.bulk(m);
                 false
@@ -1453,11 +1469,11 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
     if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return ctx.error("ERR value is out of range");
     }
-    let crate::executor::Server { dbs, rng, .. } = &mut *ctx.srv;
+    let crate::executor::Server { dbs, rng, stats, .. } = &mut *ctx.srv;
     let db = &mut dbs[ctx.client.db];
     let client = &mut *ctx.client;
     let out = &mut client.out;
-    let z = match lookup(db, &args[1]) {
+    let z = match lookup(db, stats, &args[1]) {
         Ok(Some(z)) => z,
         Ok(None) => return out.array(0),
         Err(WrongType) => return out.error(WRONGTYPE),
@@ -1596,10 +1612,12 @@ fn setop(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, dst: Option<usize>, o
     // Look every input up first (expiring stale keys): a wrong type is
     // reported before the options are parsed, as in Redis.
     {
-        let db = ctx.db();
+        let (db, stats, out) = reader(ctx);
         for k in keys {
-            if matches!(db.get(k), Some(o) if !matches!(o.val, Value::ZSet(_) | Value::Set(_))) {
-                return ctx.wrongtype();
+            let found = db.get(k);
+            count_hit(stats, found.is_some());
+            if matches!(found, Some(o) if !matches!(o.val, Value::ZSet(_) | Value::Set(_))) {
+                return out.error(WRONGTYPE);
             }
         }
     }
@@ -1787,8 +1805,8 @@ fn fmt_g17(v: f64) -> String {
 
 fn zscan(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(cursor) = scan::parse_cursor(&args[2]) else { return scan::invalid_cursor(ctx.out()) };
-    let (db, out) = parts(ctx);
-    let z = match lookup(db, &args[1]) {
+    let (db, stats, out) = reader(ctx);
+    let z = match lookup(db, stats, &args[1]) {
         Ok(Some(z)) => z,
         Ok(None) => return scan::empty_reply(out),
         Err(WrongType) => return out.error(WRONGTYPE),

@@ -317,6 +317,61 @@ impl SkipList {
         update
     }
 
+    /// The last node for which `keep_going` holds (the head when none),
+    /// with its 1-based rank (0 for the head), in one descent.
+    fn last_passing(&self, keep_going: impl Fn(&Self, u32) -> bool) -> (u32, usize) {
+        let mut x = HEAD;
+        let mut rank = 0usize;
+        for i in (0..self.level).rev() {
+            loop {
+                let (f, span) = self.link(x, i);
+                if f != NIL && keep_going(self, f) {
+                    rank += span as usize;
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+        }
+        (x, rank)
+    }
+
+    /// The elements with a score in `r` as (elements before them, how
+    /// many), in two descents.
+    pub fn score_span(&self, r: &ScoreRange) -> (usize, usize) {
+        if r.is_empty() {
+            return (0, 0);
+        }
+        let (x, before) = self.last_passing(|sl, f| !r.above_min(sl.score(f)));
+        let first = self.fwd(x, 0);
+        if first == NIL || !r.below_max(self.score(first)) {
+            return (0, 0);
+        }
+        let (_, last) = self.last_passing(|sl, f| r.below_max(sl.score(f)));
+        (before, last - before)
+    }
+
+    /// 1-based rank of the first node at or above a lex range's minimum
+    /// and within its maximum (Redis's forward lex walk starts there).
+    pub fn first_in_lex_rank(&self, r: &LexRange) -> Option<usize> {
+        if r.is_empty() {
+            return None;
+        }
+        let (x, before) = self.last_passing(|sl, f| !r.above_min(sl.member(f)));
+        let first = self.fwd(x, 0);
+        (first != NIL && r.below_max(self.member(first))).then_some(before + 1)
+    }
+
+    /// 1-based rank of the last node within a lex range's maximum and at or
+    /// above its minimum (where Redis's backward lex walk starts).
+    pub fn last_in_lex_rank(&self, r: &LexRange) -> Option<usize> {
+        if r.is_empty() {
+            return None;
+        }
+        let (x, rank) = self.last_passing(|sl, f| r.below_max(sl.member(f)));
+        (x != HEAD && r.above_min(self.member(x))).then_some(rank)
+    }
+
     /// Finds the update path for (score, member).
     fn path(&self, score: f64, member: &[u8]) -> [u32; MAX_LEVEL] {
         self.descend(|sl, f| sl.cmp(score, member, f) == Ordering::Greater)

@@ -522,13 +522,7 @@ impl ZSet {
                 }
                 (before, inside)
             }
-            ZSet::Skip { list, .. } => match (list.first_in_range(r), list.last_in_range(r)) {
-                (Some(a), Some(b)) => {
-                    let ra = list.rank_of(a);
-                    (ra - 1, list.rank_of(b) - ra + 1)
-                }
-                _ => (0, 0),
-            },
+            ZSet::Skip { list, .. } => list.score_span(r),
         }
     }
 
@@ -566,12 +560,11 @@ impl ZSet {
                 (start, 1 + it.take_while(|(_, (_, m, _))| with_bytes(*m, |b| stay(r, b))).count())
             }
             ZSet::Skip { list, .. } => {
-                let found = if rev { list.last_in_lex(r) } else { list.first_in_lex(r) };
-                let Some(h) = found else { return (0, 0) };
-                let rank = list.rank_of(h);
+                let found = if rev { list.last_in_lex_rank(r) } else { list.first_in_lex_rank(r) };
+                let Some(rank) = found else { return (0, 0) };
                 let start = if rev { list.len() - rank } else { rank - 1 };
                 let mut n = 0;
-                let mut cur = Some(h);
+                let mut cur = list.by_rank(rank);
                 while let Some(c) = cur {
                     if !stay(r, list.entry(c).0) {
                         break;
@@ -589,15 +582,14 @@ impl ZSet {
     /// (None = all); returns how many were visited.
     fn visit_run(
         &self,
-        (first, len): (usize, usize),
+        run: (usize, usize),
         rev: bool,
         offset: usize,
         limit: Option<usize>,
         mut f: impl FnMut(&[u8], f64),
     ) -> usize {
-        let n = len.saturating_sub(offset).min(limit.unwrap_or(usize::MAX));
+        let (first, n) = window(run, offset, limit);
         if n > 0 {
-            let first = first + offset;
             self.for_rank_range(first, first + n - 1, rev, &mut f);
         }
         n
@@ -609,16 +601,16 @@ impl ZSet {
         (if rev { self.len() - before - inside } else { before }, inside)
     }
 
-    /// How many elements a score-range query with `offset` and `limit`
-    /// returns (so that a reply's length is known before its elements).
-    pub fn score_range_len(&self, r: &ScoreRange, offset: usize, limit: Option<usize>) -> usize {
-        let (_, inside) = self.score_span(r);
-        inside.saturating_sub(offset).min(limit.unwrap_or(usize::MAX))
+    /// Where a score-range query with `offset` and `limit` starts (0-based
+    /// position in the walking direction) and how many elements it
+    /// returns, so that a reply's length is known before its elements:
+    /// visit them with `for_rank_range(first, first + n - 1, rev, ..)`.
+    pub fn score_window(&self, r: &ScoreRange, rev: bool, offset: usize, limit: Option<usize>) -> (usize, usize) {
+        window(self.score_run(r, rev), offset, limit)
     }
 
-    pub fn lex_range_len(&self, r: &LexRange, rev: bool, offset: usize, limit: Option<usize>) -> usize {
-        let (_, inside) = self.lex_run(r, rev);
-        inside.saturating_sub(offset).min(limit.unwrap_or(usize::MAX))
+    pub fn lex_window(&self, r: &LexRange, rev: bool, offset: usize, limit: Option<usize>) -> (usize, usize) {
+        window(self.lex_run(r, rev), offset, limit)
     }
 
     /// Visits the elements with a score in `r`, ascending (descending when
@@ -685,8 +677,8 @@ impl ZSet {
     pub fn count_in_lex(&self, r: &LexRange) -> usize {
         match self {
             ZSet::Pack(_) => self.lex_run(r, false).1,
-            ZSet::Skip { list, .. } => match (list.first_in_lex(r), list.last_in_lex(r)) {
-                (Some(a), Some(b)) => (list.rank_of(b) + 1).saturating_sub(list.rank_of(a)),
+            ZSet::Skip { list, .. } => match (list.first_in_lex_rank(r), list.last_in_lex_rank(r)) {
+                (Some(a), Some(b)) => (b + 1).saturating_sub(a),
                 _ => 0,
             },
         }
@@ -821,6 +813,12 @@ impl ZSet {
             ZSet::Skip { dict, list } => list.allocated() + dict.slots() * 8 + dict.len() * 48,
         }
     }
+}
+
+/// The part of a run (first position, length) left after skipping
+/// `offset`, at most `limit` long.
+fn window((first, len): (usize, usize), offset: usize, limit: Option<usize>) -> (usize, usize) {
+    (first + offset, len.saturating_sub(offset).min(limit.unwrap_or(usize::MAX)))
 }
 
 /// Deletes `n` consecutive pairs of a listpack zset starting at pair
@@ -1102,7 +1100,7 @@ mod tests {
                         assert_eq!(z.range_by_score(&r, false, off, Some(2)), want);
                         let want: Vec<Scored> = inside.iter().rev().skip(off).cloned().collect();
                         assert_eq!(z.range_by_score(&r, true, off, None), want);
-                        assert_eq!(z.score_range_len(&r, off, Some(2)), inside.len().saturating_sub(off).min(2));
+                        assert_eq!(z.score_window(&r, false, off, Some(2)).1, inside.len().saturating_sub(off).min(2));
                     }
                     for (i, (m, s)) in model.iter().enumerate() {
                         assert_eq!(z.rank(m, false), Some((i, *s)));
