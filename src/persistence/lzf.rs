@@ -43,18 +43,18 @@ pub fn compress(input: &[u8]) -> Option<Vec<u8>> {
         let r = htab[slot] as usize;
         htab[slot] = ip as u32;
         let off = ip.wrapping_sub(r).wrapping_sub(1);
-        if r > 0 && off < MAX_OFF && ip + 4 < n && input[r..r + 3] == input[ip..ip + 3] {
+        if r > 0 && off < MAX_OFF && input[r..r + 3] == input[ip..ip + 3] {
             let mut len = 2usize;
             let maxlen = (n - ip - len).min(MAX_REF);
+            if out.len() + 3 + 1 >= out_end && out.len() - (lit == 0) as usize + 3 + 1 >= out_end {
+                return None;
+            }
             // Stop the literal run (or drop its empty control byte).
             if lit == 0 {
                 out.pop();
             } else {
                 let at = out.len() - lit - 1;
                 out[at] = (lit - 1) as u8;
-            }
-            if out.len() + 3 + 1 >= out_end {
-                return None;
             }
             // liblzf compares 16 bytes unrolled before checking `maxlen`.
             let mut unrolled_mismatch = false;
