@@ -1,9 +1,12 @@
-//! `io-threads N > 1`: connection tasks run on a multi-thread runtime of
-//! N-1 I/O threads. Each reads and decodes whatever arrived into one batch,
-//! sends the whole batch to the executor thread, and writes back the
-//! encoded output it receives; the executor runs batches one at a time, as
-//! with one thread. Crossing threads costs a wake-up per batch, so this
-//! pays off with many busy connections and cores to spare.
+//! `io-threads N > 1`: connection tasks run on N-1 I/O threads, each its
+//! own event loop. A connection reads and decodes whatever arrived into one
+//! batch, sends the whole batch to the executor thread, and writes back the
+//! output it receives; the executor runs batches one at a time, encoding
+//! replies as with one thread. Crossing threads costs a wake-up per batch,
+//! so this pays off with many busy connections and cores to spare.
+//!
+//! While CLIENT PAUSE holds a batch, its connection waits for the batch to
+//! finish (a kill still reaches it).
 
 use std::cell::Cell;
 use std::os::fd::AsRawFd;
