@@ -1067,13 +1067,12 @@ impl RangeQuery {
         }
     }
 
-    /// Writes the reply header, then visits the selected elements in reply
-    /// order.
-    fn run(&self, z: &ZSet, out: &mut Out, withscores: bool, mut f: impl FnMut(&mut Out, &[u8], f64)) {
+    /// Replies with the selected elements of `z`.
+    fn reply(&self, z: &ZSet, out: &mut Out) {
         let (first, n) = self.plan(z);
-        range_header(out, n, withscores);
+        range_header(out, n, self.withscores);
         if n > 0 {
-            z.for_rank_range(first, first + n - 1, self.rev, |m, s| f(out, m, s));
+            z.for_rank_range(first, first + n - 1, self.rev, |m, s| range_item(out, m, s, self.withscores));
         }
     }
 
@@ -1179,7 +1178,7 @@ fn range_command(ctx: &mut Ctx, args: &[Bytes], by: RangeBy, rev: Option<bool>) 
         Ok(None) => return out.array(0),
         Err(WrongType) => return out.error(WRONGTYPE),
     };
-    q.run(z, out, q.withscores, |out, m, s| range_item(out, m, s, q.withscores));
+    q.reply(z, out);
 }
 
 fn zrange(ctx: &mut Ctx, args: &[Bytes]) {
