@@ -247,8 +247,10 @@ impl<K: Hash + Eq, V> Dict<K, V> {
         None
     }
 
-    /// Inserts a key known to be absent.
+    /// Inserts a key known to be absent. Like every write it moves the
+    /// rehash on a step, so a table only ever added to still converges.
     pub fn insert_new(&mut self, key: K, val: V) {
+        self.step();
         self.grow_if_needed();
         let h = self.hash(&key);
         let t = if self.rehash_idx.is_some() { &mut self.t1 } else { &mut self.t0 };
@@ -521,6 +523,17 @@ mod tests {
         for i in 0..1000 {
             assert!(seen.contains(&i), "missing {i}");
         }
+    }
+
+    #[test]
+    fn a_table_only_added_to_keeps_growing() {
+        let mut d: Dict<u64, ()> = Dict::new();
+        for i in 0..100_000 {
+            d.insert_new(i, ());
+        }
+        // Without rehash steps on insertion the new table would stay small
+        // and its chains grow without bound.
+        assert!(d.slots() >= d.len() / 2, "{} slots for {} keys", d.slots(), d.len());
     }
 
     #[test]
