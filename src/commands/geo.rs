@@ -634,3 +634,76 @@ fn sort_points(points: &mut [Point], sort: Sort, returned: usize) {
         geohash::pqsort(points, &cmp, 0, returned - 1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! What geo commands propagate, read off the executor's write stream.
+    //! Expected forms are those of Redis's AOF: GEOADD becomes the ZADD it
+    //! runs (lowercase name, options as given), the searches that store go
+    //! as sent, and commands that change nothing go nowhere.
+
+    use bytes::Bytes;
+
+    use crate::config::Config;
+    use crate::executor::{execute, Server, Write};
+    use crate::server::client::Client;
+
+    fn propagated(srv: &mut Server, cmds: &[&str]) -> Vec<Vec<String>> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Write>();
+        srv.write_subscribers.push(tx);
+        let mut client = Client::new(1, "127.0.0.1:1".into(), "127.0.0.1:2".into(), -1, true);
+        let mut all = Vec::new();
+        for line in cmds {
+            let args: Vec<Bytes> = line.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            execute(srv, &mut client, &args);
+            let mut writes = Vec::new();
+            while let Ok(w) = rx.try_recv() {
+                let words: Vec<String> = w.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                writes.push(words.join(" "));
+            }
+            all.push(writes);
+        }
+        srv.write_subscribers.clear();
+        all
+    }
+
+    #[test]
+    fn geoadd_propagates_its_zadd() {
+        let mut srv = Server::new(Config::default());
+        let out = propagated(
+            &mut srv,
+            &[
+                "GEOADD k CH 13.361389 38.115556 Palermo 15 37 Catania",
+                "GEOADD k 13.361389 38.115556 Palermo",
+                "GEOADD k xx nx 1 1 a",
+                "GEOADD k 200 100 a",
+                "GEOADD k NX 1 1 Palermo",
+            ],
+        );
+        assert_eq!(out[0], ["zadd k CH 3479099956230698 Palermo 3476504601741708 Catania"]);
+        assert!(out[1..].iter().all(|w| w.is_empty()), "{out:?}");
+    }
+
+    #[test]
+    fn stores_propagate_as_sent() {
+        let mut srv = Server::new(Config::default());
+        let out = propagated(
+            &mut srv,
+            &[
+                "GEOADD k 13.361389 38.115556 Palermo 15 37 Catania",
+                "GEORADIUS k 15 37 200 km store d",
+                "GEORADIUS nokey 15 37 200 km store d",
+                "GEORADIUS nokey 15 37 200 km store d",
+                "GEOSEARCHSTORE d2 k FROMMEMBER Palermo BYRADIUS 1 km STOREDIST",
+                "GEORADIUS_RO k 15 37 200 km",
+                "GEOSEARCH k FROMMEMBER Palermo BYRADIUS 1 km",
+            ],
+        );
+        assert_eq!(out[1], ["GEORADIUS k 15 37 200 km store d"]);
+        // The missing source empties the destination once; then nothing is left to change.
+        assert_eq!(out[2], ["GEORADIUS nokey 15 37 200 km store d"]);
+        assert!(out[3].is_empty());
+        assert_eq!(out[4], ["GEOSEARCHSTORE d2 k FROMMEMBER Palermo BYRADIUS 1 km STOREDIST"]);
+        assert!(out[5].is_empty() && out[6].is_empty());
+    }
+}
