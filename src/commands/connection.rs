@@ -428,7 +428,8 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// Makes the connection look newly connected (Redis's
 /// `clearClientConnectionState`). The library name and version stay: they
-/// still describe the client behind the connection.
+/// still describe the client behind the connection. (Transactions, pub/sub
+/// and tracking add their own state to clear here.)
 fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
     if ctx.client.monitor {
         let id = ctx.client.id;

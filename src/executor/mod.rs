@@ -199,7 +199,9 @@ impl Server {
     }
 
     /// Removes every trace of a client from the server (the client map, the
-    /// monitor list) and returns it. Connection teardown and kills go here.
+    /// monitor list) and returns it. Connection teardown and kills go here,
+    /// so state other features keep per client (subscriptions, blocked
+    /// keys, watched keys) is dropped here too.
     pub fn unlink_client(&mut self, id: u64) -> Option<Box<Client>> {
         let client = self.clients.remove(&id)?;
         if client.monitor {
@@ -639,7 +641,10 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
         feed_monitors(srv, client, args, &redacted);
     }
     srv.propagate_expired();
-    if srv.dirty != dirty_before && def.has(flags::WRITE) && !srv.write_subscribers.is_empty() {
+    // As Redis's call(): whatever changed the dataset is propagated, read-only
+    // commands included (PFCOUNT storing its cached cardinality); SAVE
+    // lowering the counter is no change.
+    if srv.dirty > dirty_before && !srv.write_subscribers.is_empty() {
         match propagate_as {
             Some(cmds) => {
                 for argv in cmds {
