@@ -163,10 +163,11 @@ pub fn encode_score(longitude: f64, latitude: f64) -> Option<u64> {
     encode(WGS84_LONG, WGS84_LAT, longitude, latitude, STEP_MAX).map(align52)
 }
 
-/// C's conversion of a double to uint64_t as x86-64 compilers emit it:
-/// values from 2^63 up are converted after subtracting 2^63; anything out
-/// of range (negative beyond -2^63, infinite, 2^64 and above) gives the
-/// instruction's "indefinite" value, 2^63, before that adjustment.
+/// C's conversion of a double to uint64_t as x86-64 compilers emit it
+/// (out-of-range values are undefined in C, so this is what Redis really
+/// does with them): below 2^63 a signed conversion (negative values wrap,
+/// below -2^63 it gives the "indefinite" 2^63), from 2^63 up a conversion
+/// of x - 2^63 with the top bit flipped (2^64 and above end up 0).
 fn c_double_to_u64(x: f64) -> u64 {
     let cvtt = |v: f64| if (-TWO_63..TWO_63).contains(&v) { v as i64 as u64 } else { 1 << 63 };
     if x < TWO_63 || x.is_nan() {
@@ -187,8 +188,8 @@ pub fn decode_score(score: f64) -> (f64, f64) {
 const GEO_ALPHABET: &[u8; 32] = b"0123456789bcdefghjkmnpqrstuvwxyz";
 
 /// The 11-character standard geohash of a position (GEOHASH): re-encoded
-/// over latitudes ±90, as standard geohashes are. Redis has 52 bits for
-/// 55 the string holds: the last character is always '0'.
+/// over latitudes ±90, as standard geohashes are. Eleven characters take
+/// 55 bits and Redis has 52: the last character is always '0'.
 pub fn hash_string(longitude: f64, latitude: f64) -> [u8; 11] {
     let bits = encode(STANDARD_LONG, STANDARD_LAT, longitude, latitude, STEP_MAX).map_or(0, |h| h.bits);
     let mut out = [b'0'; 11];
