@@ -479,6 +479,9 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
     });
     ctx.hit(copied.is_some());
     let Some(copied) = copied else { return ctx.out().int(0) };
+    // The key spec names `newkey` in the current db only: a background save
+    // must write the one in `dst` before it is replaced.
+    crate::persistence::snapshot::before_write_key(ctx.srv, dst, newkey);
     let target = &mut ctx.srv.dbs[dst];
     if target.get_mut(newkey).is_some() {
         if !replace {

@@ -189,8 +189,9 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[Bytes]) {
             return ctx.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
         }
     }
+    // A background save would mix the old and the reloaded dataset.
+    persistence::snapshot::abort(ctx.srv);
     if save {
-        persistence::snapshot::abort(ctx.srv);
         if persistence::save(ctx.srv).is_err() {
             return ctx.error("ERR");
         }

@@ -357,6 +357,16 @@ pub fn before_write(srv: &mut Server, db: usize, def: &CommandDef, args: &[bytes
     srv.persistence.snapshot = Some(snap);
 }
 
+/// For a command that writes `key` of another db than its own (COPY ...
+/// DB): serializes it first if the walk has not reached it.
+pub fn before_write_key(srv: &mut Server, db: usize, key: &[u8]) {
+    let Some(mut snap) = srv.persistence.snapshot.take() else { return };
+    if snap.walking(srv.dbs.len()) {
+        snap.save_key(&srv.dbs, db, key);
+    }
+    srv.persistence.snapshot = Some(snap);
+}
+
 /// One step of the driver task. Returns how long to wait before the next
 /// one (None: the walk is over).
 pub fn step(srv: &mut Server) -> Option<Duration> {
