@@ -191,10 +191,8 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[Bytes]) {
     }
     // A background save would mix the old and the reloaded dataset.
     persistence::snapshot::abort(ctx.srv);
-    if save {
-        if persistence::save(ctx.srv).is_err() {
-            return ctx.error("ERR");
-        }
+    if save && persistence::save(ctx.srv).is_err() {
+        return ctx.error("ERR");
     }
     if flush {
         for db in ctx.srv.dbs.iter_mut() {

@@ -102,6 +102,7 @@ pub fn bgsave(srv: &mut Server) -> Result<(), String> {
             tracing::info!("Background saving started");
             Ok(())
         }
+        // Redis's fork failure: nothing started.
         Err(e) => {
             srv.persistence.last_bgsave_ok = false;
             let msg = format!("Can't save in background: {e}");

@@ -519,7 +519,7 @@ impl<R: Read> Reader<R> {
         })
     }
 
-    pub fn len(&mut self) -> Result<u64> {
+    pub fn length(&mut self) -> Result<u64> {
         match self.len_or_enc()? {
             (n, false) => Ok(n),
             _ => corrupt("encoded value where a length was expected"),
@@ -537,8 +537,8 @@ impl<R: Read> Reader<R> {
             ENC_INT16 => i16::from_le_bytes(self.array()?) as i64,
             ENC_INT32 => i32::from_le_bytes(self.array()?) as i64,
             ENC_LZF => {
-                let clen = self.len()?;
-                let len = self.len()?;
+                let clen = self.length()?;
+                let len = self.length()?;
                 // A back reference expands 3 bytes into at most 264.
                 if len > clen.saturating_mul(90) || len == 0 {
                     return corrupt("LZF lengths are inconsistent");
@@ -581,7 +581,7 @@ impl<R: Read> Reader<R> {
         Ok(Some(match t {
             TYPE_STRING => string_value(self.string()?),
             TYPE_LIST => {
-                let n = self.len()?;
+                let n = self.length()?;
                 let mut l = List::default();
                 for _ in 0..n {
                     l.push_back(&self.string()?, limits.list_fill);
@@ -598,7 +598,7 @@ impl<R: Read> Reader<R> {
             }
             TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => return self.quicklist(t == TYPE_LIST_QUICKLIST_2, limits),
             TYPE_SET => {
-                let n = self.len()?;
+                let n = self.length()?;
                 let mut s: Option<Set> = None;
                 for _ in 0..n {
                     let m = self.string()?;
@@ -637,7 +637,7 @@ impl<R: Read> Reader<R> {
                 Value::Set(Box::new(s))
             }
             TYPE_ZSET | TYPE_ZSET_2 => {
-                let n = self.len()?;
+                let n = self.length()?;
                 let mut items: Vec<Scored> = Vec::with_capacity(n.min(1024) as usize);
                 for _ in 0..n {
                     let m = self.string()?;
@@ -656,7 +656,7 @@ impl<R: Read> Reader<R> {
                 return zset_from_listpack(lp, limits).map(|z| z.map(|z| Value::ZSet(Box::new(z))));
             }
             TYPE_HASH => {
-                let n = self.len()?;
+                let n = self.length()?;
                 let mut h = if n as usize > limits.hash.entries { Hash::Table(Dict::new()) } else { Hash::default() };
                 for _ in 0..n {
                     let f = self.string()?;
@@ -684,7 +684,7 @@ impl<R: Read> Reader<R> {
                 if lp.is_empty() {
                     return Ok(None);
                 }
-                if lp.len() % 2 != 0 {
+                if !lp.len().is_multiple_of(2) {
                     return corrupt("hash listpack with an odd number of entries");
                 }
                 unique(lp.iter().step_by(2), "hash")?;
@@ -706,10 +706,10 @@ impl<R: Read> Reader<R> {
     }
 
     fn quicklist(&mut self, v2: bool, limits: &Limits) -> Result<Option<Value>> {
-        let n = self.len()?;
+        let n = self.length()?;
         let mut nodes: Vec<Listpack> = Vec::new();
         for _ in 0..n {
-            let container = if v2 { self.len()? } else { QUICKLIST_NODE_PACKED };
+            let container = if v2 { self.length()? } else { QUICKLIST_NODE_PACKED };
             let blob = self.string()?;
             match container {
                 QUICKLIST_NODE_PLAIN => {
@@ -791,7 +791,7 @@ fn unique<'a>(entries: impl Iterator<Item = Entry<'a>>, what: &str) -> Result<()
 }
 
 fn pairs(entries: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    if entries.len() % 2 != 0 {
+    if !entries.len().is_multiple_of(2) {
         return corrupt("odd number of entries in a field/value encoding");
     }
     let mut it = entries.into_iter();
@@ -838,7 +838,7 @@ fn score_of(e: &Entry<'_>) -> Result<f64> {
 }
 
 fn scored_pairs(entries: Vec<Entry<'_>>) -> Result<Vec<Scored>> {
-    if entries.len() % 2 != 0 {
+    if !entries.len().is_multiple_of(2) {
         return corrupt("sorted set with an odd number of entries");
     }
     let mut out = Vec::with_capacity(entries.len() / 2);
@@ -977,8 +977,7 @@ fn zipmap_pairs(z: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     };
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    loop {
-        let Some(flen) = read_len(&mut p)? else { break };
+    while let Some(flen) = read_len(&mut p)? {
         let field = z.get(p..p.checked_add(flen).ok_or_else(bad)?).ok_or_else(bad)?;
         p += flen;
         let vlen = read_len(&mut p)?.ok_or_else(bad)?;
@@ -1077,12 +1076,12 @@ pub fn load<R: Read>(input: R, opts: &LoadOptions, mut sink: impl FnMut(LoadedKe
                 continue;
             }
             OP_IDLE => {
-                lru_idle = Some(r.len()?);
+                lru_idle = Some(r.length()?);
                 continue;
             }
             OP_EOF => break,
             OP_SELECTDB => {
-                let n = r.len()?;
+                let n = r.length()?;
                 if n >= opts.databases as u64 {
                     return corrupt(format!(
                         "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting",
@@ -1094,14 +1093,14 @@ pub fn load<R: Read>(input: R, opts: &LoadOptions, mut sink: impl FnMut(LoadedKe
             }
             OP_RESIZEDB => {
                 // Only a hint: nothing is allocated from it.
-                r.len()?;
-                r.len()?;
+                r.length()?;
+                r.length()?;
                 continue;
             }
             OP_SLOT_INFO => {
-                r.len()?;
-                r.len()?;
-                r.len()?;
+                r.length()?;
+                r.length()?;
+                r.length()?;
                 continue;
             }
             OP_AUX => {
@@ -1159,10 +1158,9 @@ pub fn load<R: Read>(input: R, opts: &LoadOptions, mut sink: impl FnMut(LoadedKe
 pub fn set_access(obj: &mut Obj, idle: Option<u64>, freq: Option<u32>) {
     const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
     if crate::db::lfu_enabled() {
-        if let Some(f) = freq {
-            let minutes = ((crate::util::now_ms() / 60_000) & 0xFFFF) as u32;
-            obj.lru = (minutes << 8) | f.min(255);
-        }
+        // Without FREQ a new object starts at LFU_INIT_VAL, as createObject.
+        let minutes = ((crate::util::now_ms() / 60_000) & 0xFFFF) as u32;
+        obj.lru = (minutes << 8) | freq.unwrap_or(crate::db::LFU_INIT_VAL).min(255);
     } else if let Some(idle) = idle {
         let clock = crate::db::lru_clock() as i64;
         let idle = i64::try_from(idle).unwrap_or(i64::MAX).min(LRU_CLOCK_MAX);
@@ -1215,7 +1213,7 @@ mod tests {
             let mut out = Vec::new();
             write_len(&mut out, n);
             let mut r = Reader::new(&out[..]);
-            assert_eq!(r.len().ok(), Some(n));
+            assert_eq!(r.length().ok(), Some(n));
         }
     }
 

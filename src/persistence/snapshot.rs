@@ -65,6 +65,7 @@ pub struct Snapshot {
     key_delay_us: u64,
     /// Why the save will fail (a value that cannot be saved).
     failed: Option<String>,
+    writer_gone: bool,
 }
 
 /// Where files go: `dbfilename` in the working directory (`dir`).
@@ -205,8 +206,8 @@ impl Snapshot {
         let (done_tx, done_rx) = mpsc::channel();
         let in_flight = Arc::new(AtomicUsize::new(0));
         let (tmp, dest) = (temp_path(), rdb_path(srv));
-        // Fail at once, as a fork failure would, if the file cannot be made.
-        File::create(&tmp)?;
+        // A file that cannot be created fails the save later, as it fails
+        // Redis's child: BGSAVE itself has started.
         let flight = in_flight.clone();
         let handle = std::thread::Builder::new()
             .name("rdb-writer".into())
@@ -230,12 +231,13 @@ impl Snapshot {
             dirty_before: srv.dirty,
             key_delay_us: key_delay_us.max(0) as u64,
             failed: None,
+            writer_gone: false,
         })
     }
 
     /// Whether keys are still being walked (writes must call `before_write`).
     pub fn walking(&self, dbs: usize) -> bool {
-        self.db < dbs
+        self.db < dbs && !self.writer_gone
     }
 
     fn select(&mut self, db: usize) {
@@ -252,8 +254,11 @@ impl Snapshot {
         }
         let b = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 4096));
         self.in_flight.fetch_add(b.len(), Ordering::Relaxed);
-        // A writer that died reports why through `result`.
-        let _ = self.tx.send(Msg::Data(b));
+        // A writer that stopped (an I/O error) reports why through
+        // `result`; the walk then has no reason to go on.
+        if self.tx.send(Msg::Data(b)).is_err() {
+            self.writer_gone = true;
+        }
     }
 
     /// Serializes `key` of `db` if the walk has not written it yet.
@@ -278,7 +283,7 @@ impl Snapshot {
     fn walk(&mut self, dbs: &[crate::db::Db], budget: Option<Duration>, max_keys: Option<u64>) -> bool {
         let started = Instant::now();
         let (mut visited, mut buckets) = (0u64, 0u64);
-        while self.db < dbs.len() {
+        while self.db < dbs.len() && !self.writer_gone {
             let d = &dbs[self.db];
             if d.is_empty() {
                 self.db += 1;
@@ -318,6 +323,10 @@ impl Snapshot {
             {
                 break;
             }
+        }
+        if self.writer_gone {
+            self.db = dbs.len();
+            return true;
         }
         if self.db < dbs.len() {
             return false;
@@ -376,11 +385,11 @@ pub fn step(srv: &mut Server) -> Option<Duration> {
         None
     } else if snap.in_flight.load(Ordering::Relaxed) > MAX_IN_FLIGHT {
         Some(Duration::from_millis(1))
-    } else if snap.key_delay_us > 0 {
+    } else if let Some(keys) = 1000u64.checked_div(snap.key_delay_us) {
         // rdb-key-save-delay: about one key per delay.
-        let keys = (1000 / snap.key_delay_us).max(1);
+        let keys = keys.max(1);
         (!snap.walk(&srv.dbs, None, Some(keys)))
-            .then_some(Duration::from_micros(snap.key_delay_us.max(1000).min(1000 * keys)))
+            .then_some(Duration::from_micros(snap.key_delay_us.saturating_mul(keys)))
     } else {
         (!snap.walk(&srv.dbs, Some(STEP_BUDGET), None)).then_some(Duration::ZERO)
     };
