@@ -647,3 +647,29 @@ fn valkey_91_files_load_both_ways() {
     let e = redis::cmd("RESTORE").arg("x").arg(0).arg(&p).query::<()>(&mut oc).expect_err("refused");
     assert!(e.to_string().contains("DUMP payload version or checksum are wrong"));
 }
+
+#[test]
+fn function_libraries_are_kept_through_oxkey() {
+    // Scripting is not built: oxkey keeps the libraries of a file and
+    // writes them back, so a round trip through oxkey loses none.
+    let rdir = tmpdir("r70-fn");
+    let r = Redis::start(7574, &rdir);
+    let mut rc = r.client();
+    let code = "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 1 end)";
+    let _: String = q(&mut rc, &["FUNCTION", "LOAD", code]);
+    let _: () = q(&mut rc, &["SET", "k", "v"]);
+    let _: () = q(&mut rc, &["SAVE"]);
+    drop(r);
+    let odir = tmpdir("ox-fn");
+    std::fs::copy(rdir.join("dump.rdb"), odir.join("dump.rdb")).expect("copy");
+    let ox = ox_from(&odir, &["--rdb-version", "10"]);
+    let mut oc = ox.client();
+    assert_eq!(q::<String>(&mut oc, &["GET", "k"]), "v");
+    assert_eq!(q::<String>(&mut oc, &["SAVE"]), "OK");
+    let rdir2 = tmpdir("r70-fn-back");
+    std::fs::copy(odir.join("dump.rdb"), rdir2.join("dump.rdb")).expect("copy");
+    let r2 = Redis::start(7575, &rdir2);
+    let mut rc2 = r2.client();
+    let fcall: i64 = q(&mut rc2, &["FCALL", "myfunc", "0"]);
+    assert_eq!(fcall, 1);
+}
