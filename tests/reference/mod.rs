@@ -107,11 +107,12 @@ impl RedisServer {
     }
 }
 
+/// Whether the server answers (with PONG, or NOAUTH under requirepass).
 fn ping(port: u16) -> bool {
     let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) else { return false };
     let _ = c.set_read_timeout(Some(Duration::from_secs(1)));
     let mut buf = [0u8; 7];
-    c.write_all(b"PING\r\n").is_ok() && c.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    c.write_all(b"PING\r\n").is_ok() && c.read_exact(&mut buf).is_ok() && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH")
 }
 
 impl Drop for RedisServer {
