@@ -347,3 +347,81 @@ fn pfselftest(ctx: &mut Ctx, _args: &[Bytes]) {
         Err(msg) => ctx.error(&msg),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! What each command propagates, read off the executor's write stream.
+    //! Expected forms are those Redis 7.0.15 (and Valkey 9.1) wrote to
+    //! their AOF for the same commands.
+
+    use bytes::Bytes;
+
+    use crate::config::Config;
+    use crate::executor::{execute, Server, Write};
+    use crate::server::client::Client;
+
+    /// Runs the commands on a fresh server; returns what each propagated.
+    pub(crate) fn propagated(cmds: &[&str]) -> Vec<Vec<String>> {
+        let mut srv = Server::new(Config::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Write>();
+        srv.write_subscribers.push(tx);
+        let mut client = Client::new(1, "127.0.0.1:1".into(), "127.0.0.1:2".into(), -1, true);
+        let mut all = Vec::new();
+        for line in cmds {
+            let args: Vec<Bytes> = line.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            execute(&mut srv, &mut client, &args);
+            let mut writes = Vec::new();
+            while let Ok(w) = rx.try_recv() {
+                writes
+                    .push(w.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" "));
+            }
+            all.push(writes);
+        }
+        all
+    }
+
+    #[test]
+    fn hll_commands_propagate_what_redis_does() {
+        let cmds = [
+            "PFADD h a b c",
+            "PFADD h a",
+            // Refreshing the cached cardinality changes the string.
+            "PFCOUNT h",
+            "PFCOUNT h",
+            "PFCOUNT h h",
+            "PFADD h2",
+            "PFMERGE h3 h h2",
+            "PFDEBUG ENCODING h",
+            "PFDEBUG TODENSE h",
+            "PFDEBUG TODENSE h",
+            "PFDEBUG GETREG h3",
+            "SET s foo",
+            "PFADD s a",
+            "PFCOUNT h3",
+            "PFADD h3 zz",
+            "PFCOUNT h3 h",
+        ];
+        let want: &[&[&str]] = &[
+            &["PFADD h a b c"],
+            &[],
+            &["PFCOUNT h"],
+            &[],
+            &[],
+            &["PFADD h2"],
+            &["PFMERGE h3 h h2"],
+            &[],
+            &["PFDEBUG TODENSE h"],
+            &[],
+            &["PFDEBUG GETREG h3"],
+            &["SET s foo"],
+            &[],
+            &["PFCOUNT h3"],
+            &["PFADD h3 zz"],
+            &[],
+        ];
+        let got = propagated(&cmds);
+        for (i, (got, want)) in got.iter().zip(want).enumerate() {
+            assert_eq!(got, want, "{}", cmds[i]);
+        }
+    }
+}
