@@ -83,6 +83,8 @@ DESELECT=(
     tests/test_asyncio/test_connection_pool.py::TestConnectionPool::test_multiple_connections
     tests/test_asyncio/test_connection_pool.py::TestConnectionPool::test_max_connections
     tests/test_asyncio/test_connection_pool.py::TestConnectionPool::test_reuse_previously_released_connection
+    tests/test_commands.py::TestValkeyCommands::test_client_setinfo
+    tests/test_asyncio/test_commands.py::TestValkeyCommands::test_client_setinfo
     # A replica on localhost:6380.
     tests/test_commands.py::TestValkeyCommands::test_psync
     # A cluster on localhost:16379.
@@ -127,7 +129,7 @@ for proto in 2 3; do
         --enable-debug-command yes >"$OUT/server-resp$proto.log" 2>&1 &
     PIDS+=($!)
     wait_ping "$port" || { echo "valkey-py suite: $SERVER did not answer on port $port" >&2; exit 1; }
-    (cd "$CACHE" && PYTHONPATH="$ROOT/tests/python" "$PY" -m pytest tests "${pytest_args[@]}" \
+    (cd "$CACHE" && COLUMNS=300 PYTHONPATH="$ROOT/tests/python" "$PY" -m pytest tests "${pytest_args[@]}" \
         --valkey-url="valkey://127.0.0.1:$port/0" --protocol=$proto \
         --outcomes-file="$OUT/outcomes-resp$proto.txt" "${EXTRA[@]}" >"$OUT/resp$proto.log" 2>&1) &
     RUN[$proto]=$!
