@@ -239,11 +239,11 @@ struct Conn {
 }
 
 impl Conn {
-    fn connect(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        s.set_read_timeout(Some(REPLY_TIMEOUT)).expect("set timeout");
-        s.set_nodelay(true).expect("nodelay");
-        Conn { port, resp3: false, reader: BufReader::new(s) }
+    fn connect(port: u16) -> io::Result<Conn> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(REPLY_TIMEOUT))?;
+        s.set_nodelay(true)?;
+        Ok(Conn { port, resp3: false, reader: BufReader::new(s) })
     }
 
     fn send(&mut self, args: &[Vec<u8>]) -> Result<(), ReadError> {
@@ -263,13 +263,14 @@ impl Conn {
 
     /// A new connection in the protocol of the old one (other connection
     /// state, like the selected db, is lost).
-    fn reconnect(&mut self) {
+    fn reconnect(&mut self) -> io::Result<()> {
         let resp3 = self.resp3;
-        *self = Conn::connect(self.port);
+        *self = Conn::connect(self.port)?;
         if resp3 {
             let _ = self.call(&["HELLO", "3"]);
             self.resp3 = true;
         }
+        Ok(())
     }
 }
 
@@ -297,43 +298,57 @@ fn same(compare: Compare, a: &Outcome, b: &Outcome) -> bool {
 
 /// Sends one command to both servers and reads both replies. A connection
 /// the server closed (after QUIT, say) is reopened; if both were closed
-/// before this command, it is sent again on the new connections.
-fn exchange(ox: &mut Conn, re: &mut Conn, args: &[Vec<u8>]) -> (Outcome, Outcome) {
+/// before this command, it is sent again on the new connections. Fails when
+/// a server no longer accepts connections (it died).
+fn exchange(ox: &mut Conn, re: &mut Conn, args: &[Vec<u8>]) -> Result<(Outcome, Outcome), String> {
     for attempt in 0..2 {
         let o = ox.send(args).and_then(|_| ox.read());
         let r = re.send(args).and_then(|_| re.read());
         let o_closed = matches!(o, Err(ReadError::Closed));
         let r_closed = matches!(r, Err(ReadError::Closed));
         if o.is_err() {
-            ox.reconnect();
+            ox.reconnect().map_err(|e| {
+                format!("oxkey-server no longer accepts connections ({e}); it answered {}", describe(&o))
+            })?;
         }
         if r.is_err() {
-            re.reconnect();
+            re.reconnect().map_err(|e| {
+                format!("redis-server no longer accepts connections ({e}); it answered {}", describe(&r))
+            })?;
         }
         if !(o_closed && r_closed && attempt == 0) {
-            return (o, r);
+            return Ok((o, r));
         }
     }
     unreachable!("the second attempt always returns")
 }
 
-/// Runs one script on a fresh pair of servers; returns the mismatches.
-fn run_file(path: &Path) -> Result<Vec<String>, String> {
+/// Runs one script on a fresh pair of servers; returns the mismatches, and
+/// an error if the script could not run to its end.
+fn run_file(path: &Path) -> (Vec<String>, Option<String>) {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
-    let lines = parse_script(&text).map_err(|e| format!("{name}: {e}"))?;
+    match run_script(&name, path) {
+        Ok(m) => (m, None),
+        Err((m, e)) => (m, Some(format!("{name}: {e}"))),
+    }
+}
+
+fn run_script(name: &str, path: &Path) -> Result<Vec<String>, (Vec<String>, String)> {
+    let fail = |e: String| (Vec::new(), e);
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let lines = parse_script(&text).map_err(fail)?;
     let oxkey = common::TestServer::start();
     let redis = RedisServer::start();
-    let mut ox = Conn::connect(oxkey.port);
-    let mut re = Conn::connect(redis.port);
+    let mut ox = Conn::connect(oxkey.port).map_err(|e| fail(format!("connect to oxkey: {e}")))?;
+    let mut re = Conn::connect(redis.port).map_err(|e| fail(format!("connect to redis: {e}")))?;
     let flush = vec![b"FLUSHALL".to_vec()];
-    let (o, r) = exchange(&mut ox, &mut re, &flush);
+    let (o, r) = exchange(&mut ox, &mut re, &flush).map_err(fail)?;
     if !same(Compare::Exact, &o, &r) {
-        return Err(format!("{name}: FLUSHALL failed: oxkey {} redis {}", describe(&o), describe(&r)));
+        return Err(fail(format!("FLUSHALL failed: oxkey {} redis {}", describe(&o), describe(&r))));
     }
     let mut mismatches = Vec::new();
     for line in &lines {
-        let (o, r, compare) = match &line.step {
+        let (exchanged, compare) = match &line.step {
             Step::Sleep(d) => {
                 std::thread::sleep(*d);
                 continue;
@@ -341,15 +356,15 @@ fn run_file(path: &Path) -> Result<Vec<String>, String> {
             Step::Resp3 => {
                 // The HELLO maps differ in ids and versions, not in shape.
                 let hello = vec![b"HELLO".to_vec(), b"3".to_vec()];
-                let (o, r) = exchange(&mut ox, &mut re, &hello);
                 ox.resp3 = true;
                 re.resp3 = true;
-                (o, r, Compare::Shape)
+                (exchange(&mut ox, &mut re, &hello), Compare::Shape)
             }
-            Step::Command { args, compare } => {
-                let (o, r) = exchange(&mut ox, &mut re, args);
-                (o, r, *compare)
-            }
+            Step::Command { args, compare } => (exchange(&mut ox, &mut re, args), *compare),
+        };
+        let (o, r) = match exchanged {
+            Ok(replies) => replies,
+            Err(e) => return Err((mismatches, format!("stopped at line {}: {}: {e}", line.no, line.text))),
         };
         if !same(compare, &o, &r) {
             let how = match compare {
@@ -407,21 +422,19 @@ fn scripts_match_redis() {
     });
     let mut mismatches = Vec::new();
     let mut broken = Vec::new();
-    for res in results.into_inner().expect("results") {
-        match res {
-            Ok(m) => mismatches.extend(m),
-            Err(e) => broken.push(e),
-        }
+    for (m, error) in results.into_inner().expect("results") {
+        mismatches.extend(m);
+        broken.extend(error);
     }
     for m in &mismatches {
         eprintln!("{m}");
     }
     for b in &broken {
-        eprintln!("SCRIPT ERROR {b}");
+        eprintln!("SCRIPT STOPPED {b}");
     }
     assert!(
         mismatches.is_empty() && broken.is_empty(),
-        "{} mismatches and {} broken scripts in {} files (listed above)",
+        "{} mismatches and {} scripts that could not run to the end, in {} files (listed above)",
         mismatches.len(),
         broken.len(),
         files.len()
