@@ -36,7 +36,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "quit",
         -1,
-        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | NOT_QUEUED,
         acl::CONNECTION,
         NO_KEYS,
         quit,
@@ -84,7 +84,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "reset",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | NOT_QUEUED,
         acl::CONNECTION,
         NO_KEYS,
         reset,
@@ -269,6 +269,18 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Sets the connection name."
     ),
     cmd!(
+        "unblock",
+        -3,
+        ADMIN | CLIENT_FLAGS,
+        acl::CONNECTION,
+        NO_KEYS,
+        client_unblock,
+        "connection",
+        "5.0.0",
+        "O(log N) where N is the number of client connections",
+        "Unblocks a client blocked by a blocking command from a different connection."
+    ),
+    cmd!(
         "unpause",
         2,
         ADMIN | CLIENT_FLAGS,
@@ -435,6 +447,7 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
         let id = ctx.client.id;
         ctx.srv.monitors.retain(|&m| m != id);
     }
+    crate::commands::tx::reset(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
     c.monitor = false;
     c.db = 0;
@@ -447,6 +460,25 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
     c.user = "default".into();
     c.authenticated = ctx.srv.config.requirepass.is_none();
     ctx.out().simple("RESET");
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking
+/// command as if it timed out, or with an UNBLOCKED error.
+fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(id) = crate::util::parse_i64(&args[2]) else { return ctx.not_integer() };
+    let error = match args.get(3) {
+        None => None,
+        Some(a) if eq_ic(a, "timeout") => None,
+        Some(a) if eq_ic(a, "error") => Some("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+        Some(_) => return ctx.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    if args.len() > 4 {
+        return ctx.syntax_error();
+    }
+    let Some(mut target) = ctx.srv.clients.remove(&(id as u64)) else { return ctx.out().int(0) };
+    let done = ctx.srv.unblock(&mut target, error);
+    ctx.srv.clients.insert(id as u64, target);
+    ctx.out().int(done as i64);
 }
 
 fn monitor(ctx: &mut Ctx, _args: &[Bytes]) {

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
 use crate::cmd;
 use crate::db::{Obj, Value};
+use crate::executor::blocking::parse_timeout;
 use crate::types::list::{Fill, List};
 use crate::util::{eq_ic, parse_i64};
 
@@ -44,6 +45,16 @@ pub static COMMANDS: &[CommandDef] = &[
         "list", "1.2.0", "O(1)", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
     cmd!("lmpop", -4, WRITE | MOVABLEKEYS, acl::LIST, numkeys(0, 0, 1), lmpop,
         "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+    cmd!("blpop", -3, WRITE | BLOCKING, acl::LIST, keys(1, -2, 1), blpop,
+        "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    cmd!("brpop", -3, WRITE | BLOCKING, acl::LIST, keys(1, -2, 1), brpop,
+        "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    cmd!("blmove", 6, WRITE | DENYOOM | BLOCKING, acl::LIST, keys(1, 2, 1), blmove,
+        "list", "6.2.0", "O(1)", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+    cmd!("brpoplpush", 4, WRITE | DENYOOM | BLOCKING, acl::LIST, keys(1, 2, 1), brpoplpush,
+        "list", "2.2.0", "O(1)", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+    cmd!("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, acl::LIST, numkeys(0, 0, 2), blmpop,
+        "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
 ];
 
 /// `list-max-listpack-size`.
@@ -540,4 +551,83 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) {
     if !mpop_first(ctx, args, &p) {
         ctx.out().null_array();
     }
+}
+
+/// BLPOP/BRPOP: pops from the first non-empty list in argument order, or
+/// waits for one.
+fn blocking_pop(ctx: &mut Ctx, args: &[Bytes], end: End) {
+    let Some(deadline) = parse_timeout(ctx, &args[args.len() - 1]) else { return };
+    let keys = &args[1..args.len() - 1];
+    for key in keys {
+        match list_ref(ctx, key) {
+            Err(()) => return,
+            Ok(None) => continue,
+            Ok(Some(_)) => {}
+        }
+        let Some(v) = pop_elements(ctx, key, end, 1).and_then(|mut v| v.pop()) else { continue };
+        let name = if end == End::Left { &b"LPOP"[..] } else { b"RPOP" };
+        ctx.propagate(vec![Bytes::from_static(name), key.clone()]);
+        let out = ctx.out();
+        out.array(2);
+        out.bulk(key);
+        out.bulk(&v);
+        return;
+    }
+    if !ctx.can_block() {
+        return ctx.out().null_array();
+    }
+    let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+    ctx.block(args, &keys, deadline);
+}
+
+fn blpop(ctx: &mut Ctx, args: &[Bytes]) {
+    blocking_pop(ctx, args, End::Left);
+}
+
+fn brpop(ctx: &mut Ctx, args: &[Bytes]) {
+    blocking_pop(ctx, args, End::Right);
+}
+
+/// BLMOVE/BRPOPLPUSH: moves at once when `src` has elements, else waits
+/// on it. Served, it propagates as the non-blocking form `as_cmd`.
+fn blocking_move(ctx: &mut Ctx, args: &[Bytes], from: End, to: End, timeout: &[u8], as_cmd: Vec<Bytes>) {
+    let Some(deadline) = parse_timeout(ctx, timeout) else { return };
+    let exists = match list_ref(ctx, &args[1]) {
+        Err(()) => return,
+        Ok(l) => l.is_some(),
+    };
+    if exists {
+        ctx.propagate(as_cmd);
+        move_element(ctx, &args[1], &args[2], from, to);
+    } else if !ctx.can_block() {
+        ctx.out().null();
+    } else {
+        ctx.block(args, &[&args[1]], deadline);
+    }
+}
+
+fn blmove(ctx: &mut Ctx, args: &[Bytes]) {
+    let (Some(from), Some(to)) = (parse_end(&args[3]), parse_end(&args[4])) else {
+        return ctx.syntax_error();
+    };
+    let as_cmd = vec![Bytes::from_static(b"LMOVE"), args[1].clone(), args[2].clone(), args[3].clone(), args[4].clone()];
+    blocking_move(ctx, args, from, to, &args[5], as_cmd);
+}
+
+fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
+    let as_cmd = vec![Bytes::from_static(b"RPOPLPUSH"), args[1].clone(), args[2].clone()];
+    blocking_move(ctx, args, End::Right, End::Left, &args[3], as_cmd);
+}
+
+fn blmpop(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(deadline) = parse_timeout(ctx, &args[1]) else { return };
+    let Some(p) = parse_mpop(ctx, args, 2) else { return };
+    if mpop_first(ctx, args, &p) {
+        return;
+    }
+    if !ctx.can_block() {
+        return ctx.out().null_array();
+    }
+    let keys: Vec<&[u8]> = p.keys.clone().map(|k| &args[k][..]).collect();
+    ctx.block(args, &keys, deadline);
 }

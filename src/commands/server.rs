@@ -169,11 +169,23 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.error("ERR DB index is out of range");
     }
     let (a, b) = (a as usize, b as usize);
-    // The data moves, each Db keeps its index. (State tied to an index
-    // rather than to the data — clients blocked or watching keys — stays.)
+    // The data moves, each Db keeps its index and what is tied to the index:
+    // the keys clients watch or wait on there. Those keys now see other
+    // data: WATCHes on them fail, waiters on them look again.
     ctx.srv.dbs.swap(a, b);
-    ctx.srv.dbs[a].id = a;
-    ctx.srv.dbs[b].id = b;
+    let (lo, hi) = (a.min(b), a.max(b));
+    if lo != hi {
+        let (left, right) = ctx.srv.dbs.split_at_mut(hi);
+        let (x, y) = (&mut left[lo], &mut right[0]);
+        std::mem::swap(&mut x.interest, &mut y.interest);
+        std::mem::swap(&mut x.touched, &mut y.touched);
+    }
+    for i in [a, b] {
+        let db = &mut ctx.srv.dbs[i];
+        db.id = i;
+        let keys: Vec<_> = db.interest.iter().cloned().collect();
+        db.touched.extend(keys);
+    }
     ctx.dirty(1);
     ctx.ok();
 }
@@ -400,13 +412,14 @@ fn for_each_client(ctx: &Ctx, mut f: impl FnMut(&crate::server::client::Client))
 }
 
 fn clients_section(ctx: &Ctx, s: &mut String) {
-    let (mut n, mut max_in, mut max_out, mut blocked) = (0, 0, 0, 0);
+    let (mut n, mut max_in, mut max_out, mut blocked, mut timed) = (0, 0, 0, 0, 0);
     for_each_client(ctx, |c| {
         n += 1;
         max_in = max_in.max(c.qbuf);
         max_out = max_out.max(c.out.buf.len());
-        // Clients held by CLIENT PAUSE are blocked, as in Redis.
-        blocked += c.paused as usize;
+        // Clients held by CLIENT PAUSE are blocked too, as in Redis.
+        blocked += (c.paused || c.blocked.is_some()) as usize;
+        timed += c.blocked.as_ref().is_some_and(|b| b.deadline_ms > 0) as usize;
     });
     field!(s, "connected_clients", "{n}");
     field!(s, "cluster_connections", "0");
@@ -415,8 +428,8 @@ fn clients_section(ctx: &Ctx, s: &mut String) {
     field!(s, "client_recent_max_output_buffer", "{max_out}");
     field!(s, "blocked_clients", "{blocked}");
     field!(s, "tracking_clients", "0");
-    field!(s, "clients_in_timeout_table", "0");
-    field!(s, "total_blocking_keys", "0");
+    field!(s, "clients_in_timeout_table", "{timed}");
+    field!(s, "total_blocking_keys", "{}", ctx.srv.waiters.by_key.len());
     field!(s, "total_blocking_keys_on_nokey", "0");
 }
 

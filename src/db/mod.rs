@@ -156,6 +156,10 @@ pub struct Db {
     pub avg_ttl: i64,
     /// Scratch list of the active expire cycle, kept for its capacity.
     due: Vec<Key>,
+    /// Keys some client WATCHes or blocks on, kept by the executor: a
+    /// change to one of them is queued in `touched` for it to act on.
+    pub interest: std::collections::HashSet<Key>,
+    pub touched: Vec<Key>,
 }
 
 impl Db {
@@ -168,6 +172,8 @@ impl Db {
             expire_cursor: 0,
             avg_ttl: 0,
             due: Vec::new(),
+            interest: Default::default(),
+            touched: Vec::new(),
         }
     }
 
@@ -213,8 +219,19 @@ impl Db {
     /// Looks a key up for modification; an expired key is deleted first.
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Obj> {
+        if !self.interest.is_empty() && self.interest.contains(key) && self.lookup(key, false).is_some() {
+            self.touched.push(key.into());
+        }
         let access = !NO_TOUCH.load(Relaxed);
         self.lookup(key, access)
+    }
+
+    /// Queues `key` in `touched` if a client watches or waits on it.
+    #[inline]
+    fn note_change(&mut self, key: &[u8]) {
+        if !self.interest.is_empty() && self.interest.contains(key) {
+            self.touched.push(key.into());
+        }
     }
 
     /// Looks a key up without counting as an access (TYPE, TTL, EXISTS,
@@ -248,6 +265,7 @@ impl Db {
     }
 
     fn put(&mut self, key: &[u8], mut obj: Obj, new_value: bool) -> Option<Obj> {
+        self.note_change(key);
         let lfu = new_value && lfu_enabled();
         let volatile = obj.expire_at != 0;
         let Some(slot) = self.dict.get_mut(key) else {
@@ -295,6 +313,7 @@ impl Db {
 
     fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let o = self.dict.remove(key)?;
+        self.note_change(key);
         if o.expire_at != 0 {
             self.volatile.remove(key);
         }
@@ -316,6 +335,7 @@ impl Db {
             let Some(o) = self.lookup(key, access) else { return false };
             std::mem::replace(&mut o.expire_at, at) != 0
         };
+        self.note_change(key);
         match (had, at != 0) {
             (false, true) => self.volatile.insert_new(key.into(), ()),
             (true, false) => {
@@ -327,6 +347,8 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
+        let existing: Vec<Key> = self.interest.iter().filter(|k| self.dict.contains_key(&k[..])).cloned().collect();
+        self.touched.extend(existing);
         self.dict.clear();
         self.volatile.clear();
         self.expire_cursor = 0;

@@ -16,6 +16,8 @@ use crate::db::Db;
 use crate::server::client::{Client, ConnSettings, Outlet};
 use crate::util::{now_ms, now_us};
 
+pub mod blocking;
+
 /// One executed write, as the AOF, replicas and the backlog consume it.
 #[derive(Debug, Clone)]
 pub struct Write {
@@ -113,6 +115,13 @@ pub struct Server {
     /// `start_batch` so that time between batches is never counted.
     pub clock: Option<Instant>,
     pub rng: rand::rngs::SmallRng,
+    /// Clients blocked on keys, and keys that got data for them.
+    pub waiters: blocking::Waiters,
+    /// Clients WATCHing each (db, key).
+    pub watchers: std::collections::HashMap<(usize, crate::db::Key), Vec<u64>>,
+    /// Writes held back while a transaction runs, propagated as one
+    /// MULTI ... EXEC block when it ends.
+    atomic: Option<Vec<Write>>,
     /// RDB saves: status, the background save in progress.
     pub persistence: crate::persistence::State,
 }
@@ -145,6 +154,9 @@ impl Server {
             pause_notify: Rc::new(Notify::new()),
             clock: None,
             rng,
+            waiters: Default::default(),
+            watchers: Default::default(),
+            atomic: None,
             persistence: Default::default(),
         }
     }
@@ -154,7 +166,32 @@ impl Server {
         if self.write_subscribers.is_empty() {
             return;
         }
+        if let Some(held) = &mut self.atomic {
+            held.push(Write { db, argv });
+            return;
+        }
         self.write_subscribers.retain(|s| s.send(Write { db, argv: argv.clone() }).is_ok());
+    }
+
+    /// Starts holding writes back (EXEC): they go out together at the end.
+    pub fn begin_atomic_writes(&mut self) {
+        self.atomic.get_or_insert_with(Vec::new);
+    }
+
+    /// Sends the held writes, wrapped in MULTI/EXEC when there are several.
+    pub fn end_atomic_writes(&mut self) {
+        let Some(held) = self.atomic.take() else { return };
+        let wrap = held.len() > 1;
+        let db = held.first().map_or(0, |w| w.db);
+        if wrap {
+            self.emit_write(db, vec![Bytes::from_static(b"MULTI")]);
+        }
+        for w in held {
+            self.emit_write(w.db, w.argv);
+        }
+        if wrap {
+            self.emit_write(db, vec![Bytes::from_static(b"EXEC")]);
+        }
     }
 
     /// Turns keys expired since the last call into DELs on the write stream.
@@ -169,6 +206,12 @@ impl Server {
                 self.emit_write(db, vec![Bytes::from_static(b"DEL"), Bytes::from(k.into_vec())]);
             }
         }
+    }
+
+    /// Whether the last command touched keys someone watches or waits on.
+    #[inline]
+    pub fn interest_pending(&self) -> bool {
+        (!self.watchers.is_empty() || self.waiters.clients > 0) && self.dbs.iter().any(|d| !d.touched.is_empty())
     }
 
     /// What connections decode with, from the config.
@@ -203,7 +246,9 @@ impl Server {
     /// so state other features keep per client (subscriptions, blocked
     /// keys, watched keys) is dropped here too.
     pub fn unlink_client(&mut self, id: u64) -> Option<Box<Client>> {
-        let client = self.clients.remove(&id)?;
+        let mut client = self.clients.remove(&id)?;
+        self.forget_blocked(&mut client);
+        commands::tx::unwatch_all(self, &mut client);
         if client.monitor {
             self.monitors.retain(|&m| m != id);
         }
@@ -398,6 +443,10 @@ pub enum Flow {
     /// CLIENT PAUSE holds it: nothing was written; run it again when the
     /// pause is over (the connection task keeps it and waits).
     Postponed,
+    /// A blocking command is waiting for data: the server runs it again and
+    /// wakes the connection when it is done (`Client::unblocked`), or the
+    /// connection ends the wait at the deadline.
+    Blocked,
 }
 
 /// A request as the connection decoded it.
@@ -418,13 +467,16 @@ pub fn run_request(srv: &mut Server, client: &mut Client, req: Request) -> bool 
         return false;
     }
     match req {
-        Request::Command(args) => {
-            if execute(srv, client, &args) == Flow::Postponed {
+        Request::Command(args) => match execute(srv, client, &args) {
+            Flow::Postponed => {
                 client.argv_mem = args.iter().map(|a| a.len()).sum();
                 client.held.push_back(Request::Command(args));
                 return false;
             }
-        }
+            // Later requests wait in `held` until the wait ends.
+            Flow::Blocked => return false,
+            Flow::Done => {}
+        },
         Request::ProtocolError(msg) => protocol_error(srv, client, &msg),
     }
     true
@@ -433,18 +485,23 @@ pub fn run_request(srv: &mut Server, client: &mut Client, req: Request) -> bool 
 /// Runs the requests a pause held, in order, until one is held again or
 /// the client is to be closed. Returns whether none is left.
 pub fn run_held(srv: &mut Server, client: &mut Client) -> bool {
+    if client.blocked.is_some() {
+        return false;
+    }
     while let Some(req) = client.held.pop_front() {
         if client.close_after_reply {
             client.held.clear();
             break;
         }
         match req {
-            Request::Command(args) => {
-                if execute(srv, client, &args) == Flow::Postponed {
+            Request::Command(args) => match execute(srv, client, &args) {
+                Flow::Postponed => {
                     client.held.push_front(Request::Command(args));
                     return false;
                 }
-            }
+                Flow::Blocked => return false,
+                Flow::Done => {}
+            },
             Request::ProtocolError(msg) => protocol_error(srv, client, &msg),
         }
     }
@@ -506,11 +563,13 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     let cmd = match found {
         Some(cmd) if check_arity(client, cmd, args.len()) => cmd,
         Some(cmd) => {
+            commands::tx::flag_abort(client, None);
             count_error(srv, client, reply_start, Some(cmd));
             return Flow::Done;
         }
         None => {
             resolve(client, args);
+            commands::tx::flag_abort(client, None);
             count_error(srv, client, reply_start, None);
             return Flow::Done;
         }
@@ -526,13 +585,28 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     }
     if !client.authenticated && srv.config.requirepass.is_some() && !cmd.def.has(flags::NO_AUTH) {
         client.out.error("NOAUTH Authentication required.");
+        commands::tx::flag_abort(client, None);
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
     }
     // A failed background save stops writes (stop-writes-on-bgsave-error).
     if cmd.def.has(flags::WRITE) && crate::persistence::writes_denied(srv) {
         client.out.error(crate::persistence::MISCONF);
+        commands::tx::flag_abort(client, None);
         count_error(srv, client, reply_start, Some(cmd));
+        return Flow::Done;
+    }
+    if client.tx.in_multi() && !cmd.def.has(flags::NOT_QUEUED) {
+        if cmd.def.has(flags::NO_MULTI) {
+            client.out.error("ERR Command not allowed inside a transaction");
+            commands::tx::flag_abort(client, None);
+            count_error(srv, client, reply_start, Some(cmd));
+            return Flow::Done;
+        }
+        if let Some(q) = &mut client.tx.queued {
+            q.push((cmd, args.to_vec()));
+        }
+        client.out.simple("QUEUED");
         return Flow::Done;
     }
     // CLIENT PAUSE holds every command, or only those that may change the
@@ -552,6 +626,16 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     }
     client.paused = false;
     call(srv, client, cmd, args);
+    if srv.interest_pending() {
+        let mut flagged = srv.handle_touched();
+        flagged.extend(srv.serve_ready());
+        if flagged.contains(&client.id) {
+            client.tx.dirty_cas = true;
+        }
+    }
+    if client.blocked.is_some() {
+        return Flow::Blocked;
+    }
     Flow::Done
 }
 

@@ -116,6 +116,14 @@ pub struct Client {
     /// The connection task. After writing to `out` from outside this
     /// client's own request (pub/sub, MONITOR, unblocking), call `wake`.
     pub outlet: Outlet,
+    /// MULTI/EXEC and WATCH state.
+    pub tx: crate::commands::tx::TxState,
+    /// What the client waits for while a blocking command is pending.
+    pub blocked: Option<crate::executor::blocking::Blocked>,
+    /// Set by a re-run of a blocked command that still found nothing.
+    pub still_blocked: bool,
+    /// Blocking commands answer at once (set while a script runs).
+    pub no_block: bool,
 }
 
 impl Client {
@@ -152,6 +160,10 @@ impl Client {
             reply_peak: 0,
             held: VecDeque::new(),
             outlet: Outlet::Local(Rc::new(Notify::new())),
+            tx: Default::default(),
+            blocked: None,
+            still_blocked: false,
+            no_block: false,
         }
     }
 
@@ -203,12 +215,12 @@ impl Client {
     /// Clients the `timeout` config never closes: monitors (Redis flags them
     /// as replicas) and clients blocked in a command (here: by CLIENT PAUSE).
     pub fn exempt_from_timeout(&self) -> bool {
-        self.monitor || self.paused
+        self.monitor || self.paused || self.blocked.is_some()
     }
 
     /// Whether CLIENT PAUSE holds one of its commands.
     pub fn is_held(&self) -> bool {
-        !self.held.is_empty()
+        !self.held.is_empty() || self.blocked.is_some()
     }
 
     /// Full name of the last command, as CLIENT LIST prints it.
@@ -226,7 +238,7 @@ impl Client {
         if self.monitor {
             f.push('O');
         }
-        if self.paused {
+        if self.paused || self.blocked.is_some() {
             f.push('b');
         }
         if self.close_after_reply {

@@ -131,6 +131,8 @@ async fn executor_loop(shared: Shared, mut rx: mpsc::UnboundedReceiver<ToExecuto
                 srv.unlink_client(id);
             }
         }
+        // Clients whose blocking command this batch served go on now.
+        srv.resume_remote_clients();
     }
 }
 
@@ -143,16 +145,29 @@ struct Settings {
 }
 
 /// Writes the executor's output until the batch is done; returns the new
-/// settings and whether to close, or None when the client is gone.
-async fn await_done(stream: &mut TcpStream, rx: &mut mpsc::UnboundedReceiver<ToConn>) -> Option<(Settings, bool)> {
+/// settings and whether to close, or None when the client is gone. Reads on
+/// meanwhile (a blocking command may wait long), so that a peer hanging up
+/// is noticed; what arrives stays in `rbuf` and is counted in `read`.
+async fn await_done(
+    stream: &mut TcpStream,
+    rx: &mut mpsc::UnboundedReceiver<ToConn>,
+    rbuf: &mut BytesMut,
+    read: &mut usize,
+) -> Option<(Settings, bool)> {
     loop {
-        match rx.recv().await? {
-            ToConn::Data(b) => stream.write_all(&b).await.ok()?,
-            ToConn::Done { id, authenticated, max_bulk_len, query_limit, close } => {
-                let limits = Limits { max_bulk_len, authenticated };
-                return Some((Settings { id, limits, query_limit }, close));
-            }
-            ToConn::Kill => return None,
+        tokio::select! {
+            msg = rx.recv() => match msg? {
+                ToConn::Data(b) => stream.write_all(&b).await.ok()?,
+                ToConn::Done { id, authenticated, max_bulk_len, query_limit, close } => {
+                    let limits = Limits { max_bulk_len, authenticated };
+                    return Some((Settings { id, limits, query_limit }, close));
+                }
+                ToConn::Kill => return None,
+            },
+            r = stream.read_buf(rbuf) => match r {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => *read += n,
+            },
         }
     }
 }
@@ -166,29 +181,36 @@ async fn serve(mut stream: TcpStream, peer: String, to_exec: mpsc::UnboundedSend
     if to_exec.send(connect).is_err() {
         return;
     }
-    let Some((mut settings, _)) = await_done(&mut stream, &mut rx).await else {
+    let mut decoder = Decoder::new();
+    let mut rbuf = BytesMut::with_capacity(IOBUF_LEN);
+    let mut early = 0;
+    let Some((mut settings, _)) = await_done(&mut stream, &mut rx, &mut rbuf, &mut early).await else {
         let _ = stream.shutdown().await;
         return;
     };
     let id = settings.id;
-    let mut decoder = Decoder::new();
-    let mut rbuf = BytesMut::with_capacity(IOBUF_LEN);
     'conn: loop {
-        let read = tokio::select! {
-            r = stream.read_buf(&mut rbuf) => match r {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            },
-            msg = rx.recv() => match msg {
-                Some(ToConn::Data(b)) => {
-                    if stream.write_all(&b).await.is_err() {
-                        break;
+        // Bytes that arrived while the connection was being registered are
+        // decoded before reading more.
+        let read = if early > 0 {
+            0
+        } else {
+            tokio::select! {
+                r = stream.read_buf(&mut rbuf) => match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                },
+                msg = rx.recv() => match msg {
+                    Some(ToConn::Data(b)) => {
+                        if stream.write_all(&b).await.is_err() {
+                            break;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                Some(ToConn::Done { .. }) => continue,
-                Some(ToConn::Kill) | None => break,
-            },
+                    Some(ToConn::Done { .. }) => continue,
+                    Some(ToConn::Kill) | None => break,
+                },
+            }
         };
         if rbuf.len() as i64 > settings.query_limit {
             tracing::warn!("Closing client that reached max query buffer length: id={id}");
@@ -196,7 +218,7 @@ async fn serve(mut stream: TcpStream, peer: String, to_exec: mpsc::UnboundedSend
         }
         // Everything complete goes over in one batch (one request at a time
         // until authenticated: AUTH lifts the limits for what follows).
-        let mut unsent_read = read;
+        let mut unsent_read = read + std::mem::take(&mut early);
         loop {
             let qbuf = rbuf.len();
             let reqs = decode_batch(&mut decoder, &mut rbuf, settings.limits);
@@ -208,7 +230,7 @@ async fn serve(mut stream: TcpStream, peer: String, to_exec: mpsc::UnboundedSend
             if to_exec.send(batch).is_err() {
                 break 'conn;
             }
-            match await_done(&mut stream, &mut rx).await {
+            match await_done(&mut stream, &mut rx, &mut rbuf, &mut unsent_read).await {
                 Some((s, false)) => settings = s,
                 Some((_, true)) | None => break 'conn,
             }

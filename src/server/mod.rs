@@ -121,6 +121,7 @@ pub fn run(config: Config) -> std::io::Result<()> {
         }
         tokio::task::spawn_local(cron(shared.clone(), hz));
         tokio::task::spawn_local(pause_watcher(shared.clone()));
+        tokio::task::spawn_local(deadline_watcher(shared.clone()));
         tokio::task::spawn_local(crate::persistence::snapshot::driver(shared.clone()));
         let notify = shared.borrow().shutdown_notify.clone();
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -160,6 +161,26 @@ async fn pause_watcher(shared: Shared) {
             notify.notified().await;
         }
         crate::executor::resume_held(&mut shared.borrow_mut());
+    }
+}
+
+/// Ends blocking commands at their deadlines. Sleeps until the earliest
+/// one, or until an earlier one is set.
+async fn deadline_watcher(shared: Shared) {
+    let notify = shared.borrow().waiters.deadline_notify.clone();
+    loop {
+        let next = shared.borrow().waiters.next_deadline();
+        match next {
+            Some(t) => {
+                let left = (t - crate::util::now_ms()).max(0) as u64;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(left)) => {}
+                    _ = notify.notified() => {}
+                }
+            }
+            None => notify.notified().await,
+        }
+        shared.borrow_mut().time_out_blocked(crate::util::now_ms());
     }
 }
 
