@@ -877,6 +877,11 @@ fn serialized_length(obj: &Obj, compress: bool) -> usize {
         Value::Set(s) => rdb_len_size(s.len()) + s.members().iter().map(|m| str_size(m)).sum::<usize>(),
         // Scores are saved as 8-byte binary doubles.
         Value::ZSet(z) => rdb_len_size(z.len()) + z.iter().map(|(member, _)| str_size(&member) + 8).sum::<usize>(),
+        // The listpack nodes as blobs (the counters and groups left out).
+        Value::Stream(s) => {
+            rdb_len_size(s.entries.node_count())
+                + s.entries.node_blobs().map(|(key, lp)| str_size(&key) + str_size(lp)).sum::<usize>()
+        }
     }
 }
 

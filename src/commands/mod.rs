@@ -19,8 +19,8 @@ pub mod scan;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
-pub mod tx;
 pub mod zsets;
 
 use std::collections::HashMap;
@@ -55,9 +55,6 @@ pub mod flags {
     pub const NO_MANDATORY_KEYS: u64 = 1 << 17;
     pub const NO_ASYNC_LOADING: u64 = 1 << 18;
     pub const PROTECTED: u64 = 1 << 19;
-    /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD,
-    /// MULTI, WATCH, QUIT, RESET). Internal: COMMAND INFO does not show it.
-    pub const NOT_QUEUED: u64 = 1 << 20;
 
     /// Names as COMMAND INFO prints them, in Redis's order.
     pub const NAMES: &[(u64, &str)] = &[
@@ -278,7 +275,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, strings::COMMANDS, zsets::COMMANDS, tx::COMMANDS];
+    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, streams::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

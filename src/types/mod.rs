@@ -12,3 +12,4 @@ pub mod set;
 pub mod zset;
 pub mod list;
 pub mod longdouble;
+pub mod stream;

@@ -1178,9 +1178,16 @@ pub enum Claim {
 pub struct AutoClaim {
     /// Where the next call should start (0-0 at the end of the PEL).
     pub next: StreamId,
-    pub claimed: Vec<(StreamId, Nack)>,
-    /// Pending entries whose stream entry was gone, dropped.
-    pub deleted: Vec<(StreamId, Nack)>,
+    /// In PEL order: each ID with its pending record after the claim, or
+    /// (deleted) as it was when dropped because its entry was gone.
+    pub events: Vec<(StreamId, Nack, Claimed)>,
+}
+
+/// Whether XAUTOCLAIM claimed a pending entry or dropped it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Claimed {
+    Claimed,
+    Deleted,
 }
 
 impl Group {
@@ -1452,7 +1459,7 @@ impl Group {
             from = Bound::Excluded(id);
             if !log.contains(id) {
                 self.remove_pending(id);
-                out.deleted.push((id, nack));
+                out.events.push((id, nack, Claimed::Deleted));
                 count -= 1;
                 continue;
             }
@@ -1470,7 +1477,7 @@ impl Group {
             if let Some(c) = self.consumer_mut(to) {
                 c.active_time = now;
             }
-            out.claimed.push((id, claimed));
+            out.events.push((id, claimed, Claimed::Claimed));
             count -= 1;
         }
         out.next = self.pel.range((from, Bound::Unbounded)).next().map_or(StreamId::MIN, |(&id, _)| id);
@@ -1555,8 +1562,20 @@ mod tests {
         assert_eq!(parse("9--18446744073709551615"), Some(id(9, 1)));
         assert_eq!(parse("007-01"), Some(id(7, 1)));
         assert_eq!(parse("18446744073709551615-18446744073709551615"), Some(StreamId::MAX));
-        for bad in ["-0", "", "-", "+", "18446744073709551616", "1-18446744073709551616", "1-", "-1", "1-2-3", "1 ", "a", "1-x"]
-        {
+        for bad in [
+            "-0",
+            "",
+            "-",
+            "+",
+            "18446744073709551616",
+            "1-18446744073709551616",
+            "1-",
+            "-1",
+            "1-2-3",
+            "1 ",
+            "a",
+            "1-x",
+        ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
         assert_eq!(parse_id(b"-", 0, false, false).map(|p| p.id), Some(StreamId::MIN));
@@ -1704,17 +1723,16 @@ mod tests {
         assert_eq!((g.last_id, g.entries_read, g.pel.len()), (id(3, 0), 3, 3));
         assert_eq!(entries.lag(g), Some(2));
         let bob = g.create_consumer(b"bob", 20).expect("bob");
-        assert_eq!(g.claim(entries, id(1, 0), bob, 5, 20, 20, None, false, false), Claim::Claimed(Nack {
-            delivery_time: 20,
-            delivery_count: 2,
-            consumer: bob
-        }));
+        assert_eq!(
+            g.claim(entries, id(1, 0), bob, 5, 20, 20, None, false, false),
+            Claim::Claimed(Nack { delivery_time: 20, delivery_count: 2, consumer: bob })
+        );
         assert_eq!(g.claim(entries, id(2, 0), bob, 50, 20, 20, None, false, false), Claim::Skipped);
         assert_eq!(g.consumer(alice).map(|c| c.pel.len()), Some(2));
         entries.delete(&[id(2, 0)]);
         let ac = g.autoclaim(entries, bob, StreamId::MIN, 10, 0, 30, true);
-        assert_eq!(ac.deleted.iter().map(|d| d.0).collect::<Vec<_>>(), [id(2, 0)]);
-        assert_eq!(ac.claimed.iter().map(|d| d.0).collect::<Vec<_>>(), [id(1, 0), id(3, 0)]);
+        let events: Vec<(StreamId, Claimed)> = ac.events.iter().map(|e| (e.0, e.2)).collect();
+        assert_eq!(events, [(id(1, 0), Claimed::Claimed), (id(2, 0), Claimed::Deleted), (id(3, 0), Claimed::Claimed)]);
         assert_eq!(ac.next, StreamId::MIN);
         assert!(g.ack(id(3, 0)));
         assert!(!g.ack(id(3, 0)));
