@@ -21,6 +21,7 @@ pub mod sets;
 pub mod sort;
 pub mod streams;
 pub mod strings;
+pub mod tx;
 pub mod zsets;
 
 use std::collections::HashMap;
@@ -55,6 +56,9 @@ pub mod flags {
     pub const NO_MANDATORY_KEYS: u64 = 1 << 17;
     pub const NO_ASYNC_LOADING: u64 = 1 << 18;
     pub const PROTECTED: u64 = 1 << 19;
+    /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD,
+    /// MULTI, WATCH, QUIT, RESET). Internal: COMMAND INFO does not show it.
+    pub const NOT_QUEUED: u64 = 1 << 20;
 
     /// Names as COMMAND INFO prints them, in Redis's order.
     pub const NAMES: &[(u64, &str)] = &[
@@ -275,7 +279,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, streams::COMMANDS, strings::COMMANDS, zsets::COMMANDS];
+    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, streams::COMMANDS, strings::COMMANDS, zsets::COMMANDS, tx::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
