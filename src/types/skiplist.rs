@@ -7,7 +7,9 @@
 //! member's slot, then its levels (forward offset and span packed in one
 //! word) — contiguous, like Redis's node with its flexible level array, so
 //! a step of a search touches one cache line instead of chasing a
-//! separately allocated level vector. Members are kept in their own slots
+//! separately allocated level vector (nodes are placed so that they
+//! straddle cache lines as little as their size allows). Members are kept
+//! in their own slots
 //! (compared only on equal scores). Freed nodes are reused by nodes of the
 //! same height.
 
@@ -100,9 +102,54 @@ impl LexRange {
     }
 }
 
+/// A cache line of the arena: the arena is 64-byte aligned, so nodes
+/// placed on line boundaries never straddle two lines.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Line([u64; 8]);
+
+/// The node arena: 64-bit words in cache-line-aligned storage.
+#[derive(Clone, Default)]
+struct Arena {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl Arena {
+    /// Room for a node of `size` words at a fresh offset where it does not
+    /// straddle cache lines more than it must: nodes of up to 4 words on a
+    /// half-line boundary, bigger ones on a line boundary.
+    fn grow(&mut self, size: usize) -> usize {
+        let align = if size <= 4 { 4 } else { 8 };
+        let at = self.len.div_ceil(align) * align;
+        self.len = at + size;
+        self.lines.resize(self.len.div_ceil(8), Line([0; 8]));
+        at
+    }
+
+    fn capacity_bytes(&self) -> usize {
+        self.lines.capacity() * std::mem::size_of::<Line>()
+    }
+}
+
+impl std::ops::Index<usize> for Arena {
+    type Output = u64;
+    #[inline]
+    fn index(&self, i: usize) -> &u64 {
+        &self.lines[i / 8].0[i % 8]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Arena {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut u64 {
+        &mut self.lines[i / 8].0[i % 8]
+    }
+}
+
 #[derive(Clone)]
 pub struct SkipList {
-    words: Vec<u64>,
+    words: Arena,
     /// Offsets of freed nodes, by height.
     free: Vec<Vec<u32>>,
     members: Vec<Box<[u8]>>,
@@ -129,11 +176,12 @@ fn random_level() -> usize {
 
 impl SkipList {
     pub fn new() -> Self {
-        let mut words = vec![0u64; HDR + MAX_LEVEL];
-        words[1] = NIL as u64 | (MAX_LEVEL as u64) << 32;
-        words[2] = u64::MAX;
-        for w in &mut words[HDR..] {
-            *w = NIL as u64;
+        let mut words = Arena::default();
+        let head = words.grow(HDR + MAX_LEVEL);
+        words[head + 1] = NIL as u64 | (MAX_LEVEL as u64) << 32;
+        words[head + 2] = u64::MAX;
+        for i in 0..MAX_LEVEL {
+            words[head + HDR + i] = NIL as u64;
         }
         SkipList {
             words,
@@ -231,18 +279,14 @@ impl SkipList {
         };
         let x = match self.free[height].pop() {
             Some(x) => x,
-            None => {
-                let x = self.words.len() as u32;
-                self.words.resize(self.words.len() + HDR + height, 0);
-                x
-            }
+            None => self.words.grow(HDR + height) as u32,
         };
         let o = x as usize;
         self.words[o] = score.to_bits();
         self.words[o + 1] = NIL as u64 | (height as u64) << 32;
         self.words[o + 2] = slot as u64;
-        for w in &mut self.words[o + HDR..o + HDR + height] {
-            *w = NIL as u64;
+        for i in 0..height {
+            self.words[o + HDR + i] = NIL as u64;
         }
         x
     }
@@ -642,7 +686,7 @@ impl SkipList {
 
     /// Heap bytes held, for memory figures.
     pub fn allocated(&self) -> usize {
-        self.words.capacity() * 8
+        self.words.capacity_bytes()
             + self.members.capacity() * std::mem::size_of::<Box<[u8]>>()
             + self.members.iter().map(|m| m.len()).sum::<usize>()
             + self.free.iter().map(|f| f.capacity() * 4).sum::<usize>()
