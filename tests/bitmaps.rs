@@ -298,3 +298,58 @@ fn ranges_are_parsed_before_the_key_is_looked_up() {
     assert_eq!(c.cmd(&["BITPOS", "missing", "0", "5", "9", "BIT"]), Resp::Int(0));
     assert_eq!(c.cmd(&["BITPOS", "missing", "1", "5"]), Resp::Int(-1));
 }
+
+/// An INFO field as a number.
+fn info_field(c: &mut RawConn, section: &str, field: &str) -> i64 {
+    let Resp::Bulk(Some(info)) = c.cmd(&["INFO", section]) else { panic!("INFO") };
+    let info = String::from_utf8_lossy(&info).into_owned();
+    info.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}"))
+}
+
+#[test]
+fn changes_and_keyspace_hits_are_counted_as_redis() {
+    let Some(mut p) = pair("bitmap dirty and hit counts") else { return };
+    let counters = |c: &mut RawConn| {
+        [
+            info_field(c, "persistence", "rdb_changes_since_last_save"),
+            info_field(c, "stats", "keyspace_hits"),
+            info_field(c, "stats", "keyspace_misses"),
+        ]
+    };
+    let steps: &[&[&str]] = &[
+        &["SETBIT", "b", "1", "1"],
+        &["SETBIT", "b", "1", "1"],
+        &["SETBIT", "b", "30", "0"],
+        &["GETBIT", "b", "1"],
+        &["GETBIT", "missing", "1"],
+        &["BITCOUNT", "b"],
+        &["BITCOUNT", "missing"],
+        &["BITCOUNT", "b", "0", "1", "BIT"],
+        &["BITPOS", "b", "1"],
+        &["BITPOS", "missing", "1", "0", "-1"],
+        &["BITOP", "AND", "d", "b", "missing", "b"],
+        &["BITOP", "OR", "d", "missing"],
+        &["BITOP", "OR", "d", "missing"],
+        &["BITFIELD", "b", "GET", "u8", "0"],
+        &["BITFIELD", "missing", "GET", "u8", "0"],
+        &["BITFIELD", "b", "SET", "u8", "0", "1", "SET", "u8", "8", "1", "INCRBY", "u8", "16", "0"],
+        &["BITFIELD", "b", "SET", "u8", "0", "1"],
+        &["BITFIELD", "nf", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"],
+        &["BITFIELD_RO", "b", "GET", "u8", "0"],
+        &["LPUSH", "list", "a"],
+        &["BITOP", "AND", "d", "b", "list"],
+        &["GETBIT", "list", "0"],
+        &["SETBIT", "list", "0", "1"],
+    ];
+    for step in steps {
+        let (o0, r0) = (counters(&mut p.ox), counters(&mut p.redis));
+        let args: Vec<&[u8]> = step.iter().map(|a| a.as_bytes()).collect();
+        p.both(&args);
+        let (o1, r1) = (counters(&mut p.ox), counters(&mut p.redis));
+        let delta = |a: [i64; 3], b: [i64; 3]| [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        assert_eq!(delta(o0, o1), delta(r0, r1), "{step:?}: [changes, hits, misses]");
+    }
+}

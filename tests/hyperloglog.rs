@@ -313,19 +313,28 @@ fn pfselftest_passes() {
     );
 }
 
-/// `rdb_changes_since_last_save` from INFO persistence.
-fn changes(c: &mut RawConn) -> i64 {
-    let Resp::Bulk(Some(info)) = c.cmd(&["INFO", "persistence"]) else { panic!("INFO") };
+/// An INFO field as a number.
+fn info_field(c: &mut RawConn, section: &str, field: &str) -> i64 {
+    let Resp::Bulk(Some(info)) = c.cmd(&["INFO", section]) else { panic!("INFO") };
     let info = String::from_utf8_lossy(&info).into_owned();
     info.lines()
-        .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+        .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
         .and_then(|v| v.trim().parse().ok())
-        .expect("rdb_changes_since_last_save")
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}"))
+}
+
+/// Changes (as `ctx.dirty`) and keyspace hits and misses of one server.
+fn counters(c: &mut RawConn) -> [i64; 3] {
+    [
+        info_field(c, "persistence", "rdb_changes_since_last_save"),
+        info_field(c, "stats", "keyspace_hits"),
+        info_field(c, "stats", "keyspace_misses"),
+    ]
 }
 
 #[test]
-fn changes_are_counted_as_redis() {
-    let Some(mut p) = pair("HLL dirty counts") else { return };
+fn changes_and_keyspace_hits_are_counted_as_redis() {
+    let Some(mut p) = pair("HLL dirty and hit counts") else { return };
     let steps: &[&[&str]] = &[
         &["PFADD", "h", "a", "b", "c"],
         &["PFADD", "h", "a", "b", "c"],
@@ -333,18 +342,25 @@ fn changes_are_counted_as_redis() {
         &["PFADD", "new"],
         &["PFCOUNT", "h"],
         &["PFCOUNT", "h"],
-        &["PFCOUNT", "h", "new"],
-        &["PFMERGE", "m", "h", "new"],
+        &["PFCOUNT", "missing"],
+        &["PFCOUNT", "h", "new", "missing", "h"],
+        &["PFMERGE", "m", "h", "new", "missing"],
+        &["PFMERGE", "h", "m"],
         &["PFDEBUG", "GETREG", "m"],
         &["PFDEBUG", "TODENSE", "h"],
         &["PFDEBUG", "TODENSE", "h"],
+        &["PFDEBUG", "ENCODING", "missing"],
         &["PFADD", "h", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8"],
+        &["LPUSH", "list", "a"],
+        &["PFCOUNT", "h", "list"],
+        &["PFMERGE", "m", "list"],
     ];
     for step in steps {
-        let (o0, r0) = (changes(&mut p.ox), changes(&mut p.redis));
+        let (o0, r0) = (counters(&mut p.ox), counters(&mut p.redis));
         let args: Vec<&[u8]> = step.iter().map(|a| a.as_bytes()).collect();
         p.both(&args);
-        let (o1, r1) = (changes(&mut p.ox), changes(&mut p.redis));
-        assert_eq!(o1 - o0, r1 - r0, "{step:?}");
+        let (o1, r1) = (counters(&mut p.ox), counters(&mut p.redis));
+        let delta = |a: [i64; 3], b: [i64; 3]| [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        assert_eq!(delta(o0, o1), delta(r0, r1), "{step:?}: [changes, hits, misses]");
     }
 }
