@@ -845,16 +845,8 @@ pub fn parse_read(ctx: &mut Ctx, args: &[Bytes], xreadgroup: bool) -> Option<Rea
                 out.error("ERR The + ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The + ID would just return an empty result set.");
                 return None;
             }
-            b"+" => match last {
-                None => StreamId::MIN,
-                Some(last) => match last.prev() {
-                    Some(id) => id,
-                    None => {
-                        out.error("ERR the stream last element ID is 0-0");
-                        return None;
-                    }
-                },
-            },
+            // A stream whose last ID is 0-0 never had an entry: nothing to read.
+            b"+" => last.and_then(StreamId::prev).unwrap_or(StreamId::MIN),
             b">" if !xreadgroup => {
                 out.error("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.");
                 return None;
@@ -1735,4 +1727,130 @@ fn xinfo_stream(out: &mut Out, s: &Stream, opts: &[Bytes]) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    //! What stream commands propagate, read off the executor's write stream,
+    //! against what Valkey 9.1 (Redis 7.2) sends its replicas for the same
+    //! commands. Redis wraps a command's several writes in MULTI/EXEC; the
+    //! writes themselves are compared here.
+
+    use bytes::Bytes;
+
+    use crate::config::Config;
+    use crate::executor::{execute, Server, Write};
+    use crate::server::client::Client;
+
+    /// Each command's propagated writes, each write as one string, with
+    /// the millisecond of `TIME <ms>` replaced by `T`.
+    fn propagated(srv: &mut Server, cmds: &[&str]) -> Vec<Vec<String>> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Write>();
+        srv.write_subscribers.push(tx);
+        let mut client = Client::new(1, "127.0.0.1:1".into(), "127.0.0.1:2".into(), -1, true);
+        let mut all = Vec::new();
+        for cmd in cmds {
+            let args: Vec<Bytes> = cmd.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            execute(srv, &mut client, &args);
+            let mut writes = Vec::new();
+            while let Ok(w) = rx.try_recv() {
+                let mut words: Vec<String> = w.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                if let Some(t) = words.iter().position(|w| w == "TIME") {
+                    assert!(words[t + 1].parse::<i64>().is_ok_and(|ms| ms > 1_600_000_000_000), "{words:?}");
+                    words[t + 1] = "T".into();
+                }
+                writes.push(words.join(" "));
+            }
+            all.push(writes);
+        }
+        srv.write_subscribers.clear();
+        all
+    }
+
+    #[test]
+    fn writes_propagate_as_redis_72() {
+        let mut srv = Server::new(Config::default());
+        let out = propagated(
+            &mut srv,
+            &[
+                "XADD p 1-0 a 1",
+                "XADD p MAXLEN ~ 1 5-* c 3",
+                "XADD p 6-0 c 3",
+                "XADD p 7-0 c 3",
+                "XGROUP CREATE p g 0",
+                "XREADGROUP GROUP g alice COUNT 2 STREAMS p >",
+                "XREADGROUP GROUP g alice STREAMS p 0",
+                "XREADGROUP GROUP g bob NOACK COUNT 1 STREAMS p >",
+                "XREADGROUP GROUP g bob NOACK STREAMS p >",
+                "XREADGROUP GROUP g carol STREAMS p >",
+                "XCLAIM p g dave 0 5 JUSTID",
+                "XCLAIM p g dave 0 5-0 LASTID 8-0",
+                "XCLAIM p g dave 0 2 LASTID 9-0",
+                "XDEL p 5-0",
+                "XAUTOCLAIM p g erin 0 0",
+                "XACK p g 1-0",
+                "XACK p g 1-0",
+                "XGROUP SETID p g 0 ENTRIESREAD 3",
+                "XSETID p 10-0 ENTRIESADDED 7 MAXDELETEDID 5-0",
+                "XDEL p 99-0",
+                "XTRIM p MAXLEN 10",
+                "XTRIM p MINID = 7",
+                "XADD p MINID ~ 0 11-0 a 1",
+            ],
+        );
+        let expected: &[&[&str]] = &[
+            &["XADD p 1-0 a 1"],
+            &["XADD p MAXLEN = 2 5-0 c 3"],
+            &["XADD p 6-0 c 3"],
+            &["XADD p 7-0 c 3"],
+            &["XGROUP CREATE p g 0"],
+            &[
+                "XCLAIM p g alice 0 1-0 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 1-0",
+                "XCLAIM p g alice 0 5-0 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 5-0",
+                "XGROUP SETID p g 5-0 ENTRIESREAD 2",
+            ],
+            &[],
+            &["XGROUP CREATECONSUMER p g bob", "XGROUP SETID p g 6-0 ENTRIESREAD 3"],
+            &["XGROUP SETID p g 7-0 ENTRIESREAD 4"],
+            &[],
+            &["XCLAIM p g dave 0 5 TIME T RETRYCOUNT 2 FORCE JUSTID LASTID 7-0"],
+            &["XCLAIM p g dave 0 5-0 TIME T RETRYCOUNT 3 FORCE JUSTID LASTID 8-0"],
+            &["XGROUP SETID p g 9-0 ENTRIESREAD 4"],
+            &["XDEL p 5-0"],
+            &[
+                "XCLAIM p g erin 0 1-0 TIME T RETRYCOUNT 3 FORCE JUSTID LASTID 9-0",
+                "XCLAIM p g dave 0 5-0 TIME T RETRYCOUNT 3 FORCE JUSTID LASTID 9-0",
+            ],
+            &["XACK p g 1-0"],
+            &[],
+            &["XGROUP SETID p g 0 ENTRIESREAD 3"],
+            &["XSETID p 10-0 ENTRIESADDED 7 MAXDELETEDID 5-0"],
+            &[],
+            &[],
+            &["XTRIM p MINID = 7"],
+            &["XADD p MINID = 1-0 11-0 a 1"],
+        ];
+        assert_eq!(out.len(), expected.len());
+        for (i, (got, want)) in out.iter().zip(expected).enumerate() {
+            assert_eq!(got, want, "command {i}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_and_approximate_trims_are_rewritten() {
+        let mut srv = Server::new(Config::default());
+        let out = propagated(
+            &mut srv,
+            &["XADD s * f v", "XADD s 9999999999999-* f v", "XTRIM s MAXLEN ~ 0", "XADD s MAXLEN ~ 5 LIMIT 5 * f v"],
+        );
+        let first: Vec<&str> = out[0][0].split(' ').collect();
+        assert_eq!((first.len(), first[0], first[1], &first[3..]), (5, "XADD", "s", &["f", "v"][..]));
+        assert!(first[2].ends_with("-0") && first[2].len() > 10, "a generated ID: {first:?}");
+        assert_eq!(out[1], ["XADD s 9999999999999-0 f v"]);
+        // Both entries share a node, which ~ removes whole.
+        assert_eq!(out[2], ["XTRIM s MAXLEN = 0"]);
+        let last: Vec<&str> = out[3][0].split(' ').collect();
+        assert_eq!(&last[..7], ["XADD", "s", "MAXLEN", "=", "1", "LIMIT", "5"]);
+        assert_eq!(last[7], "9999999999999-1");
+    }
 }
