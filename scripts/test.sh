@@ -35,7 +35,7 @@ pytest_clients() {
 
 step build cargo build --bins
 if [ ${#FAILED[@]} = 0 ]; then
-    step cargo-test cargo test --all-targets
+    step cargo-test cargo test --all-targets --no-fail-fast
     step pytest pytest_clients
     step valkey-py scripts/valkey-py-suite.sh
 fi
