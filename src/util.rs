@@ -65,32 +65,67 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     }
 }
 
-/// Formats a double as Redis replies do: the shortest text that reads back
-/// as the same value, `inf`/`-inf` for infinities.
-pub fn fmt_f64(v: f64) -> String {
+/// Redis's double2ll: the integer a double stands for, when it is integral
+/// and within ±LLONG_MAX/2 (where the conversion is exact).
+pub fn double_to_int(s: f64) -> Option<i64> {
+    const HALF: f64 = (i64::MAX / 2) as f64;
+    ((-HALF..=HALF).contains(&s) && (s as i64) as f64 == s).then_some(s as i64)
+}
+
+/// A double as Redis 7.2's d2string prints it (every double reply, and
+/// scores in a listpack): integers plainly, other values from their shortest
+/// round-trip digits laid out as fpconv_dtoa does — plain up to 7 padding
+/// zeros, a decimal point while the exponent stays small, otherwise
+/// `d.ddde±X` with as few exponent digits as needed.
+pub fn d2string(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if v == 0.0 {
         return if v.is_sign_negative() { "-0".into() } else { "0".into() };
     }
-    let abs = v.abs();
-    if (1e-5..1e17).contains(&abs) {
-        format!("{v}")
-    } else {
-        // Scientific form as printf's %g gives it: mantissa, 'e', sign, two+ digits.
-        let s = format!("{v:e}");
-        match s.split_once('e') {
-            Some((m, e)) => {
-                let (sign, digits) = match e.strip_prefix('-') {
-                    Some(d) => ('-', d),
-                    None => ('+', e),
-                };
-                format!("{m}e{sign}{digits:0>2}")
-            }
-            None => s,
-        }
+    if let Some(i) = double_to_int(v) {
+        return i.to_string();
     }
+    // Shortest digits d[.ddd]e[-]X, so that v = digits × 10^k.
+    let sci = format!("{:e}", v.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let n = digits.len() as i32;
+    let k = exp.parse::<i32>().unwrap_or(0) - (n - 1);
+    let e = (k + n - 1).abs();
+    let mut out = String::with_capacity(n as usize + 8);
+    if v < 0.0 {
+        out.push('-');
+    }
+    if k >= 0 && e < n + 7 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', k as usize));
+    } else if k < 0 && (k > -7 || e < 4) {
+        let point = n + k;
+        if point <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
+            out.push_str(&digits);
+        } else {
+            out.push_str(&digits[..point as usize]);
+            out.push('.');
+            out.push_str(&digits[point as usize..]);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if n > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if k + n - 1 < 0 { '-' } else { '+' });
+        out.push_str(&e.to_string());
+    }
+    out
 }
 
 /// Writes an i64 in decimal into `out` without allocating.
@@ -306,9 +341,11 @@ mod tests {
         assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
-        assert_eq!(fmt_f64(10.6), "10.6");
-        assert_eq!(fmt_f64(1e20), "1e+20");
-        assert_eq!(fmt_f64(f64::INFINITY), "inf");
+        assert_eq!(d2string(10.6), "10.6");
+        assert_eq!(d2string(1e20), "1e+20");
+        assert_eq!(d2string(123456789.12345679), "1.2345678912345679e+8");
+        assert_eq!(d2string(1.5e-7), "1.5e-7");
+        assert_eq!(d2string(f64::INFINITY), "inf");
     }
 
     #[test]

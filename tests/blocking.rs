@@ -36,6 +36,7 @@ in_both_modes!(
     blmpop_serves_counts_and_a_wrong_type_ends_the_wait,
     client_unblock_with_timeout_or_error,
     a_killed_waiter_is_removed_from_the_queue,
+    zset_pops_wait_for_members,
 );
 
 fn pair(k: &str, v: &str) -> Resp {
@@ -199,4 +200,23 @@ fn a_killed_waiter_is_removed_from_the_queue(mode: &[&str]) {
     assert!(a.closed());
     c.cmd(&["RPUSH", "q", "v"]);
     assert_eq!(b.read(), pair("q", "v"));
+}
+
+fn zset_pops_wait_for_members(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
+    let mut a = srv.raw();
+    let mut b = srv.raw();
+    let mut c = srv.raw();
+    send(&mut a, &["BZPOPMIN", "z1", "z2", "0"]);
+    wait_blocked(&srv, 1);
+    send(&mut b, &["BZMPOP", "0", "1", "z2", "MAX", "COUNT", "2"]);
+    wait_blocked(&srv, 2);
+    c.cmd(&["ZADD", "z2", "1", "x", "2", "y", "3", "z"]);
+    assert_eq!(a.read(), Resp::Array(Some(vec![Resp::bulk("z2"), Resp::bulk("x"), Resp::bulk("1")])));
+    let pair = |m: &str, s: &str| Resp::Array(Some(vec![Resp::bulk(m), Resp::bulk(s)]));
+    assert_eq!(
+        b.read(),
+        Resp::Array(Some(vec![Resp::bulk("z2"), Resp::Array(Some(vec![pair("z", "3"), pair("y", "2")]))]))
+    );
+    assert_eq!(c.cmd(&["EXISTS", "z2"]), Resp::Int(0));
 }

@@ -289,6 +289,42 @@ pub static COMMANDS: &[CommandDef] = &[
         "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."
     ),
     cmd!(
+        "bzpopmin",
+        -3,
+        WRITE | FAST | BLOCKING,
+        acl::SORTEDSET,
+        keys(1, -2, 1),
+        bzpopmin,
+        "sorted-set",
+        "5.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."
+    ),
+    cmd!(
+        "bzpopmax",
+        -3,
+        WRITE | FAST | BLOCKING,
+        acl::SORTEDSET,
+        keys(1, -2, 1),
+        bzpopmax,
+        "sorted-set",
+        "5.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped."
+    ),
+    cmd!(
+        "bzmpop",
+        -5,
+        WRITE | BLOCKING | MOVABLEKEYS,
+        acl::SORTEDSET,
+        numkeys(0, 0, 2),
+        bzmpop,
+        "sorted-set",
+        "7.0.0",
+        "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."
+    ),
+    cmd!(
         "zmpop",
         -4,
         WRITE | MOVABLEKEYS,
@@ -1383,6 +1419,51 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) {
             // Replicas and the AOF get the pop that happened.
             let name: &'static [u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
             ctx.propagate(vec![Bytes::from_static(name), keys[key].clone(), Bytes::from(count.to_string())]);
+        }
+    }
+}
+
+/// BZPOPMIN/BZPOPMAX key [key ...] timeout: pops at once from the first
+/// existing key, or waits for one. Served, it propagates as ZPOPMIN/ZPOPMAX.
+fn bzpop(ctx: &mut Ctx, args: &[Bytes], max: bool) {
+    let Some(deadline) = crate::executor::blocking::parse_timeout(ctx, &args[args.len() - 1]) else { return };
+    let keys = &args[1..args.len() - 1];
+    match zpop(ctx, keys, max, 1, PopShape::KeyFlat) {
+        Popped::WrongType => {}
+        Popped::Done { key, .. } => {
+            let name: &'static [u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            ctx.propagate(vec![Bytes::from_static(name), keys[key].clone()]);
+        }
+        Popped::NoKey if !ctx.can_block() => ctx.out().null_array(),
+        Popped::NoKey => {
+            let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+            ctx.block(args, &keys, deadline);
+        }
+    }
+}
+
+fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) {
+    bzpop(ctx, args, false);
+}
+
+fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) {
+    bzpop(ctx, args, true);
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(deadline) = crate::executor::blocking::parse_timeout(ctx, &args[1]) else { return };
+    let Some((keys, max, count)) = parse_mpop(ctx, args, 2) else { return };
+    match zpop(ctx, keys, max, count, PopShape::KeyNested) {
+        Popped::WrongType => {}
+        Popped::Done { key, count } => {
+            let name: &'static [u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            ctx.propagate(vec![Bytes::from_static(name), keys[key].clone(), Bytes::from(count.to_string())]);
+        }
+        Popped::NoKey if !ctx.can_block() => ctx.out().null_array(),
+        Popped::NoKey => {
+            let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+            ctx.block(args, &keys, deadline);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use bytes::BytesMut;
 
-use crate::util::{fmt_f64, write_i64};
+use crate::util::{d2string, write_i64};
 
 pub struct Out {
     pub buf: BytesMut,
@@ -111,7 +111,7 @@ impl Out {
     }
 
     pub fn double(&mut self, v: f64) {
-        let s = fmt_f64(v);
+        let s = d2string(v);
         if self.resp >= 3 {
             self.buf.extend_from_slice(b",");
             self.buf.extend_from_slice(s.as_bytes());
