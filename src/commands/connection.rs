@@ -12,7 +12,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "ping",
         -1,
-        FAST,
+        FAST | ALLOWED_SUBSCRIBED,
         acl::CONNECTION,
         NO_KEYS,
         ping,
@@ -36,7 +36,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "quit",
         -1,
-        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | NOT_QUEUED,
+        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | NOT_QUEUED | ALLOWED_SUBSCRIBED,
         acl::CONNECTION,
         NO_KEYS,
         quit,
@@ -84,7 +84,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "reset",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | NOT_QUEUED,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | NOT_QUEUED | ALLOWED_SUBSCRIBED,
         acl::CONNECTION,
         NO_KEYS,
         reset,
@@ -298,6 +298,13 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
 
 fn ping(ctx: &mut Ctx, args: &[Bytes]) {
+    // A subscribed RESP2 client gets a message-like frame: [pong, arg].
+    if ctx.client.out.resp == 2 && ctx.client.subs.active() && args.len() <= 2 {
+        let out = ctx.out();
+        out.array(2);
+        out.bulk(b"pong");
+        return out.bulk(args.get(1).map_or(&b""[..], |a| &a[..]));
+    }
     match args.len() {
         1 => ctx.out().simple("PONG"),
         2 => ctx.out().bulk(&args[1]),
@@ -448,6 +455,7 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
         ctx.srv.monitors.retain(|&m| m != id);
     }
     crate::commands::tx::reset(ctx.srv, ctx.client);
+    crate::commands::pubsub::unsubscribe_silently(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
     c.monitor = false;
     c.db = 0;

@@ -15,6 +15,7 @@ pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod persistence;
+pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
@@ -59,6 +60,9 @@ pub mod flags {
     /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD,
     /// MULTI, WATCH, QUIT, RESET). Internal: COMMAND INFO does not show it.
     pub const NOT_QUEUED: u64 = 1 << 20;
+    /// Allowed to a RESP2 client while it is subscribed ((P|S)SUBSCRIBE,
+    /// (P|S)UNSUBSCRIBE, PING, QUIT, RESET). Internal.
+    pub const ALLOWED_SUBSCRIBED: u64 = 1 << 21;
 
     /// Names as COMMAND INFO prints them, in Redis's order.
     pub const NAMES: &[(u64, &str)] = &[
@@ -279,7 +283,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, streams::COMMANDS, strings::COMMANDS, zsets::COMMANDS, tx::COMMANDS];
+    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, pubsub::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, streams::COMMANDS, strings::COMMANDS, zsets::COMMANDS, tx::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

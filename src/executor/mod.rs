@@ -46,6 +46,8 @@ pub struct Stats {
     pub per_command: BTreeMap<String, CommandStats>,
     pub errors: BTreeMap<String, u64>,
     pub total_error_replies: u64,
+    /// Clients closed for passing their output buffer limit.
+    pub output_buffer_limit_disconnections: u64,
     /// (time ms, commands) samples for instantaneous_ops_per_sec.
     pub ops_samples: Vec<(i64, u64)>,
 }
@@ -124,6 +126,8 @@ pub struct Server {
     atomic: Option<Vec<Write>>,
     /// RDB saves: status, the background save in progress.
     pub persistence: crate::persistence::State,
+    /// Pub/Sub channels, patterns and shard channels with their subscribers.
+    pub pubsub: commands::pubsub::PubSub,
 }
 
 impl Server {
@@ -158,6 +162,7 @@ impl Server {
             watchers: Default::default(),
             atomic: None,
             persistence: Default::default(),
+            pubsub: Default::default(),
         }
     }
 
@@ -249,6 +254,7 @@ impl Server {
         let mut client = self.clients.remove(&id)?;
         self.forget_blocked(&mut client);
         commands::tx::unwatch_all(self, &mut client);
+        commands::pubsub::unsubscribe_silently(self, &mut client);
         if client.monitor {
             self.monitors.retain(|&m| m != id);
         }
@@ -592,6 +598,19 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     // A failed background save stops writes (stop-writes-on-bgsave-error).
     if cmd.def.has(flags::WRITE) && crate::persistence::writes_denied(srv) {
         client.out.error(crate::persistence::MISCONF);
+        commands::tx::flag_abort(client, None);
+        count_error(srv, client, reply_start, Some(cmd));
+        return Flow::Done;
+    }
+    // A subscribed RESP2 connection carries messages: only (un)subscribing
+    // and a few connection commands may share it.
+    if client.out.resp == 2 && client.subs.active() && !cmd.def.has(flags::ALLOWED_SUBSCRIBED) {
+        let msg = cmd.with_full_name(|n| {
+            format!(
+                "ERR Can't execute '{n}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            )
+        });
+        client.out.error(&msg);
         commands::tx::flag_abort(client, None);
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;

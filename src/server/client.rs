@@ -124,6 +124,8 @@ pub struct Client {
     pub still_blocked: bool,
     /// Blocking commands answer at once (set while a script runs).
     pub no_block: bool,
+    /// Pub/Sub channels and patterns it listens to.
+    pub subs: crate::commands::pubsub::Subscriptions,
 }
 
 impl Client {
@@ -164,6 +166,7 @@ impl Client {
             blocked: None,
             still_blocked: false,
             no_block: false,
+            subs: Default::default(),
         }
     }
 
@@ -209,6 +212,9 @@ impl Client {
 
     /// Redis's `getClientType`: MONITOR clients count as normal ones.
     pub fn kind(&self) -> ClientType {
+        if self.subs.active() {
+            return ClientType::PubSub;
+        }
         ClientType::Normal
     }
 
@@ -237,6 +243,9 @@ impl Client {
         let mut f = String::new();
         if self.monitor {
             f.push('O');
+        }
+        if self.subs.active() {
+            f.push('P');
         }
         if self.paused || self.blocked.is_some() {
             f.push('b');
@@ -278,7 +287,7 @@ impl Client {
         let obl = self.out.buf.len();
         let _ = write!(
             s,
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
              qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
              events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -290,6 +299,9 @@ impl Client {
             (now_ms / 1000 - self.last_interaction_ms / 1000).max(0),
             self.flag_string(),
             self.db,
+            self.subs.channels.len(),
+            self.subs.patterns.len(),
+            self.subs.shard.len(),
             self.qbuf,
             self.qbuf_free,
             argv_mem,
