@@ -332,8 +332,12 @@ fn pfdebug(ctx: &mut Ctx, args: &[Bytes]) {
         }
         ctx.out().int(sparse as i64);
     } else {
-        let msg = format!("ERR Unknown PFDEBUG subcommand '{}'", String::from_utf8_lossy(name));
-        ctx.error(&msg);
+        // The name as sent, binary included (newlines become spaces, as in
+        // any error reply).
+        let mut msg = b"-ERR Unknown PFDEBUG subcommand '".to_vec();
+        msg.extend(name.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        msg.extend_from_slice(b"'\r\n");
+        ctx.out().raw(&msg);
     }
 }
 

@@ -320,6 +320,10 @@ pub fn sparse_to_dense(hll: &mut Vec<u8>) -> Result<(), Corrupt> {
 /// VALs are merged. The HLL turns dense when `count` exceeds what VAL can
 /// hold or when the string would outgrow `sparse_max` bytes. True if the
 /// register changed.
+///
+/// A corrupted HLL ending in an XZERO cut after its first byte is split as
+/// Redis splits it, reading a zero second byte; what Redis reads there on
+/// later edits depends on leftovers in its buffer, oxkey keeps reading 0.
 pub fn sparse_set(hll: &mut Vec<u8>, index: usize, count: u8, sparse_max: usize) -> Result<bool, Corrupt> {
     if count > SPARSE_VAL_MAX_VALUE {
         return promote(hll, index, count);
