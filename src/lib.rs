@@ -6,6 +6,7 @@ pub mod db;
 pub mod executor;
 pub mod persistence;
 pub mod protocol;
+pub mod scripting;
 pub mod server;
 pub mod types;
 pub mod util;

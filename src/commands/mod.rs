@@ -17,6 +17,7 @@ pub mod lists;
 pub mod persistence;
 pub mod pubsub;
 pub mod scan;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -283,7 +284,7 @@ impl Table {
 }
 
 static FAMILIES: &[&[CommandDef]] =
-    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, pubsub::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, streams::COMMANDS, strings::COMMANDS, zsets::COMMANDS, tx::COMMANDS];
+    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, pubsub::COMMANDS, scripting::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, streams::COMMANDS, strings::COMMANDS, zsets::COMMANDS, tx::COMMANDS];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();

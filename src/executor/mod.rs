@@ -178,6 +178,11 @@ impl Server {
         self.write_subscribers.retain(|s| s.send(Write { db, argv: argv.clone() }).is_ok());
     }
 
+    /// Whether writes are being held back (a transaction or script runs).
+    pub fn in_atomic_writes(&self) -> bool {
+        self.atomic.is_some()
+    }
+
     /// Starts holding writes back (EXEC): they go out together at the end.
     pub fn begin_atomic_writes(&mut self) {
         self.atomic.get_or_insert_with(Vec::new);

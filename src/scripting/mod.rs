@@ -1,0 +1,734 @@
+//! Lua scripting as Redis 7.2: one embedded Lua 5.1 interpreter (Redis
+//! embeds 5.1 too) with Redis's sandbox — no `io`, `os`, `package`,
+//! `debug`, `print`, `dofile`/`loadfile`, no binary chunks, globals and
+//! library tables read-only — the `redis` library (`call`, `pcall`,
+//! `error_reply`, `status_reply`, `sha1hex`, `log`, `setresp`,
+//! `set_repl`, `replicate_commands`), the script cache keyed by SHA1, and
+//! the conversions between RESP and Lua values Redis documents.
+//!
+//! Commands called from a script run on the calling client itself through
+//! `executor::call`; their reply is parsed back from the client's output
+//! buffer (see `parse_reply`) and cut off again.
+//!
+//! Busy scripts: the executor is one thread, so no other client can be
+//! served (or send SCRIPT KILL) while a script runs; a script that never
+//! ends blocks the server, as in Redis without SCRIPT KILL. SCRIPT KILL
+//! therefore always answers NOTBUSY.
+//!
+//! Not present: the cjson, cmsgpack, bit and struct libraries, SCRIPT
+//! DEBUG, FUNCTION/FCALL.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use mlua::{ChunkMode, Function, Lua, LuaOptions, RegistryKey, StdLib, Table, Value as LV, Variadic};
+
+use crate::commands::{self, flags};
+use crate::executor::{self, Server};
+use crate::server::client::Client;
+
+/// Sandbox and helpers written in Lua, run once per interpreter with full
+/// access; returns the table `impl` whose `call`/`setresp` slots Rust fills
+/// for each run, the error handler runner and the script environment.
+const BOOTSTRAP: &str = r#"
+local G = _G
+local dbg = debug
+local rawget, rawset, error, type, tostring, setmetatable, xpcall =
+      rawget, rawset, error, type, tostring, setmetatable, xpcall
+local impl = ...
+
+-- Redis's __redis__err__handler: string errors become {err='ERR ...'},
+-- and the error records where in the user's script it was raised (C
+-- frames and our own helpers skipped).
+local function handler(err)
+  local level, i = 2, nil
+  while true do
+    i = dbg.getinfo(level, 'nSl')
+    if i == nil or (i.what ~= 'C' and i.what ~= 'tail' and i.source ~= '=oxkey') then break end
+    level = level + 1
+  end
+  if type(err) ~= 'table' then
+    -- redis.call (Rust) leaves the error table it raises in impl.pending.
+    local pending = rawget(impl, 'pending')
+    if pending ~= nil then
+      err = pending
+      impl.pending = nil
+    else
+      err = {err = 'ERR ' .. tostring(err)}
+    end
+  end
+  if i then err.source = i.source; err.line = i.currentline end
+  return err
+end
+
+local function run(f)
+  return xpcall(f, handler)
+end
+
+local function readonly()
+  error('Attempt to modify a readonly table', 2)
+end
+
+local function ro(t)
+  return setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+end
+
+local redis = {}
+-- redis.call and redis.pcall are set from Rust for each run: as C
+-- functions they keep the caller's frame on a tail call, for the error's line.
+redis.error_reply = function(msg)
+  if type(msg) ~= 'string' then error('wrong number or type of arguments', 2) end
+  if msg:sub(1, 1) ~= '-' then msg = '-' .. msg end
+  return {err = msg}
+end
+redis.status_reply = function(msg)
+  if type(msg) ~= 'string' then error('wrong number or type of arguments', 2) end
+  return {ok = msg}
+end
+redis.sha1hex = function(s)
+  if type(s) ~= 'string' and type(s) ~= 'number' then error('wrong number of arguments', 2) end
+  return impl.sha1hex(tostring(s))
+end
+redis.log = function(level, ...)
+  if select('#', ...) == 0 then error('redis.log() requires two arguments or more.', 2) end
+  if type(level) ~= 'number' then error('First argument must be a number (log level).', 2) end
+end
+redis.set_repl = function(v)
+  if type(v) ~= 'number' then error('redis.set_repl() requires one argument.', 2) end
+end
+redis.replicate_commands = function() return true end
+redis.breakpoint = function() return false end
+redis.debug = function() end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.REDIS_VERSION = impl.version
+redis.REDIS_VERSION_NUM = impl.version_num
+
+-- pcall(redis.call, ...) gets the error table redis.call raised.
+local orig_pcall = pcall
+local function fix_pcall(ok, ...)
+  if not ok then
+    local pending = rawget(impl, 'pending')
+    if pending ~= nil then
+      impl.pending = nil
+      return false, pending
+    end
+  end
+  return ok, ...
+end
+G.pcall = function(...) return fix_pcall(orig_pcall(...)) end
+
+-- Binary chunks would bypass the parser's checks.
+local orig_loadstring = loadstring
+G.loadstring = function(s, name)
+  if type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
+  return orig_loadstring(s, name)
+end
+G.load = nil
+G.dofile, G.loadfile, G.print, G.debug, G.setfenv, G.getfenv, G.newproxy, G.module, G.require =
+  nil, nil, nil, nil, nil, nil, nil, nil, nil
+G.package, G.io, G.os = nil, nil, nil
+G.redis = ro(redis)
+G.string, G.table, G.math, G.coroutine = ro(string), ro(table), ro(math), ro(coroutine)
+
+-- The environment scripts see: reads of missing globals and all writes fail.
+local env = setmetatable({}, {
+  __index = function(_, k)
+    local v = rawget(G, k)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly,
+  __metatable = false,
+})
+G._G = env
+return impl, run, env, G, redis
+"#;
+
+struct Script {
+    func: RegistryKey,
+}
+
+pub struct Engine {
+    lua: Lua,
+    impl_tbl: RegistryKey,
+    run: RegistryKey,
+    env: RegistryKey,
+    globals: RegistryKey,
+    /// The real `redis` table (scripts see a read-only proxy).
+    redis: RegistryKey,
+    scripts: HashMap<String, Script>,
+}
+
+/// What a running script's `redis.call` needs: the server and the client.
+struct RunState<'a> {
+    srv: &'a mut Server,
+    client: &'a mut Client,
+    readonly: bool,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+impl Engine {
+    fn new() -> mlua::Result<Engine> {
+        // SAFETY: the debug library is loaded for the error handler only;
+        // the bootstrap removes it from the scripts' view.
+        let lua = unsafe {
+            Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default())
+        };
+        let (impl_tbl, run, env, globals, redis) = {
+            let chunk = lua.load(BOOTSTRAP).set_name("=oxkey");
+            let f = chunk.into_function()?;
+            let impl_pre: Table = lua.create_table()?;
+            impl_pre.set("sha1hex", lua.create_function(|_, s: mlua::String| Ok(sha1_hex(s.as_bytes())))?)?;
+            impl_pre.set("version", crate::REDIS_COMPAT_VERSION)?;
+            impl_pre.set("version_num", version_num(crate::REDIS_COMPAT_VERSION))?;
+            let (impl_tbl, run, env, globals, redis): (Table, Function, Table, Table, Table) = f.call(impl_pre)?;
+            (
+                lua.create_registry_value(impl_tbl)?,
+                lua.create_registry_value(run)?,
+                lua.create_registry_value(env)?,
+                lua.create_registry_value(globals)?,
+                lua.create_registry_value(redis)?,
+            )
+        };
+        Ok(Engine { lua, impl_tbl, run, env, globals, redis, scripts: HashMap::new() })
+    }
+
+    /// Compiles `body` and caches it under its SHA1 (hex).
+    fn load(&mut self, body: &Bytes) -> Result<String, String> {
+        let sha = sha1_hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let env: Table = self.lua.registry_value(&self.env).map_err(|e| e.to_string())?;
+        let func = self
+            .lua
+            .load(&body[..])
+            .set_name("@user_script")
+            .set_mode(ChunkMode::Text)
+            .set_environment(env)
+            .into_function()
+            .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_error_text(&e)))?;
+        let func = self.lua.create_registry_value(func).map_err(|e| e.to_string())?;
+        self.scripts.insert(sha.clone(), Script { func });
+        Ok(sha)
+    }
+}
+
+fn lua_error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// "7.2.4" -> 0x070204, as REDIS_VERSION_NUM.
+fn version_num(v: &str) -> i64 {
+    v.split('.').take(3).fold(0, |acc, p| acc * 256 + p.parse::<i64>().unwrap_or(0))
+}
+
+fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Result<R, String> {
+    ENGINE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Engine::new().map_err(|e| format!("ERR Lua initialisation failed: {e}"))?);
+        }
+        match slot.as_mut() {
+            Some(engine) => Ok(f(engine)),
+            None => Err("ERR Lua initialisation failed".to_string()),
+        }
+    })
+}
+
+/// SCRIPT LOAD: compiles and caches; the SHA1 or the error reply text.
+pub fn load(body: &Bytes) -> Result<String, String> {
+    with_engine(|e| e.load(body))?
+}
+
+pub fn exists(sha: &[u8]) -> bool {
+    let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+    with_engine(|e| e.scripts.contains_key(&sha)).unwrap_or(false)
+}
+
+/// SCRIPT FLUSH: drops the cache and the interpreter with it (globals a
+/// script leaked through rawset go too), as Redis recreates its Lua state.
+pub fn flush() {
+    ENGINE.with(|cell| *cell.borrow_mut() = None);
+}
+
+/// Runs the cached script `sha` (lower case) with KEYS and ARGV, writing
+/// its reply to `client.out`. Returns false if no such script is cached.
+pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], argv: &[Bytes], readonly: bool) -> bool {
+    let outcome = ENGINE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            match Engine::new() {
+                Ok(e) => *slot = Some(e),
+                Err(e) => return Some(Err(format!("ERR Lua initialisation failed: {e}"))),
+            }
+        }
+        let engine = slot.as_mut()?;
+        let script = engine.scripts.get(sha)?;
+        Some(run_script(engine, &script.func, sha, srv, client, keys, argv, readonly).map_err(|e| format!("ERR {e}")))
+    });
+    match outcome {
+        None => false,
+        Some(Ok(())) => true,
+        Some(Err(msg)) => {
+            client.out.error(&msg);
+            true
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_script(
+    engine: &Engine,
+    func: &RegistryKey,
+    sha: &str,
+    srv: &mut Server,
+    client: &mut Client,
+    keys: &[Bytes],
+    argv: &[Bytes],
+    readonly: bool,
+) -> mlua::Result<()> {
+    let lua = &engine.lua;
+    let func: Function = lua.registry_value(func)?;
+    let runner: Function = lua.registry_value(&engine.run)?;
+    let impl_tbl: Table = lua.registry_value(&engine.impl_tbl)?;
+    let globals: Table = lua.registry_value(&engine.globals)?;
+    let redis: Table = lua.registry_value(&engine.redis)?;
+    impl_tbl.raw_set("pending", LV::Nil)?;
+    globals.raw_set(
+        "KEYS",
+        lua.create_sequence_from(keys.iter().map(|k| lua.create_string(&k[..])).collect::<mlua::Result<Vec<_>>>()?)?,
+    )?;
+    globals.raw_set(
+        "ARGV",
+        lua.create_sequence_from(argv.iter().map(|a| lua.create_string(&a[..])).collect::<mlua::Result<Vec<_>>>()?)?,
+    )?;
+
+    let saved_db = client.db;
+    let saved_resp = client.out.resp;
+    let saved_no_block = client.no_block;
+    client.no_block = true;
+    let nested = srv.in_atomic_writes();
+    srv.begin_atomic_writes();
+    let resp = Cell::new(2u8);
+    let state = RefCell::new(RunState { srv, client, readonly });
+    let result = lua.scope(|scope| {
+        redis.raw_set(
+            "call",
+            scope.create_function(|lua, args: Variadic<LV>| {
+                call_raising(lua, &state, resp.get(), &engine.impl_tbl, args, true)
+            })?,
+        )?;
+        redis.raw_set(
+            "pcall",
+            scope.create_function(|lua, args: Variadic<LV>| {
+                call_raising(lua, &state, resp.get(), &engine.impl_tbl, args, false)
+            })?,
+        )?;
+        redis.raw_set(
+            "setresp",
+            scope.create_function(|lua, v: LV| {
+                match v {
+                    LV::Integer(n @ (2 | 3)) => resp.set(n as u8),
+                    LV::Number(n) if n == 2.0 || n == 3.0 => resp.set(n as u8),
+                    _ => return Err(raise(lua, &engine.impl_tbl, "ERR RESP version must be 2 or 3.")),
+                }
+                Ok(())
+            })?,
+        )?;
+        let (ok, value): (bool, LV) = runner.call(func)?;
+        let mut st = state.borrow_mut();
+        let out = &mut st.client.out;
+        out.resp = saved_resp;
+        if ok {
+            write_value(out, &value, resp.get(), 0);
+        } else {
+            write_script_error(out, &value, sha);
+        }
+        Ok(())
+    });
+    redis.raw_set("call", LV::Nil)?;
+    redis.raw_set("pcall", LV::Nil)?;
+    redis.raw_set("setresp", LV::Nil)?;
+    let RunState { srv, client, .. } = state.into_inner();
+    client.out.resp = saved_resp;
+    client.db = saved_db;
+    client.no_block = saved_no_block;
+    if !nested {
+        srv.end_atomic_writes();
+    }
+    result
+}
+
+/// redis.call (`raise`) and redis.pcall. redis.call raises the error
+/// table through `impl.pending`: a Rust callback can only raise a string.
+fn call_raising<'lua>(
+    lua: &'lua Lua,
+    state: &RefCell<RunState>,
+    resp: u8,
+    impl_key: &RegistryKey,
+    args: Variadic<LV<'lua>>,
+    raise: bool,
+) -> mlua::Result<LV<'lua>> {
+    let v = redis_call(lua, &mut state.borrow_mut(), resp, args)?;
+    if raise {
+        if let LV::Table(t) = &v {
+            if t.raw_get::<_, LV>("err")? != LV::Nil {
+                let impl_tbl: Table = lua.registry_value(impl_key)?;
+                impl_tbl.raw_set("pending", v.clone())?;
+                return Err(mlua::Error::RuntimeError("script error".into()));
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Raises `{err=msg}` from a Rust callback (through `impl.pending`).
+fn raise(lua: &Lua, impl_key: &RegistryKey, msg: &str) -> mlua::Error {
+    let set = || -> mlua::Result<()> {
+        let impl_tbl: Table = lua.registry_value(impl_key)?;
+        let t = lua.create_table()?;
+        t.raw_set("err", msg)?;
+        impl_tbl.raw_set("pending", t)
+    };
+    match set() {
+        Ok(()) => mlua::Error::RuntimeError(msg.to_string()),
+        Err(e) => e,
+    }
+}
+
+/// An error that ended the script: `-<err> script: <sha>, on <source>:<line>.`
+fn write_script_error(out: &mut crate::protocol::Out, value: &LV, sha: &str) {
+    let LV::Table(t) = value else {
+        out.error("ERR Error running script (call to function returned an error that is not a table)");
+        return;
+    };
+    let msg = t.raw_get::<_, Option<mlua::String>>("err").ok().flatten();
+    let msg =
+        msg.map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned()).unwrap_or_else(|| "ERR unknown error".into());
+    let msg = msg.strip_prefix('-').unwrap_or(&msg).to_string();
+    let source = t.raw_get::<_, Option<mlua::String>>("source").ok().flatten();
+    let line = t.raw_get::<_, Option<i64>>("line").ok().flatten();
+    match (source, line) {
+        (Some(src), Some(line)) => {
+            out.error(&format!("{msg} script: {sha}, on {}:{line}.", String::from_utf8_lossy(src.as_bytes())))
+        }
+        _ => out.error(&msg),
+    }
+}
+
+fn err_table<'lua>(lua: &'lua Lua, msg: &str) -> mlua::Result<LV<'lua>> {
+    let t = lua.create_table()?;
+    t.raw_set("err", msg)?;
+    Ok(LV::Table(t))
+}
+
+/// redis.call / redis.pcall: runs a command on the script's client and
+/// converts its reply; failures come back as an `{err=...}` table.
+fn redis_call<'lua>(lua: &'lua Lua, st: &mut RunState, resp: u8, args: Variadic<LV<'lua>>) -> mlua::Result<LV<'lua>> {
+    if args.is_empty() {
+        return err_table(lua, "ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        match a {
+            LV::String(s) => argv.push(Bytes::copy_from_slice(s.as_bytes())),
+            LV::Integer(_) | LV::Number(_) => match lua.coerce_string(a.clone())? {
+                Some(s) => argv.push(Bytes::copy_from_slice(s.as_bytes())),
+                None => return err_table(lua, "ERR Lua redis lib command arguments must be strings or integers"),
+            },
+            _ => return err_table(lua, "ERR Lua redis lib command arguments must be strings or integers"),
+        }
+    }
+    let Some(cmd) = executor::lookup(&argv) else {
+        return err_table(lua, "ERR Unknown Redis command called from script");
+    };
+    if cmd.def.handler.is_none() || !commands::arity_ok(cmd.def, argv.len()) {
+        return err_table(lua, "ERR Wrong number of args calling Redis command from script");
+    }
+    if cmd.def.has(flags::NOSCRIPT) {
+        return err_table(lua, "ERR This Redis command is not allowed from script");
+    }
+    if st.readonly && cmd.def.has(flags::WRITE) {
+        return err_table(lua, "ERR Write commands are not allowed from read-only scripts.");
+    }
+    let start = st.client.out.buf.len();
+    st.client.out.resp = resp;
+    executor::call(st.srv, st.client, cmd, &argv);
+    let reply = st.client.out.buf.split_off(start);
+    let mut pos = 0;
+    let value = reply_to_lua(lua, &reply, &mut pos, 0)?;
+    Ok(value.unwrap_or(LV::Nil))
+}
+
+/// Depth limit for nested replies and tables, far beyond real replies.
+const MAX_DEPTH: usize = 128;
+
+fn line<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let rest = buf.get(*pos..)?;
+    let end = rest.windows(2).position(|w| w == b"\r\n")?;
+    *pos += end + 2;
+    Some(&rest[..end])
+}
+
+fn to_i64(b: &[u8]) -> Option<i64> {
+    crate::util::parse_i64(b)
+}
+
+/// Parses one RESP reply at `pos` into a Lua value with Redis's rules
+/// (`None` on malformed input; `Some(Nil)` for RESP3 null).
+fn reply_to_lua<'lua>(lua: &'lua Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<Option<LV<'lua>>> {
+    if depth > MAX_DEPTH || *pos >= buf.len() {
+        return Ok(None);
+    }
+    let kind = buf[*pos];
+    *pos += 1;
+    let Some(head) = line(buf, pos) else { return Ok(None) };
+    let v = match kind {
+        b'+' => {
+            let t = lua.create_table()?;
+            t.raw_set("ok", lua.create_string(head)?)?;
+            LV::Table(t)
+        }
+        b'-' => {
+            let t = lua.create_table()?;
+            t.raw_set("err", lua.create_string(head)?)?;
+            LV::Table(t)
+        }
+        b':' => LV::Number(to_i64(head).unwrap_or(0) as f64),
+        b'$' | b'=' => {
+            let Some(n) = to_i64(head) else { return Ok(None) };
+            if n < 0 {
+                return Ok(Some(LV::Boolean(false)));
+            }
+            let n = n as usize;
+            let Some(data) = buf.get(*pos..*pos + n) else { return Ok(None) };
+            *pos += n + 2;
+            if kind == b'=' && n >= 4 {
+                let inner = lua.create_table()?;
+                inner.raw_set("format", lua.create_string(&data[..3])?)?;
+                inner.raw_set("string", lua.create_string(&data[4..])?)?;
+                let t = lua.create_table()?;
+                t.raw_set("verbatim_string", inner)?;
+                LV::Table(t)
+            } else {
+                LV::String(lua.create_string(data)?)
+            }
+        }
+        b'*' | b'>' | b'~' | b'%' => {
+            let Some(n) = to_i64(head) else { return Ok(None) };
+            if n < 0 {
+                return Ok(Some(LV::Boolean(false)));
+            }
+            let t = lua.create_table()?;
+            for i in 0..n {
+                match kind {
+                    b'%' => {
+                        let k = reply_to_lua(lua, buf, pos, depth + 1)?;
+                        let v = reply_to_lua(lua, buf, pos, depth + 1)?;
+                        if let (Some(k), Some(v)) = (k, v) {
+                            if !k.is_nil() {
+                                t.raw_set(k, v)?;
+                            }
+                        }
+                    }
+                    b'~' => {
+                        if let Some(k) = reply_to_lua(lua, buf, pos, depth + 1)? {
+                            if !k.is_nil() {
+                                t.raw_set(k, true)?;
+                            }
+                        }
+                    }
+                    _ => {
+                        let v = reply_to_lua(lua, buf, pos, depth + 1)?.unwrap_or(LV::Nil);
+                        t.raw_set(i + 1, v)?;
+                    }
+                }
+            }
+            match kind {
+                b'%' | b'~' => {
+                    let outer = lua.create_table()?;
+                    outer.raw_set(if kind == b'%' { "map" } else { "set" }, t)?;
+                    LV::Table(outer)
+                }
+                _ => LV::Table(t),
+            }
+        }
+        b'_' => LV::Nil,
+        b'#' => LV::Boolean(head == b"t"),
+        b',' => {
+            let t = lua.create_table()?;
+            let d = crate::util::parse_f64(head).unwrap_or(0.0);
+            t.raw_set("double", d)?;
+            LV::Table(t)
+        }
+        b'(' => {
+            let t = lua.create_table()?;
+            t.raw_set("big_number", lua.create_string(head)?)?;
+            LV::Table(t)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(v))
+}
+
+/// Writes a script's return value as a reply, with Redis's Lua → RESP
+/// rules. `resp` is the script's protocol (redis.setresp).
+fn write_value(out: &mut crate::protocol::Out, v: &LV, resp: u8, depth: usize) {
+    match v {
+        LV::String(s) => out.bulk(s.as_bytes()),
+        LV::Integer(i) => out.int(*i),
+        LV::Number(n) => out.int(*n as i64),
+        LV::Boolean(b) if resp == 2 => {
+            if *b {
+                out.int(1)
+            } else {
+                out.null()
+            }
+        }
+        LV::Boolean(b) => out.boolean(*b),
+        LV::Table(t) if depth < MAX_DEPTH => write_table(out, t, resp, depth),
+        _ => out.null(),
+    }
+}
+
+fn write_table(out: &mut crate::protocol::Out, t: &Table, resp: u8, depth: usize) {
+    if let Ok(LV::String(e)) = t.raw_get::<_, LV>("err") {
+        let msg = String::from_utf8_lossy(e.as_bytes());
+        out.error(msg.strip_prefix('-').unwrap_or(&msg));
+        return;
+    }
+    if let Ok(LV::String(s)) = t.raw_get::<_, LV>("ok") {
+        let s = String::from_utf8_lossy(s.as_bytes()).replace(['\r', '\n'], " ");
+        out.simple(&s);
+        return;
+    }
+    if let Ok(d) = t.raw_get::<_, LV>("double") {
+        if let LV::Number(_) | LV::Integer(_) = d {
+            let n = match d {
+                LV::Number(n) => n,
+                LV::Integer(i) => i as f64,
+                _ => 0.0,
+            };
+            out.double(n);
+            return;
+        }
+    }
+    if let Ok(LV::String(s)) = t.raw_get::<_, LV>("big_number") {
+        if out.resp == 3 {
+            out.raw(b"(");
+            out.raw(s.as_bytes());
+            out.raw(b"\r\n");
+        } else {
+            out.bulk(s.as_bytes());
+        }
+        return;
+    }
+    if let Ok(LV::Table(m)) = t.raw_get::<_, LV>("map") {
+        let pairs: Vec<(LV, LV)> = m.pairs::<LV, LV>().filter_map(Result::ok).collect();
+        out.map(pairs.len());
+        for (k, v) in &pairs {
+            write_value(out, k, resp, depth + 1);
+            write_value(out, v, resp, depth + 1);
+        }
+        return;
+    }
+    if let Ok(LV::Table(s)) = t.raw_get::<_, LV>("set") {
+        let keys: Vec<LV> = s.pairs::<LV, LV>().filter_map(Result::ok).map(|(k, _)| k).collect();
+        out.set(keys.len());
+        for k in &keys {
+            write_value(out, k, resp, depth + 1);
+        }
+        return;
+    }
+    // An array: elements 1, 2, ... up to the first nil.
+    let mut items = Vec::new();
+    for i in 1.. {
+        match t.raw_get::<_, LV>(i) {
+            Ok(LV::Nil) | Err(_) => break,
+            Ok(v) => items.push(v),
+        }
+    }
+    out.array(items.len());
+    for v in &items {
+        write_value(out, v, resp, depth + 1);
+    }
+}
+
+/// Number of keys from EVAL's numkeys argument: the count or the error
+/// reply text.
+pub fn parse_numkeys(arg: &[u8], available: usize) -> Result<usize, &'static str> {
+    let n = to_i64(arg).ok_or("ERR value is not an integer or out of range")?;
+    if n < 0 {
+        return Err("ERR Number of keys can't be negative");
+    }
+    if n as u64 > available as u64 {
+        return Err("ERR Number of keys can't be greater than number of args");
+    }
+    Ok(n as usize)
+}
+
+/// SHA1 (FIPS 180-4) as 40 lower-case hex digits.
+pub fn sha1_hex(data: &[u8]) -> String {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_be_bytes());
+    for block in msg.chunks_exact(64) {
+        let mut w = [0u32; 80];
+        for (i, word) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, &wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    h.iter().map(|x| format!("{x:08x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_vectors() {
+        assert_eq!(sha1_hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(sha1_hex(b"return 1"), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+        let long = vec![b'a'; 1000];
+        assert_eq!(sha1_hex(&long), "291e9a6c66994949b57ba5e650361e98fc36b1ba");
+    }
+}
