@@ -84,7 +84,7 @@ impl Feature {
     /// Whether oxkey implements the feature. Flip a feature here when it
     /// lands; its parameters then accept every valid value.
     pub const fn built(self) -> bool {
-        matches!(self, Feature::Core | Feature::Rdb | Feature::Dump)
+        matches!(self, Feature::Core | Feature::Rdb | Feature::Dump | Feature::KeyspaceEvents)
     }
 
     fn what(self) -> &'static str {

@@ -2,6 +2,7 @@
 //! moving and copying keys, iterating the keyspace, expire times and
 //! OBJECT introspection.
 
+use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
@@ -346,7 +347,10 @@ const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
 fn del(ctx: &mut Ctx, args: &[Bytes]) {
     let mut n = 0;
     for k in &args[1..] {
-        n += ctx.db().del(k).is_some() as i64;
+        if ctx.db().del(k).is_some() {
+            n += 1;
+            ctx.notify(class::GENERIC, "del", k);
+        }
     }
     ctx.dirty(n as u64);
     ctx.out().int(n);
@@ -406,6 +410,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
         db.add(dst, obj);
     }
     ctx.dirty(1);
+    ctx.notify(class::GENERIC, "rename_from", src);
+    ctx.notify(class::GENERIC, "rename_to", dst);
     if nx {
         ctx.out().int(1)
     } else {
@@ -447,6 +453,8 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.srv.dbs[dst].add(key, obj);
     }
     ctx.dirty(1);
+    ctx.notify(class::GENERIC, "move_from", key);
+    ctx.srv.notify(Some(&mut *ctx.client), class::GENERIC, "move_to", key, dst);
     ctx.out().int(1);
 }
 
@@ -491,6 +499,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
     }
     target.set(newkey, copied);
     ctx.dirty(1);
+    ctx.srv.notify(Some(&mut *ctx.client), class::GENERIC, "copy_to", newkey, dst);
     ctx.out().int(1);
 }
 
@@ -672,8 +681,10 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], relative: bool, unit_ms: i64) {
         // A time in the past deletes the key, and replicas get the DEL.
         db.del(key);
         ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
+        ctx.notify(class::GENERIC, "del", key);
     } else {
         db.set_expire(key, when);
+        ctx.notify(class::GENERIC, "expire", key);
         // Replicas and the AOF get the absolute time, so replaying never
         // extends the key's life. The options stay, as Redis keeps them.
         if ctx.cmd.name != "pexpireat" {
@@ -730,6 +741,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
     if had_expire {
         db.set_expire(key, 0);
         ctx.dirty(1);
+        ctx.notify(class::GENERIC, "persist", key);
     }
     ctx.out().int(had_expire as i64);
 }

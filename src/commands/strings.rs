@@ -1,6 +1,7 @@
 //! String commands (Redis's t_string.c): GET and SET with their variants,
 //! integer and long double counters, ranges, LCS.
 
+use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx};
@@ -515,6 +516,10 @@ fn set_generic(ctx: &mut Ctx, args: &[Bytes], val: usize, opts: Opts, setnx: boo
         }
     }
     ctx.dirty(1);
+    ctx.notify(class::STRING, "set", key);
+    if expire.is_some() {
+        ctx.notify(class::GENERIC, "expire", key);
+    }
     match expire {
         // Replicas and the AOF get an absolute time, so replaying never
         // extends the key's life (PXAT is already absolute: sent as is).
@@ -560,6 +565,7 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) {
     }
     ctx.db().set(&args[1], Obj::from_bytes(&args[2]));
     ctx.dirty(1);
+    ctx.notify(class::STRING, "set", &args[1]);
     ctx.propagate(vec![Bytes::from_static(b"SET"), args[1].clone(), args[2].clone()]);
 }
 
@@ -569,6 +575,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
     }
     if ctx.db().del(&args[1]).is_some() {
         ctx.dirty(1);
+        ctx.notify(class::GENERIC, "del", &args[1]);
         ctx.propagate(vec![Bytes::from_static(b"DEL"), args[1].clone()]);
     }
 }
@@ -608,16 +615,19 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.db().del(key);
             let del = if ctx.srv.config.get("lazyfree-lazy-expire") == Some("yes") { "UNLINK" } else { "DEL" };
             ctx.dirty(1);
+            ctx.notify(class::GENERIC, "del", key);
             ctx.propagate(vec![Bytes::from_static(del.as_bytes()), key.clone()]);
         }
         Some((_, at)) => {
             ctx.db().set_expire(key, at);
             ctx.dirty(1);
+            ctx.notify(class::GENERIC, "expire", key);
             ctx.propagate(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), bytes_of_i64(at)]);
         }
         None if opts.persist && had_expire => {
             ctx.db().set_expire(key, 0);
             ctx.dirty(1);
+            ctx.notify(class::GENERIC, "persist", key);
             ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
         }
         None => {}
@@ -665,6 +675,9 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) {
         d.set(&pair[0], Obj::from_bytes(&pair[1]));
     }
     ctx.dirty((args.len() as u64 - 1) / 2);
+    for pair in args[1..].chunks_exact(2) {
+        ctx.notify(class::STRING, "set", &pair[0]);
+    }
     ctx.ok();
 }
 
@@ -682,6 +695,9 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) {
         d.set(&pair[0], Obj::from_bytes(&pair[1]));
     }
     ctx.dirty((args.len() as u64 - 1) / 2);
+    for pair in args[1..].chunks_exact(2) {
+        ctx.notify(class::STRING, "set", &pair[0]);
+    }
     ctx.out().int(1);
 }
 
@@ -734,6 +750,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
     match total {
         Ok(total) => {
             ctx.dirty(1);
+            ctx.notify(class::STRING, "append", key);
             ctx.out().int(total as i64);
         }
         Err(e) => edit_error(ctx, e),
@@ -776,6 +793,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
     match total {
         Ok(total) => {
             ctx.dirty(1);
+            ctx.notify(class::STRING, "setrange", key);
             ctx.out().int(total as i64);
         }
         Err(e) => edit_error(ctx, e),
@@ -882,6 +900,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
         }
     };
     ctx.dirty(1);
+    ctx.notify(class::STRING, "incrby", key);
     ctx.out().int(new);
 }
 
@@ -941,6 +960,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     ctx.dirty(1);
+    ctx.notify(class::STRING, "incrbyfloat", key);
     ctx.out().bulk(text.as_bytes());
     ctx.propagate(vec![Bytes::from_static(b"SET"), key.clone(), Bytes::from(text), Bytes::from_static(b"KEEPTTL")]);
 }

@@ -17,6 +17,7 @@ use crate::server::client::{Client, ConnSettings, Outlet};
 use crate::util::{now_ms, now_us};
 
 pub mod blocking;
+pub mod notify;
 
 /// One executed write, as the AOF, replicas and the backlog consume it.
 #[derive(Debug, Clone)]
@@ -206,6 +207,12 @@ impl Server {
 
     /// Turns keys expired since the last call into DELs on the write stream.
     pub fn propagate_expired(&mut self) {
+        self.propagate_expired_for(None);
+    }
+
+    /// `propagate_expired`, also raising the `expired` events; `caller` is
+    /// the client running a command, if any (it receives its events too).
+    pub fn propagate_expired_for(&mut self, mut caller: Option<&mut Client>) {
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired.is_empty() {
                 continue;
@@ -213,6 +220,7 @@ impl Server {
             let keys = std::mem::take(&mut self.dbs[db].expired);
             self.stats.expired_keys += keys.len() as u64;
             for k in keys {
+                self.notify(caller.as_deref_mut(), notify::class::EXPIRED, "expired", &k, db);
                 self.emit_write(db, vec![Bytes::from_static(b"DEL"), Bytes::from(k.into_vec())]);
             }
         }
@@ -748,7 +756,7 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
     if !srv.monitors.is_empty() && !def.has(flags::SKIP_MONITOR | flags::ADMIN) {
         feed_monitors(srv, client, args, &redacted);
     }
-    srv.propagate_expired();
+    srv.propagate_expired_for(Some(&mut *client));
     // As Redis's call(): whatever changed the dataset is propagated, read-only
     // commands included (PFCOUNT storing its cached cardinality); SAVE
     // lowering the counter is no change.

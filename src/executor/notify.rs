@@ -1,0 +1,64 @@
+//! Keyspace notifications, as Redis's `notify.c`: a change to a key is
+//! published as `__keyspace@<db>__:<key>` → event and
+//! `__keyevent@<db>__:<event>` → key, for the classes
+//! `notify-keyspace-events` selects.
+
+use super::{Ctx, Server};
+use crate::commands::pubsub;
+use crate::server::client::Client;
+
+/// Redis's NOTIFY_* event classes (the `notify-keyspace-events` letters).
+pub mod class {
+    pub const KEYSPACE: u32 = 1 << 0; // K
+    pub const KEYEVENT: u32 = 1 << 1; // E
+    pub const GENERIC: u32 = 1 << 2; // g
+    pub const STRING: u32 = 1 << 3; // $
+    pub const LIST: u32 = 1 << 4; // l
+    pub const SET: u32 = 1 << 5; // s
+    pub const HASH: u32 = 1 << 6; // h
+    pub const ZSET: u32 = 1 << 7; // z
+    pub const EXPIRED: u32 = 1 << 8; // x
+    pub const EVICTED: u32 = 1 << 9; // e
+    pub const STREAM: u32 = 1 << 10; // t
+    pub const KEY_MISS: u32 = 1 << 11; // m
+    pub const NEW: u32 = 1 << 14; // n
+}
+
+impl Server {
+    /// Redis's `notifyKeyspaceEvent`. `caller` is the client whose command
+    /// raised the event (it is not in `clients` meanwhile), when there is
+    /// one: it receives the message too if it subscribed.
+    pub fn notify(&mut self, caller: Option<&mut Client>, class: u32, event: &str, key: &[u8], db: usize) {
+        // Nobody listens: skip even reading the configuration (hot path).
+        if self.pubsub.is_empty() {
+            return;
+        }
+        let flags = self.config.notify_keyspace_events();
+        if flags & class == 0 {
+            return;
+        }
+        let mut caller = caller;
+        if flags & class::KEYSPACE != 0 {
+            let mut channel = format!("__keyspace@{db}__:").into_bytes();
+            channel.extend_from_slice(key);
+            pubsub::publish(self, caller.as_deref_mut(), &channel, event.as_bytes());
+        }
+        if flags & class::KEYEVENT != 0 {
+            let channel = format!("__keyevent@{db}__:{event}");
+            pubsub::publish(self, caller.as_deref_mut(), channel.as_bytes(), key);
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Raises a keyspace event on `key` in the client's database.
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        // Keys found expired by this command come first, as in Redis where
+        // the lookup that expires them raises `expired` at once.
+        if !self.srv.dbs[db].expired.is_empty() {
+            self.srv.propagate_expired_for(Some(&mut *self.client));
+        }
+        self.srv.notify(Some(&mut *self.client), class, event, key, db);
+    }
+}
