@@ -20,16 +20,42 @@ fn idx(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
+/// The hash table, kept between calls: an entry is `base + position` of
+/// the call that wrote it, so entries of earlier calls (at most `base`)
+/// read as empty without clearing 256 KB per string.
+struct Table {
+    slots: Vec<u32>,
+    base: u32,
+}
+
+thread_local! {
+    static TABLE: std::cell::RefCell<Table> = const { std::cell::RefCell::new(Table { slots: Vec::new(), base: 0 }) };
+}
+
 /// Compresses `input` as Redis does for an RDB string; None when Redis
 /// would store it uncompressed (4 bytes or less, or no saving of at least
 /// 4 bytes).
 pub fn compress(input: &[u8]) -> Option<Vec<u8>> {
     let n = input.len();
-    if n <= 4 {
+    if n <= 4 || n >= (u32::MAX / 2) as usize {
         return None;
     }
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.slots.is_empty() || t.base as usize + n >= u32::MAX as usize {
+            t.slots = vec![0; HSIZE];
+            t.base = 0;
+        }
+        let Table { slots, base } = &mut *t;
+        let out = compress_with(input, slots, *base);
+        *base += n as u32;
+        out
+    })
+}
+
+fn compress_with(input: &[u8], htab: &mut [u32], base: u32) -> Option<Vec<u8>> {
+    let n = input.len();
     let out_end = n - 4;
-    let mut htab = vec![0u32; HSIZE];
     // `out` always ends with the control byte of the literal run being
     // collected (`lit` bytes follow it), as liblzf's `op++ /* start run */`.
     let mut out: Vec<u8> = Vec::with_capacity(n);
@@ -40,8 +66,9 @@ pub fn compress(input: &[u8]) -> Option<Vec<u8>> {
     while ip < n - 2 {
         hval = (hval << 8) | input[ip + 2] as u32;
         let slot = idx(hval);
-        let r = htab[slot] as usize;
-        htab[slot] = ip as u32;
+        // Position 0 and other calls' entries read as 0: never referenced.
+        let r = htab[slot].saturating_sub(base) as usize;
+        htab[slot] = base + ip as u32;
         let off = ip.wrapping_sub(r).wrapping_sub(1);
         if r > 0 && off < MAX_OFF && input[r..r + 3] == input[ip..ip + 3] {
             let mut len = 2usize;
@@ -95,7 +122,7 @@ pub fn compress(input: &[u8]) -> Option<Vec<u8>> {
             hval = ((input[ip] as u32) << 8) | input[ip + 1] as u32;
             for _ in 0..2 {
                 hval = (hval << 8) | input[ip + 2] as u32;
-                htab[idx(hval)] = ip as u32;
+                htab[idx(hval)] = base + ip as u32;
                 ip += 1;
             }
         } else {
@@ -138,7 +165,9 @@ pub fn compress(input: &[u8]) -> Option<Vec<u8>> {
 
 /// Decompresses into exactly `out_len` bytes; None if the data is corrupt.
 pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(out_len.min(input.len().saturating_mul(64) + 64));
+    // A back reference expands 3 bytes into at most 264: a larger claim is
+    // corrupt and not worth allocating for.
+    let mut out: Vec<u8> = Vec::with_capacity(out_len.min(input.len().saturating_mul(90) + 64));
     let mut i = 0;
     while i < input.len() {
         let ctrl = input[i] as usize;
@@ -164,9 +193,14 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             if out.len() + len > out_len {
                 return None;
             }
-            for k in 0..len {
-                let b = out[start + k];
-                out.push(b);
+            if start + len <= out.len() {
+                out.extend_from_within(start..start + len);
+            } else {
+                // Overlapping: the copy reads bytes it has just written.
+                for k in 0..len {
+                    let b = out[start + k];
+                    out.push(b);
+                }
             }
         }
     }

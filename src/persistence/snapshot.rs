@@ -29,8 +29,11 @@ use crate::executor::Server;
 const CHUNK: usize = 256 * 1024;
 /// The walk pauses while this much is waiting to be written.
 const MAX_IN_FLIGHT: usize = 8 * 1024 * 1024;
-/// Time one step of the walk may take.
+/// Time one step of the walk may take while commands are running...
 const STEP_BUDGET: Duration = Duration::from_micros(500);
+/// ...and while none ran since the last step (the wait between steps
+/// costs about the timer's millisecond, so an idle server takes long ones).
+const IDLE_STEP_BUDGET: Duration = Duration::from_millis(8);
 
 enum Msg {
     Data(Vec<u8>),
@@ -63,6 +66,8 @@ pub struct Snapshot {
     pub dirty_before: u64,
     /// Microseconds to wait per key (`rdb-key-save-delay`, for tests).
     key_delay_us: u64,
+    /// The server's command count at the last step (did clients run any?).
+    commands_seen: u64,
     /// Why the save will fail (a value that cannot be saved).
     failed: Option<String>,
     writer_gone: bool,
@@ -230,6 +235,7 @@ impl Snapshot {
             keys_done: 0,
             dirty_before: srv.dirty,
             key_delay_us: key_delay_us.max(0) as u64,
+            commands_seen: srv.stats.commands,
             failed: None,
             writer_gone: false,
         })
@@ -391,7 +397,9 @@ pub fn step(srv: &mut Server) -> Option<Duration> {
         (!snap.walk(&srv.dbs, None, Some(keys)))
             .then_some(Duration::from_micros(snap.key_delay_us.saturating_mul(keys)))
     } else {
-        (!snap.walk(&srv.dbs, Some(STEP_BUDGET), None)).then_some(Duration::ZERO)
+        let busy = std::mem::replace(&mut snap.commands_seen, srv.stats.commands) != srv.stats.commands;
+        let budget = if busy { STEP_BUDGET } else { IDLE_STEP_BUDGET };
+        (!snap.walk(&srv.dbs, Some(budget), None)).then_some(Duration::ZERO)
     };
     srv.persistence.snapshot = Some(snap);
     wait
