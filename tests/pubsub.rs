@@ -331,6 +331,67 @@ fn keyspace_events_match_redis() {
     assert_eq!(ours, theirs);
 }
 
+const COLLECTIONS: &[&[&str]] = &[
+    &["LPUSH", "l", "a", "b", "c"],
+    &["RPUSH", "l", "d"],
+    &["LPUSHX", "nol", "a"],
+    &["RPUSHX", "l", "e"],
+    &["LPOP", "l"],
+    &["RPOP", "l", "2"],
+    &["LINSERT", "l", "BEFORE", "a", "z"],
+    &["LINSERT", "l", "BEFORE", "nothere", "z"],
+    &["LSET", "l", "0", "y"],
+    &["LREM", "l", "0", "nothere"],
+    &["LREM", "l", "0", "y"],
+    &["LTRIM", "l", "0", "-1"],
+    &["LTRIM", "nol", "0", "-1"],
+    &["RPUSH", "l2", "1", "2"],
+    &["LMOVE", "l2", "l3", "LEFT", "RIGHT"],
+    &["RPOPLPUSH", "l2", "l3"],
+    &["LMOVE", "l3", "l3", "LEFT", "RIGHT"],
+    &["LMPOP", "2", "nol", "l3", "LEFT", "COUNT", "5"],
+    &["LTRIM", "l", "5", "1"],
+    &["RPUSH", "l", "x"],
+    &["LPOP", "l"],
+    &["HSET", "h", "a", "1", "b", "2"],
+    &["HMSET", "h", "a", "3"],
+    &["HSETNX", "h", "a", "1"],
+    &["HSETNX", "h", "c", "1"],
+    &["HINCRBY", "h", "n", "3"],
+    &["HINCRBYFLOAT", "h", "f", "1.5"],
+    &["HDEL", "h", "nothere"],
+    &["HDEL", "h", "a", "b"],
+    &["HDEL", "h", "c", "n", "f"],
+    &["SADD", "s", "a", "b", "c"],
+    &["SADD", "s", "a"],
+    &["SREM", "s", "nothere"],
+    &["SREM", "s", "a"],
+    &["SMOVE", "s", "s2", "b"],
+    &["SMOVE", "s", "s", "c"],
+    &["SMOVE", "s", "s2", "c"],
+    &["SADD", "t", "1", "2", "3"],
+    &["SADD", "u", "3", "4"],
+    &["SINTERSTORE", "d", "t", "u"],
+    &["SUNIONSTORE", "d", "t", "u"],
+    &["SDIFFSTORE", "d", "t", "t"],
+    &["SINTERSTORE", "d", "t", "missing"],
+    &["SDIFFSTORE", "d", "t", "missing"],
+    &["SPOP", "u"],
+    &["SPOP", "u", "1"],
+    &["SPOP", "t", "1"],
+    &["SPOP", "t", "10"],
+];
+
+#[test]
+fn collection_events_match_redis() {
+    let srv = TestServer::start();
+    let ours = collect_events(srv.port, COLLECTIONS);
+    assert!(ours.contains(&("__keyspace@0__:l".to_string(), "lpush".to_string())));
+    let Some(reference) = RedisServer::start() else { return };
+    let theirs = collect_events(reference.port, COLLECTIONS);
+    assert_eq!(ours, theirs);
+}
+
 #[test]
 fn keyspace_event_classes() {
     let srv = TestServer::start();

@@ -1,6 +1,7 @@
 //! Hash commands (Redis's t_hash.c): HSET and friends over the listpack /
 //! hash-table `Hash` of `types/hash.rs`.
 
+use crate::executor::notify::class;
 use bytes::Bytes;
 use rand::Rng;
 
@@ -318,6 +319,7 @@ fn hset(ctx: &mut Ctx, args: &[Bytes]) {
     }
     // Every pair counts as a change, new or not, as in Redis.
     ctx.dirty((pairs.len() / 2) as u64);
+    ctx.notify(class::HASH, "hset", &args[1]);
 }
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
@@ -334,6 +336,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
     out.int(added as i64);
     if added {
         ctx.dirty(1);
+        ctx.notify(class::HASH, "hset", &args[1]);
     }
 }
 
@@ -427,6 +430,12 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
     }
     out.int(deleted as i64);
     ctx.dirty(deleted);
+    if deleted > 0 {
+        ctx.notify(class::HASH, "hdel", key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
 }
 
 fn hlen(ctx: &mut Ctx, args: &[Bytes]) {
@@ -476,6 +485,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
         Ok(Ok(v)) => {
             out.int(v);
             ctx.dirty(1);
+            ctx.notify(class::HASH, "hincrby", &args[1]);
         }
     }
 }
@@ -507,6 +517,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
         Ok(Ok(text)) => {
             out.bulk(text.as_bytes());
             ctx.dirty(1);
+            ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
             // Replicas and the AOF get the result, never a float addition
             // that could round differently there.
             ctx.propagate(vec![Bytes::from_static(b"HSET"), args[1].clone(), args[2].clone(), Bytes::from(text)]);

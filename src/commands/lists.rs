@@ -1,6 +1,7 @@
 //! List commands. The blocking forms (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
 //! BLMPOP) share their cores with LPOP/RPOP/LMOVE/LMPOP here.
 
+use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
@@ -118,6 +119,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) {
     }
     let len = list.len();
     ctx.dirty(args.len() as u64 - 2);
+    ctx.notify(class::LIST, push_event(end), key);
     ctx.out().int(len as i64);
 }
 
@@ -137,9 +139,37 @@ fn rpushx(ctx: &mut Ctx, args: &[Bytes]) {
     push(ctx, args, End::Right, true);
 }
 
+fn push_event(end: End) -> &'static str {
+    if end == End::Left {
+        "lpush"
+    } else {
+        "rpush"
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    if end == End::Left {
+        "lpop"
+    } else {
+        "rpop"
+    }
+}
+
 /// Pops up to `count` elements from one end of the list at `key`, deleting
-/// the key when it empties. None if the key is missing.
+/// the key when it empties, with Redis's keyspace events (`lpop`/`rpop`,
+/// then `del`). None if the key is missing.
 pub fn pop_elements(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Option<Vec<Vec<u8>>> {
+    let items = take_elements(ctx, key, end, count)?;
+    ctx.notify(class::LIST, pop_event(end), key);
+    let db = ctx.client.db;
+    if !ctx.srv.dbs[db].contains(key) {
+        ctx.notify(class::GENERIC, "del", key);
+    }
+    Some(items)
+}
+
+/// `pop_elements` without the events.
+fn take_elements(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Option<Vec<Vec<u8>>> {
     let f = fill(ctx);
     let db = ctx.client.db;
     let Some(Obj { val: Value::List(list), .. }) = ctx.srv.dbs[db].get_mut(key) else { return None };
@@ -234,6 +264,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) {
         Ok(Some(l)) => {
             if l.set(index, &args[3], f) {
                 ctx.dirty(1);
+                ctx.notify(class::LIST, "lset", &args[1]);
                 ctx.ok();
             } else {
                 ctx.error("ERR index out of range");
@@ -288,6 +319,10 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
     };
     let f = fill(ctx);
     let db = ctx.client.db;
+    let existed = match list_ref(ctx, &args[1]) {
+        Err(()) => return,
+        Ok(l) => l.is_some(),
+    };
     let removed = match list_mut(ctx, &args[1]) {
         Err(()) => return,
         Ok(None) => 0,
@@ -305,6 +340,12 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
         }
     };
     ctx.dirty(removed as u64);
+    if existed {
+        ctx.notify(class::LIST, "ltrim", &args[1]);
+        if !ctx.srv.dbs[db].contains(&args[1]) {
+            ctx.notify(class::GENERIC, "del", &args[1]);
+        }
+    }
     ctx.ok();
 }
 
@@ -324,6 +365,12 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
         }
     };
     ctx.dirty(removed as u64);
+    if removed > 0 {
+        ctx.notify(class::LIST, "lrem", &args[1]);
+        if !ctx.srv.dbs[db].contains(&args[1]) {
+            ctx.notify(class::GENERIC, "del", &args[1]);
+        }
+    }
     ctx.out().int(removed as i64);
 }
 
@@ -349,6 +396,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
     };
     if reply > 0 {
         ctx.dirty(1);
+        ctx.notify(class::LIST, "linsert", &args[1]);
     }
     ctx.out().int(reply);
 }
@@ -447,7 +495,9 @@ pub fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) {
     if list_ref(ctx, dst).is_err() {
         return;
     }
-    let Some(v) = pop_elements(ctx, src, from, 1).and_then(|mut v| v.pop()) else {
+    // Events as Redis: the push on `dst`, then the pop on `src`, then its
+    // deletion if it emptied.
+    let Some(v) = take_elements(ctx, src, from, 1).and_then(|mut v| v.pop()) else {
         return ctx.out().null();
     };
     let f = fill(ctx);
@@ -462,6 +512,11 @@ pub fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) {
         }
     }
     ctx.dirty(1);
+    ctx.notify(class::LIST, push_event(to), dst);
+    ctx.notify(class::LIST, pop_event(from), src);
+    if !ctx.srv.dbs[db].contains(src) {
+        ctx.notify(class::GENERIC, "del", src);
+    }
     ctx.out().bulk(&v);
 }
 

@@ -5,6 +5,7 @@
 //! Also here, shared with hashes.rs (and ZRANDMEMBER): the parsing and
 //! size guard of the random-count commands.
 
+use crate::executor::notify::class;
 use bytes::Bytes;
 use rand::Rng;
 
@@ -388,8 +389,12 @@ fn store(ctx: &mut Ctx, dst: &[u8], result: Set) {
     if len > 0 {
         db.set(dst, Obj::new(Value::Set(Box::new(result))));
         ctx.dirty(1);
+        // The event is the command's name: sinterstore, sunionstore...
+        let event = ctx.cmd.name;
+        ctx.notify(class::SET, event, dst);
     } else if db.del(dst).is_some() {
         ctx.dirty(1);
+        ctx.notify(class::GENERIC, "del", dst);
     }
     ctx.out().int(len as i64);
 }
@@ -420,6 +425,9 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
     };
     out.int(added as i64);
     ctx.dirty(added as u64);
+    if added > 0 {
+        ctx.notify(class::SET, "sadd", &args[1]);
+    }
 }
 
 fn srem(ctx: &mut Ctx, args: &[Bytes]) {
@@ -448,6 +456,12 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) {
     }
     out.int(removed as i64);
     ctx.dirty(removed);
+    if removed > 0 {
+        ctx.notify(class::SET, "srem", key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
 }
 
 fn sismember(ctx: &mut Ctx, args: &[Bytes]) {
@@ -598,6 +612,10 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(m) = popped else { return out.null() };
     out.bulk(&m);
     ctx.dirty(1);
+    ctx.notify(class::SET, "spop", key);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
+    }
     ctx.propagate(vec![Bytes::from_static(b"SREM"), key.clone(), Bytes::from(m)]);
 }
 
@@ -632,6 +650,8 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) {
         }
         db.del(key);
         ctx.dirty(size as u64);
+        ctx.notify(class::SET, "spop", key);
+        ctx.notify(class::GENERIC, "del", key);
         ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
         return;
     }
@@ -665,6 +685,7 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) {
         out.bulk(m);
     }
     ctx.dirty(popped.len() as u64);
+    ctx.notify(class::SET, "spop", key);
     for batch in popped.chunks(SPOP_PROPAGATE_BATCH) {
         let mut argv = Vec::with_capacity(2 + batch.len());
         argv.push(Bytes::from_static(b"SREM"));
@@ -697,7 +718,8 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
     if !s.remove(member) {
         return out.int(0);
     }
-    if s.is_empty() {
+    let src_emptied = s.is_empty();
+    if src_emptied {
         db.del(src);
     }
     let added = match db.get_mut(dst) {
@@ -711,6 +733,13 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
     };
     out.int(1);
     ctx.dirty(1 + added as u64);
+    ctx.notify(class::SET, "srem", src);
+    if src_emptied {
+        ctx.notify(class::GENERIC, "del", src);
+    }
+    if added {
+        ctx.notify(class::SET, "sadd", dst);
+    }
 }
 
 /// SINTER, SINTERSTORE and SINTERCARD: the members of the smallest set
