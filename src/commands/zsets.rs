@@ -6,6 +6,7 @@
 //! The blocking forms (BZPOPMIN, BZPOPMAX, BZMPOP) come with the blocking
 //! machinery; `zpop` is the core they share with ZPOPMIN/ZPOPMAX/ZMPOP.
 
+use crate::executor::notify::class;
 use std::collections::HashMap;
 
 use bytes::Bytes;
@@ -774,6 +775,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], mut items: Vec<Scored>) {
         let deleted = ctx.db().del(dst).is_some();
         if deleted {
             ctx.dirty(1);
+            ctx.notify(class::GENERIC, "del", dst);
         }
         return ctx.out().int(0);
     }
@@ -782,6 +784,9 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], mut items: Vec<Scored>) {
     let z = ZSet::from_sorted(items, limits(ctx));
     ctx.db().set(dst, Obj::new(Value::ZSet(Box::new(z))));
     ctx.dirty(1);
+    // The event is the command's name: zunionstore, zrangestore...
+    let event = ctx.cmd.name;
+    ctx.notify(class::ZSET, event, dst);
     ctx.out().int(n as i64);
 }
 
@@ -881,6 +886,9 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], incr: bool) {
         out.int((if ch { adds.added + adds.updated } else { adds.added }) as i64);
     }
     ctx.dirty(adds.added + adds.updated);
+    if adds.added + adds.updated > 0 {
+        ctx.notify(class::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
+    }
 }
 
 /// What a ZADD did, to build its reply.
@@ -925,17 +933,25 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) {
         Err(WrongType) => return out.error(WRONGTYPE),
     };
     let mut deleted = 0;
+    let mut emptied = false;
     for m in &args[2..] {
         if z.remove(m).is_some() {
             deleted += 1;
         }
         if z.is_empty() {
             db.del(key);
+            emptied = true;
             break;
         }
     }
     out.int(deleted);
     ctx.dirty(deleted as u64);
+    if deleted > 0 {
+        ctx.notify(class::ZSET, "zrem", key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1275,11 +1291,20 @@ fn zremrange(ctx: &mut Ctx, args: &[Bytes], what: Removal) {
         Removal::Score(r) => z.remove_score_range(&r),
         Removal::Lex(r) => z.remove_lex_range(&r),
     };
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         db.del(key);
     }
     out.int(removed as i64);
     ctx.dirty(removed as u64);
+    if removed > 0 {
+        // The event is the command's name: zremrangebyscore...
+        let event = ctx.cmd.name;
+        ctx.notify(class::ZSET, event, key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
 }
 
 fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) {
@@ -1373,10 +1398,17 @@ pub fn zpop(ctx: &mut Ctx, keys: &[Bytes], max: bool, count: usize, shape: PopSh
                 reply_score(out, s);
             });
         }
-        if z.is_empty() {
+        let emptied = z.is_empty();
+        if emptied {
             db.del(key);
         }
         ctx.dirty(n as u64);
+        if n > 0 {
+            ctx.notify(class::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+            if emptied {
+                ctx.notify(class::GENERIC, "del", key);
+            }
+        }
         return Popped::Done { key: idx, count: n };
     }
     Popped::NoKey
