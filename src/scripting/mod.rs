@@ -77,18 +77,21 @@ end
 local redis = {}
 -- redis.call and redis.pcall are set from Rust for each run: as C
 -- functions they keep the caller's frame on a tail call, for the error's line.
+-- Redis's luaPushErrorBuff: "-CODE msg" keeps its code, anything else
+-- gets ERR.
 redis.error_reply = function(msg)
   if type(msg) ~= 'string' then error('wrong number or type of arguments', 2) end
   if msg:sub(1, 1) ~= '-' then msg = '-' .. msg end
-  return {err = msg}
+  local sp = msg:find(' ', 1, true)
+  local code, text = 'ERR', msg:sub(2)
+  if sp ~= nil then code, text = msg:sub(2, sp - 1), msg:sub(sp + 1) end
+  text = (text:gsub('^[\r\n]+', ''))
+  text = (text:gsub('[\r\n]+$', ''))
+  return {err = code .. ' ' .. text}
 end
 redis.status_reply = function(msg)
   if type(msg) ~= 'string' then error('wrong number or type of arguments', 2) end
   return {ok = msg}
-end
-redis.sha1hex = function(s)
-  if type(s) ~= 'string' and type(s) ~= 'number' then error('wrong number of arguments', 2) end
-  return impl.sha1hex(tostring(s))
 end
 redis.log = function(level, ...)
   if select('#', ...) == 0 then error('redis.log() requires two arguments or more.', 2) end
@@ -105,14 +108,15 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.REDIS_VERSION = impl.version
 redis.REDIS_VERSION_NUM = impl.version_num
 
--- pcall(redis.call, ...) gets the error table redis.call raised.
+-- pcall(redis.call, ...) gets the message of the error redis.call raised
+-- (Redis raises the err string to Lua code, the table to the script's caller).
 local orig_pcall = pcall
 local function fix_pcall(ok, ...)
   if not ok then
     local pending = rawget(impl, 'pending')
     if pending ~= nil then
       impl.pending = nil
-      return false, pending
+      return false, pending.err
     end
   end
   return ok, ...
@@ -148,6 +152,11 @@ G._G = env
 return impl, run, env, G, redis
 "#;
 
+/// Named registry slot of the bootstrap's `impl` table.
+const IMPL: &str = "oxkey_impl";
+
+const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
 struct Script {
     func: RegistryKey,
 }
@@ -181,14 +190,31 @@ impl Engine {
         let lua = unsafe {
             Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default())
         };
+        // A script must not take the server's memory with it
+        // (`string.rep('x', 1e10)`): past this, allocations fail with
+        // "not enough memory", an ordinary script error.
+        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         let (impl_tbl, run, env, globals, redis) = {
             let chunk = lua.load(BOOTSTRAP).set_name("=oxkey");
             let f = chunk.into_function()?;
             let impl_pre: Table = lua.create_table()?;
-            impl_pre.set("sha1hex", lua.create_function(|_, s: mlua::String| Ok(sha1_hex(s.as_bytes())))?)?;
             impl_pre.set("version", crate::REDIS_COMPAT_VERSION)?;
             impl_pre.set("version_num", version_num(crate::REDIS_COMPAT_VERSION))?;
             let (impl_tbl, run, env, globals, redis): (Table, Function, Table, Table, Table) = f.call(impl_pre)?;
+            lua.set_named_registry_value(IMPL, impl_tbl.clone())?;
+            redis.raw_set(
+                "sha1hex",
+                lua.create_function(|lua, args: Variadic<LV>| {
+                    // As lua_tolstring: a value with no string form hashes as "".
+                    match args.first() {
+                        Some(v) if args.len() == 1 => match lua.coerce_string(v.clone())? {
+                            Some(t) => Ok(sha1_hex(t.as_bytes())),
+                            None => Ok(sha1_hex(b"")),
+                        },
+                        _ => Err(raise(lua, "ERR wrong number of arguments")),
+                    }
+                })?,
+            )?;
             (
                 lua.create_registry_value(impl_tbl)?,
                 lua.create_registry_value(run)?,
@@ -326,15 +352,11 @@ fn run_script(
     let result = lua.scope(|scope| {
         redis.raw_set(
             "call",
-            scope.create_function(|lua, args: Variadic<LV>| {
-                call_raising(lua, &state, resp.get(), &engine.impl_tbl, args, true)
-            })?,
+            scope.create_function(|lua, args: Variadic<LV>| call_raising(lua, &state, resp.get(), args, true))?,
         )?;
         redis.raw_set(
             "pcall",
-            scope.create_function(|lua, args: Variadic<LV>| {
-                call_raising(lua, &state, resp.get(), &engine.impl_tbl, args, false)
-            })?,
+            scope.create_function(|lua, args: Variadic<LV>| call_raising(lua, &state, resp.get(), args, false))?,
         )?;
         redis.raw_set(
             "setresp",
@@ -342,7 +364,7 @@ fn run_script(
                 match v {
                     LV::Integer(n @ (2 | 3)) => resp.set(n as u8),
                     LV::Number(n) if n == 2.0 || n == 3.0 => resp.set(n as u8),
-                    _ => return Err(raise(lua, &engine.impl_tbl, "ERR RESP version must be 2 or 3.")),
+                    _ => return Err(raise(lua, "ERR RESP version must be 2 or 3.")),
                 }
                 Ok(())
             })?,
@@ -377,7 +399,6 @@ fn call_raising<'lua>(
     lua: &'lua Lua,
     state: &RefCell<RunState>,
     resp: u8,
-    impl_key: &RegistryKey,
     args: Variadic<LV<'lua>>,
     raise: bool,
 ) -> mlua::Result<LV<'lua>> {
@@ -385,7 +406,7 @@ fn call_raising<'lua>(
     if raise {
         if let LV::Table(t) = &v {
             if t.raw_get::<_, LV>("err")? != LV::Nil {
-                let impl_tbl: Table = lua.registry_value(impl_key)?;
+                let impl_tbl: Table = lua.named_registry_value(IMPL)?;
                 impl_tbl.raw_set("pending", v.clone())?;
                 return Err(mlua::Error::RuntimeError("script error".into()));
             }
@@ -395,9 +416,9 @@ fn call_raising<'lua>(
 }
 
 /// Raises `{err=msg}` from a Rust callback (through `impl.pending`).
-fn raise(lua: &Lua, impl_key: &RegistryKey, msg: &str) -> mlua::Error {
+fn raise(lua: &Lua, msg: &str) -> mlua::Error {
     let set = || -> mlua::Result<()> {
-        let impl_tbl: Table = lua.registry_value(impl_key)?;
+        let impl_tbl: Table = lua.named_registry_value(IMPL)?;
         let t = lua.create_table()?;
         t.raw_set("err", msg)?;
         impl_tbl.raw_set("pending", t)
@@ -417,7 +438,6 @@ fn write_script_error(out: &mut crate::protocol::Out, value: &LV, sha: &str) {
     let msg = t.raw_get::<_, Option<mlua::String>>("err").ok().flatten();
     let msg =
         msg.map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned()).unwrap_or_else(|| "ERR unknown error".into());
-    let msg = msg.strip_prefix('-').unwrap_or(&msg).to_string();
     let source = t.raw_get::<_, Option<mlua::String>>("source").ok().flatten();
     let line = t.raw_get::<_, Option<i64>>("line").ok().flatten();
     match (source, line) {
@@ -605,8 +625,7 @@ fn write_value(out: &mut crate::protocol::Out, v: &LV, resp: u8, depth: usize) {
 
 fn write_table(out: &mut crate::protocol::Out, t: &Table, resp: u8, depth: usize) {
     if let Ok(LV::String(e)) = t.raw_get::<_, LV>("err") {
-        let msg = String::from_utf8_lossy(e.as_bytes());
-        out.error(msg.strip_prefix('-').unwrap_or(&msg));
+        out.error(&String::from_utf8_lossy(e.as_bytes()));
         return;
     }
     if let Ok(LV::String(s)) = t.raw_get::<_, LV>("ok") {
