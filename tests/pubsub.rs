@@ -106,6 +106,9 @@ fn resp3_pushes_and_self_publish() {
     s.send(b"UNSUBSCRIBE\r\n");
     assert_eq!(s.read(), push(vec![b("unsubscribe"), b("q"), Resp::Int(0)]));
     assert_eq!(s.cmd(&["PUNSUBSCRIBE"]), push(vec![b("punsubscribe"), Resp::Null, Resp::Int(0)]));
+    // NUMSUB is a flat array in RESP3 too.
+    assert_eq!(s.cmd(&["PUBSUB", "NUMSUB", "q"]), arr(vec![b("q"), Resp::Int(0)]));
+    assert_eq!(s.cmd(&["PUBSUB", "SHARDNUMSUB", "q"]), arr(vec![b("q"), Resp::Int(0)]));
 }
 
 #[test]

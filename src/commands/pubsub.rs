@@ -387,8 +387,9 @@ fn count_subscribers(ctx: &mut Ctx, shard: bool, names: &[Bytes]) {
         let map = if shard { &ctx.srv.pubsub.shard } else { &ctx.srv.pubsub.channels };
         names.iter().map(|n| map.get(n).map_or(0, |ids| ids.len())).collect()
     };
+    // A flat array even in RESP3, as Redis.
     let out = ctx.out();
-    out.map(names.len());
+    out.array(names.len() * 2);
     for (name, n) in names.iter().zip(counts) {
         out.bulk(name);
         out.int(n as i64);
