@@ -18,7 +18,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "multi",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_MULTI | ALLOW_BUSY | NOT_QUEUED,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NOT_QUEUED,
         super::acl::TRANSACTION,
         NO_KEYS,
         multi,
@@ -54,7 +54,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "watch",
         -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_MULTI | ALLOW_BUSY | NOT_QUEUED,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NOT_QUEUED,
         super::acl::TRANSACTION,
         keys(1, -1, 1),
         watch,

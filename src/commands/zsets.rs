@@ -292,7 +292,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "bzpopmin",
         -3,
-        WRITE | FAST | BLOCKING,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
         acl::SORTEDSET,
         keys(1, -2, 1),
         bzpopmin,
@@ -304,7 +304,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "bzpopmax",
         -3,
-        WRITE | FAST | BLOCKING,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
         acl::SORTEDSET,
         keys(1, -2, 1),
         bzpopmax,
