@@ -7,10 +7,10 @@
 //! XAUTOCLAIM as the XCLAIM / XGROUP SETID / XGROUP CREATECONSUMER
 //! commands that recreate their effect on a replica.
 //!
-//! Blocking: XREAD and XREADGROUP parse BLOCK, and serving a read is
-//! `serve_read`, which tells whether it replied, so that the blocking
-//! machinery can call it again when data arrives. Until then a BLOCK that
-//! finds nothing to serve answers `ERR BLOCK is not supported yet`.
+//! XREAD and XREADGROUP with BLOCK that find nothing wait on their keys
+//! (executor/blocking.rs) and run again when one of them changes, as Redis
+//! 7.2 re-runs them: what arrived is served then, a group destroyed or a
+//! stream deleted meanwhile gives the NOGROUP error, the deadline a nil.
 
 use bytes::Bytes;
 
@@ -218,37 +218,74 @@ const SYNTAX: &str = "ERR syntax error";
 const AUTOCLAIM_MAX_COUNT: i64 = i64::MAX / 16;
 
 /// Redis allocates 16 bytes per COUNT up front for XAUTOCLAIM's deleted
-/// IDs, and refuses a COUNT whose allocation fails. oxkey allocates nothing
-/// from COUNT; it refuses what no x86-64 process could allocate (the 47-bit
-/// user address space), so that absurd counts answer as Redis answers them.
-const AUTOCLAIM_ALLOC_LIMIT: i64 = (1 << 47) / 16;
+/// IDs, and refuses a COUNT whose allocation fails: where that happens
+/// depends on its allocator and machine (Redis 7.0.15 with jemalloc here
+/// refuses anything over 40 TiB). oxkey allocates nothing from COUNT and
+/// refuses past that same 40 TiB, so that absurd counts get Redis's answer.
+const AUTOCLAIM_ALLOC_LIMIT: i64 = (40 << 40) / 16;
 
 // ---------------------------------------------------------------------------
 // Shared helpers
 
 /// A key looked up as a stream.
-enum Found<'a> {
+enum Found<T> {
     Missing,
     WrongType,
-    Stream(&'a mut Stream),
+    Stream(T),
 }
 
-/// Looks `key` up; with `stats`, counts the hit or miss as Redis's
-/// lookupKeyRead does (lookupKeyWrite counts nothing).
-fn lookup<'a>(db: &'a mut Db, stats: Option<&mut Stats>, key: &[u8]) -> Found<'a> {
-    let found = db.get_mut(key);
+/// Counts a read lookup's hit or miss, as Redis's lookupKeyRead does
+/// (lookupKeyWrite counts nothing).
+fn count_hit(stats: Option<&mut Stats>, hit: bool) {
     if let Some(stats) = stats {
-        if found.is_some() {
+        if hit {
             stats.keyspace_hits += 1;
         } else {
             stats.keyspace_misses += 1;
         }
     }
+}
+
+/// Looks `key` up for reading.
+fn read<'a>(db: &'a mut Db, stats: Option<&mut Stats>, key: &[u8]) -> Found<&'a Stream> {
+    let found = db.get(key);
+    count_hit(stats, found.is_some());
     match found {
         None => Found::Missing,
         Some(Obj { val: Value::Stream(s), .. }) => Found::Stream(s),
         Some(_) => Found::WrongType,
     }
+}
+
+/// Looks `key` up to change what Redis does not count as a modification
+/// of the key (groups, consumers, pending entries): WATCH and the clients
+/// blocked on it are not told.
+fn modify<'a>(db: &'a mut Db, stats: Option<&mut Stats>, key: &[u8]) -> Found<&'a mut Stream> {
+    // `get` expires the key if due and records the access.
+    let exists = db.get(key).is_some();
+    count_hit(stats, exists);
+    match db.dict.get_mut(key) {
+        Some(Obj { val: Value::Stream(s), .. }) if exists => Found::Stream(s),
+        Some(_) if exists => Found::WrongType,
+        _ => Found::Missing,
+    }
+}
+
+/// Looks `key` up to change its entries: WATCHes on it fail and clients
+/// blocked on it are served (Redis's signalModifiedKey and
+/// signalKeyAsReady).
+fn write<'a>(db: &'a mut Db, key: &[u8]) -> Found<&'a mut Stream> {
+    match db.get_mut(key) {
+        None => Found::Missing,
+        Some(Obj { val: Value::Stream(s), .. }) => Found::Stream(s),
+        Some(_) => Found::WrongType,
+    }
+}
+
+/// Tells WATCH and the blocked clients that `key` changed, after a
+/// `modify` that turned out to be one (XDEL, XTRIM, XGROUP DESTROY).
+fn signal_modified(db: &mut Db, key: &[u8]) {
+    db.get_mut(key);
 }
 
 /// What a handler works with, borrowed apart from the context.
@@ -263,6 +300,9 @@ struct Parts<'a> {
     /// replacement commands are not built.
     propagating: bool,
     config: &'a Config,
+    /// Clients blocked on keys (to wake those on a destroyed group).
+    waiters: &'a crate::executor::blocking::Waiters,
+    db_index: usize,
 }
 
 fn parts<'a>(ctx: &'a mut Ctx) -> Parts<'a> {
@@ -275,6 +315,8 @@ fn parts<'a>(ctx: &'a mut Ctx) -> Parts<'a> {
         prop: &mut ctx.propagate_as,
         propagating: !srv.write_subscribers.is_empty(),
         config: &srv.config,
+        waiters: &srv.waiters,
+        db_index: ctx.client.db,
     }
 }
 
@@ -591,13 +633,13 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     let key = &args[1];
-    let stream = match lookup(p.db, None, key) {
+    let stream = match write(p.db, key) {
         Found::Stream(s) => s,
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Missing if a.nomkstream => return p.out.null(),
         Found::Missing => {
             p.db.set(key, Obj::new(Value::Stream(Box::default())));
-            match lookup(p.db, None, key) {
+            match write(p.db, key) {
                 Found::Stream(s) => s,
                 _ => return,
             }
@@ -624,7 +666,7 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(trim) = a.trim.trim {
         entries.trim(trim, a.trim.approx, a.trim.limit);
     }
-    let generated = a.id.map_or(true, |id| !id.seq_given);
+    let generated = a.id.is_none_or(|id| !id.seq_given);
     if p.propagating && (generated || a.trim.approx) {
         let mut argv = args.to_vec();
         if a.trim.approx {
@@ -641,7 +683,7 @@ fn xtrim(ctx: &mut Ctx, args: &[Bytes]) {
     let p = parts(ctx);
     let limits = node_limits(p.config);
     let Some(a) = parse_add_or_trim(p.out, args, false, limits.max_entries) else { return };
-    let stream = match lookup(p.db, None, &args[1]) {
+    let stream = match modify(p.db, None, &args[1]) {
         Found::Stream(s) => s,
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Missing => return p.out.int(0),
@@ -655,6 +697,7 @@ fn xtrim(ctx: &mut Ctx, args: &[Bytes]) {
             propagate(p.prop, argv);
         }
         *p.dirty += deleted;
+        signal_modified(p.db, &args[1]);
     }
     p.out.int(deleted as i64);
 }
@@ -664,7 +707,7 @@ fn xtrim(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn xlen(ctx: &mut Ctx, args: &[Bytes]) {
     let p = parts(ctx);
-    match lookup(p.db, Some(&mut *p.stats), &args[1]) {
+    match read(p.db, Some(&mut *p.stats), &args[1]) {
         Found::Stream(s) => p.out.int(s.len() as i64),
         Found::WrongType => p.out.error(WRONGTYPE),
         Found::Missing => p.out.int(0),
@@ -695,7 +738,7 @@ fn range_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) {
             return p.out.error(SYNTAX);
         }
     }
-    let stream = match lookup(p.db, Some(&mut *p.stats), &args[1]) {
+    let stream = match read(p.db, Some(&mut *p.stats), &args[1]) {
         Found::Stream(s) => s,
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Missing => return p.out.array(0),
@@ -716,7 +759,7 @@ fn range_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) {
 
 fn xdel(ctx: &mut Ctx, args: &[Bytes]) {
     let p = parts(ctx);
-    let stream = match lookup(p.db, None, &args[1]) {
+    let stream = match modify(p.db, None, &args[1]) {
         Found::Stream(s) => s,
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Missing => return p.out.int(0),
@@ -727,7 +770,10 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) {
         ids.push(id);
     }
     let deleted = stream.entries.delete(&ids);
-    *p.dirty += deleted;
+    if deleted > 0 {
+        *p.dirty += deleted;
+        signal_modified(p.db, &args[1]);
+    }
     p.out.int(deleted as i64);
 }
 
@@ -735,8 +781,7 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) {
 // XREAD, XREADGROUP
 
 /// A parsed XREAD / XREADGROUP, its IDs resolved (`$` to the stream's last
-/// ID, `>` to StreamId::MAX), ready to be served — now, or again by the
-/// blocking machinery when one of its keys gets data.
+/// ID, `>` to StreamId::MAX), ready to be served.
 pub struct ReadArgs {
     /// BLOCK's end time in Unix ms (0: forever), None without BLOCK.
     pub block: Option<i64>,
@@ -754,6 +799,8 @@ pub struct ReadArgs {
 /// first half of Redis's xreadCommand; None after an error reply.
 pub fn parse_read(ctx: &mut Ctx, args: &[Bytes], xreadgroup: bool) -> Option<ReadArgs> {
     let now = now_ms();
+    // Run again by the blocking machinery after a change to one of its keys.
+    let rerun = ctx.client.blocked.is_some();
     let p = parts(ctx);
     let out = p.out;
     let name = if xreadgroup { "xreadgroup" } else { "xread" };
@@ -771,7 +818,7 @@ pub fn parse_read(ctx: &mut Ctx, args: &[Bytes], xreadgroup: bool) -> Option<Rea
             r.count = parse_ll(out, &args[i], NOT_INTEGER)?.max(0) as u64;
         } else if is(o, "STREAMS") && moreargs > 0 {
             streams_at = i + 1;
-            if (args.len() - streams_at) % 2 != 0 {
+            if !(args.len() - streams_at).is_multiple_of(2) {
                 let symbol = if xreadgroup { '>' } else { '$' };
                 out.error(&format!(
                     "ERR Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified."
@@ -810,7 +857,11 @@ pub fn parse_read(ctx: &mut Ctx, args: &[Bytes], xreadgroup: bool) -> Option<Rea
     r.keys = args[streams_at..streams_at + n].to_vec();
     r.ids.reserve(n);
     for (key, arg) in args[streams_at..streams_at + n].iter().zip(&args[streams_at + n..]) {
-        let stream = match lookup(p.db, Some(&mut *p.stats), key) {
+        let stream = match read(p.db, Some(&mut *p.stats), key) {
+            // Woken, XREAD waits on for a stream where a key of another
+            // type now is (Redis serves a waiting client only from a key
+            // of the type it waits for).
+            Found::WrongType if rerun && !xreadgroup => None,
             Found::WrongType => {
                 out.error(WRONGTYPE);
                 return None;
@@ -889,11 +940,8 @@ pub fn serve_read(ctx: &mut Ctx, r: &ReadArgs) -> bool {
     let at = p.out.buf.len();
     let mut served = 0;
     for (key, &after) in r.keys.iter().zip(&r.ids) {
-        let stream = match lookup(p.db, Some(&mut *p.stats), key) {
-            Found::Stream(s) => s,
-            _ => continue,
-        };
         let Some((group_name, consumer_name)) = &r.group else {
+            let Found::Stream(stream) = read(p.db, Some(&mut *p.stats), key) else { continue };
             // XREAD: something to serve if the last live entry is after the ID.
             if stream.is_empty() || stream.entries.last_valid_id() <= after {
                 continue;
@@ -914,7 +962,8 @@ pub fn serve_read(ctx: &mut Ctx, r: &ReadArgs) -> bool {
             insert_array_len(p.out, list_at, n);
             continue;
         };
-        let Stream { entries, groups } = &mut *stream;
+        let Found::Stream(stream) = modify(p.db, Some(&mut *p.stats), key) else { continue };
+        let Stream { entries, groups } = stream;
         let Some(g) = groups.get_mut(&group_name[..]) else { continue };
         // An explicit ID reads the consumer's history; `>` new entries, if
         // the stream has some past the group's last ID.
@@ -1001,11 +1050,29 @@ fn read_generic(ctx: &mut Ctx, args: &[Bytes], xreadgroup: bool) {
     if serve_read(ctx, &r) {
         return;
     }
-    if r.block.is_some() {
-        // The blocking machinery will park the client here.
-        return ctx.error("ERR BLOCK is not supported yet");
+    match r.block {
+        // Inside MULTI or a script, a read that would block answers as if
+        // it timed out.
+        Some(deadline) if ctx.can_block() => {
+            let keys: Vec<&[u8]> = r.keys.iter().map(|k| &k[..]).collect();
+            ctx.block(&resolved_argv(args, &r), &keys, deadline);
+        }
+        _ => ctx.out().null_array(),
     }
-    ctx.out().null_array();
+}
+
+/// The arguments a blocked read runs again with: `$` replaced by the ID it
+/// stood for, so that what arrives meanwhile is read (Redis rewrites the
+/// argument the same way).
+fn resolved_argv(args: &[Bytes], r: &ReadArgs) -> Vec<Bytes> {
+    let ids_at = args.len() - r.ids.len();
+    let mut argv = args.to_vec();
+    for (arg, &id) in argv[ids_at..].iter_mut().zip(&r.ids) {
+        if c_str(arg) == b"$" {
+            *arg = id_arg(id);
+        }
+    }
+    argv
 }
 
 fn xread(ctx: &mut Ctx, args: &[Bytes]) {
@@ -1079,7 +1146,7 @@ fn xgroup_run(ctx: &mut Ctx, args: &[Bytes], mkstream: bool, entries_read: i64, 
     let (create, setid) = (is(sub, "CREATE"), is(sub, "SETID"));
     let p = parts(ctx);
     let (key, group) = (&args[2], &args[3]);
-    let mut stream = match lookup(p.db, None, key) {
+    let stream = match modify(p.db, None, key) {
         Found::Stream(s) => Some(s),
         Found::WrongType => {
             p.out.error(WRONGTYPE);
@@ -1110,7 +1177,7 @@ fn xgroup_run(ctx: &mut Ctx, args: &[Bytes], mkstream: bool, entries_read: i64, 
             Some(s) => s,
             None => {
                 p.db.set(key, Obj::new(Value::Stream(Box::default())));
-                match lookup(p.db, None, key) {
+                match modify(p.db, None, key) {
                     Found::Stream(s) => s,
                     _ => return true,
                 }
@@ -1124,7 +1191,7 @@ fn xgroup_run(ctx: &mut Ctx, args: &[Bytes], mkstream: bool, entries_read: i64, 
         }
         return true;
     }
-    let Some(s) = stream.as_deref_mut() else { return false };
+    let Some(s) = stream else { return false };
     if setid && (argc == 5 || argc == 7) {
         let id = match c_str(&args[4]) {
             b"$" => s.entries.last_id,
@@ -1146,6 +1213,12 @@ fn xgroup_run(ctx: &mut Ctx, args: &[Bytes], mkstream: bool, entries_read: i64, 
         if s.groups.remove(&group[..]).is_some() {
             p.out.int(1);
             *p.dirty += 1;
+            // Clients blocked on the group get their NOGROUP error. Redis
+            // wakes them without failing WATCHes; here waking is a change,
+            // so it is signalled only when someone waits on the key.
+            if p.waiters.by_key.contains_key(&(p.db_index, crate::db::Key::from(&key[..]))) {
+                signal_modified(p.db, key);
+            }
         } else {
             p.out.int(0);
         }
@@ -1193,7 +1266,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) {
         }
         i += 2;
     }
-    let e = match lookup(p.db, None, &args[1]) {
+    let e = match modify(p.db, None, &args[1]) {
         Found::Stream(s) => &mut s.entries,
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Missing => return p.out.error("ERR no such key"),
@@ -1225,7 +1298,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn xack(ctx: &mut Ctx, args: &[Bytes]) {
     let p = parts(ctx);
-    let g = match lookup(p.db, Some(&mut *p.stats), &args[1]) {
+    let g = match modify(p.db, Some(&mut *p.stats), &args[1]) {
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Stream(s) => s.groups.get_mut(&args[2][..]),
         Found::Missing => None,
@@ -1268,7 +1341,7 @@ fn xpending(ctx: &mut Ctx, args: &[Bytes]) {
         range = Some((start, end, count.max(0) as u64, min_idle, args.get(at + 3)));
     }
     let (key, group) = (&args[1], &args[2]);
-    let g = match lookup(p.db, Some(&mut *p.stats), key) {
+    let g = match read(p.db, Some(&mut *p.stats), key) {
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Stream(s) => s.groups.get(&group[..]),
         Found::Missing => None,
@@ -1401,7 +1474,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) {
     let now = now_ms();
     let p = parts(ctx);
     let (key, group) = (&args[1], &args[2]);
-    let stream = match lookup(p.db, Some(&mut *p.stats), key) {
+    let stream = match modify(p.db, Some(&mut *p.stats), key) {
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Stream(s) if s.groups.contains_key(&group[..]) => s,
         _ => return error_bytes(p.out, &[b"NOGROUP No such key '", key, b"' or consumer group '", group, b"'"]),
@@ -1474,7 +1547,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) {
     let p = parts(ctx);
     let (key, group) = (&args[1], &args[2]);
     // Looked up first (a keyspace hit or miss), checked after the options.
-    let exists = !matches!(lookup(p.db, Some(&mut *p.stats), key), Found::Missing);
+    let exists = !matches!(read(p.db, Some(&mut *p.stats), key), Found::Missing);
     let Some(min_idle) = parse_ll(p.out, &args[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM") else { return };
     let min_idle = min_idle.max(0);
     let Some(start) = parse_range_start(p.out, &args[5]) else { return };
@@ -1494,7 +1567,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) {
         }
         j += 1;
     }
-    let stream = match lookup(p.db, None, key) {
+    let stream = match modify(p.db, None, key) {
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Stream(s) if exists && s.groups.contains_key(&group[..]) => s,
         _ => return error_bytes(p.out, &[b"NOGROUP No such key '", key, b"' or consumer group '", group, b"'"]),
@@ -1562,8 +1635,8 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let p = parts(ctx);
     let key = &args[2];
-    let s = match lookup(p.db, Some(&mut *p.stats), key) {
-        Found::Stream(s) => &*s,
+    let s = match read(p.db, Some(&mut *p.stats), key) {
+        Found::Stream(s) => s,
         Found::WrongType => return p.out.error(WRONGTYPE),
         Found::Missing => return p.out.error("ERR no such key"),
     };

@@ -1311,6 +1311,7 @@ impl Group {
     /// and, without `noack`, recording each as pending for `consumer`.
     /// `f` gets each entry, its new pending record and the group's last ID.
     /// Returns the number of entries served.
+    #[allow(clippy::too_many_arguments)]
     pub fn deliver_new(
         &mut self,
         log: &Entries,
