@@ -327,6 +327,9 @@ fn key_flags(def: &CommandDef) -> &'static [&'static str] {
         &["RO", "access"]
     } else if def.has(WRITE) {
         &["RW", "update"]
+    } else if def.has(PUBSUB) {
+        // Shard channels (SSUBSCRIBE, SPUBLISH...) are keys for routing only.
+        &["not_key"]
     } else {
         &["RW", "access", "update"]
     }

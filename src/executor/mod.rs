@@ -620,10 +620,17 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     if client.out.resp == 2 && client.subs.active() && !cmd.def.has(flags::ALLOWED_SUBSCRIBED) {
         let msg = cmd.with_full_name(|n| {
             format!(
-                "ERR Can't execute '{n}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                "Can't execute '{n}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
         });
-        client.out.error(&msg);
+        // As Redis's rejectCommand: a rejected EXEC discards the
+        // transaction and says why.
+        if cmd.def.name == "exec" {
+            commands::tx::reset(srv, client);
+            client.out.error(&format!("EXECABORT Transaction discarded because of: {msg}"));
+        } else {
+            client.out.error(&format!("ERR {msg}"));
+        }
         commands::tx::flag_abort(client, None);
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
