@@ -357,7 +357,7 @@ fn spublish(ctx: &mut Ctx, args: &[Bytes]) {
 /// Channel names of `map` matching the optional pattern.
 fn list_channels(ctx: &mut Ctx, shard: bool, pattern: Option<&Bytes>) {
     let map = if shard { &ctx.srv.pubsub.shard } else { &ctx.srv.pubsub.channels };
-    let names: Vec<Bytes> = map.keys().filter(|c| pattern.map_or(true, |p| glob_match(p, c, false))).cloned().collect();
+    let names: Vec<Bytes> = map.keys().filter(|c| pattern.is_none_or(|p| glob_match(p, c, false))).cloned().collect();
     ctx.out().bulks(names.iter().map(|n| &n[..]));
 }
 

@@ -45,7 +45,7 @@ impl Server {
         }
         if flags & class::KEYEVENT != 0 {
             let channel = format!("__keyevent@{db}__:{event}");
-            pubsub::publish(self, caller.as_deref_mut(), channel.as_bytes(), key);
+            pubsub::publish(self, caller, channel.as_bytes(), key);
         }
     }
 }
