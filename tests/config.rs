@@ -446,10 +446,6 @@ fn unbuilt_features_are_refused_at_start_up() {
             "latency-monitor-threshold 100 is not supported yet by oxkey (needs the latency monitor)\n",
         ),
         (
-            vec!["--notify-keyspace-events", "KEA"],
-            "notify-keyspace-events KEA is not supported yet by oxkey (needs keyspace notifications)\n",
-        ),
-        (
             vec!["--unixsocket", "/tmp/x.sock"],
             "unixsocket /tmp/x.sock is not supported yet by oxkey (needs unix sockets)\n",
         ),
