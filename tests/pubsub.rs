@@ -447,7 +447,11 @@ struct RedisServer {
 
 impl RedisServer {
     fn start() -> Option<RedisServer> {
-        let port = (7710..7750).find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())?;
+        // Tests run in parallel: each takes its own ports from the range.
+        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(7710);
+        let port = std::iter::from_fn(|| Some(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+            .take_while(|&p| p < 7750)
+            .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())?;
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--enable-debug-command", "yes"])
