@@ -408,6 +408,40 @@ const COLLECTIONS: &[&[&str]] = &[
     &["ZREM", "z", "d"],
 ];
 
+const STREAMS: &[&[&str]] = &[
+    &["XADD", "x", "1-1", "f", "v"],
+    &["XADD", "x", "2-1", "f", "v"],
+    &["XADD", "x", "MAXLEN", "1", "3-1", "f", "v"],
+    &["XADD", "x", "MAXLEN", "5", "4-1", "f", "v"],
+    &["XADD", "nox", "NOMKSTREAM", "*", "f", "v"],
+    &["XTRIM", "x", "MAXLEN", "10"],
+    &["XTRIM", "x", "MAXLEN", "1"],
+    &["XDEL", "x", "1-1"],
+    &["XDEL", "x", "4-1"],
+    &["XSETID", "x", "9-9"],
+    &["XGROUP", "CREATE", "x", "g", "$"],
+    &["XGROUP", "CREATE", "x", "g", "$"],
+    &["XGROUP", "CREATE", "y", "g", "$", "MKSTREAM"],
+    &["XGROUP", "SETID", "x", "g", "0"],
+    &["XGROUP", "CREATECONSUMER", "x", "g", "c"],
+    &["XGROUP", "CREATECONSUMER", "x", "g", "c"],
+    &["XGROUP", "DELCONSUMER", "x", "g", "c"],
+    &["XGROUP", "DELCONSUMER", "x", "g", "c"],
+    &["XGROUP", "DESTROY", "x", "g"],
+    &["XGROUP", "DESTROY", "x", "g"],
+    &["DEL", "x", "y"],
+];
+
+#[test]
+fn stream_events_match_redis() {
+    let srv = TestServer::start();
+    let ours = collect_events(srv.port, STREAMS);
+    assert!(ours.contains(&("__keyspace@0__:x".to_string(), "xadd".to_string())));
+    let Some(reference) = RedisServer::start() else { return };
+    let theirs = collect_events(reference.port, STREAMS);
+    assert_eq!(ours, theirs);
+}
+
 #[test]
 fn collection_events_match_redis() {
     let srv = TestServer::start();

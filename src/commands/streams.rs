@@ -12,6 +12,7 @@
 //! 7.2 re-runs them: what arrived is served then, a group destroyed or a
 //! stream deleted meanwhile gives the NOGROUP error, the deadline a nil.
 
+use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
@@ -663,8 +664,9 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) {
     };
     reply_id(p.out, id);
     *p.dirty += 1;
+    let mut trimmed = false;
     if let Some(trim) = a.trim.trim {
-        entries.trim(trim, a.trim.approx, a.trim.limit);
+        trimmed = entries.trim(trim, a.trim.approx, a.trim.limit) > 0;
     }
     let generated = a.id.is_none_or(|id| !id.seq_given);
     if p.propagating && (generated || a.trim.approx) {
@@ -676,6 +678,10 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) {
             argv[a.idpos] = id_arg(id);
         }
         propagate(p.prop, argv);
+    }
+    ctx.notify(class::STREAM, "xadd", key);
+    if trimmed {
+        ctx.notify(class::STREAM, "xtrim", key);
     }
 }
 
@@ -700,6 +706,9 @@ fn xtrim(ctx: &mut Ctx, args: &[Bytes]) {
         signal_modified(p.db, &args[1]);
     }
     p.out.int(deleted as i64);
+    if deleted > 0 {
+        ctx.notify(class::STREAM, "xtrim", &args[1]);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -775,6 +784,9 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) {
         signal_modified(p.db, &args[1]);
     }
     p.out.int(deleted as i64);
+    if deleted > 0 {
+        ctx.notify(class::STREAM, "xdel", &args[1]);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1133,8 +1145,20 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) {
             }
         }
     }
+    let dirty_before = ctx.srv.dirty;
     if !xgroup_run(ctx, args, mkstream, entries_read, now) {
         super::introspection::subcommand_syntax_error(ctx, args);
+    }
+    // Every change XGROUP makes raises the event named after it.
+    if ctx.srv.dirty > dirty_before {
+        let event = ["create", "setid", "destroy", "createconsumer", "delconsumer"]
+            .iter()
+            .zip(["xgroup-create", "xgroup-setid", "xgroup-destroy", "xgroup-createconsumer", "xgroup-delconsumer"])
+            .find(|(name, _)| is(sub, name))
+            .map(|(_, event)| event);
+        if let Some(event) = event {
+            ctx.notify(class::STREAM, event, &args[2]);
+        }
     }
 }
 
@@ -1291,6 +1315,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) {
     }
     p.out.ok();
     *p.dirty += 1;
+    ctx.notify(class::STREAM, "xsetid", &args[1]);
 }
 
 // ---------------------------------------------------------------------------
