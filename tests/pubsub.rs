@@ -442,6 +442,69 @@ const STREAMS: &[&[&str]] = &[
     &["DEL", "x", "y"],
 ];
 
+const MISC: &[&[&str]] = &[
+    &["SETBIT", "b", "7", "1"],
+    &["SETBIT", "b", "7", "1"],
+    &["SETBIT", "b", "7", "0"],
+    &["BITFIELD", "b", "SET", "u8", "0", "255"],
+    &["BITFIELD", "b", "GET", "u8", "0"],
+    &["BITOP", "NOT", "b2", "b"],
+    &["BITOP", "AND", "b2", "missing"],
+    &["BITOP", "AND", "b2", "missing"],
+    &["PFADD", "hll", "a", "b"],
+    &["PFADD", "hll", "a"],
+    &["PFADD", "hll2", "c"],
+    &["PFMERGE", "hll3", "hll", "hll2"],
+    &["RPUSH", "src", "3", "1", "2"],
+    &["SORT", "src", "STORE", "sorted"],
+    &["SORT", "missing", "STORE", "sorted"],
+    &["SORT", "missing", "STORE", "sorted"],
+];
+
+#[test]
+fn misc_events_match_redis() {
+    let srv = TestServer::start();
+    let ours = collect_events(srv.port, MISC);
+    assert!(ours.contains(&("__keyspace@0__:b".to_string(), "setbit".to_string())));
+    let Some(reference) = RedisServer::start() else { return };
+    let theirs = collect_events(reference.port, MISC);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn restore_events() {
+    // DUMP payloads are server-specific: each server restores its own.
+    let run = |port: u16| {
+        let mut c = RawConn::connect(port);
+        c.cmd(&["SET", "orig", "v"]);
+        let Resp::Bulk(Some(payload)) = c.cmd(&["DUMP", "orig"]) else { panic!("DUMP") };
+        let mut events = Vec::new();
+        let mut l = RawConn::connect(port);
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        l.cmd(&["PSUBSCRIBE", "__keyevent*"]);
+        c.send_cmd(&[b"RESTORE", b"copy", b"0", &payload]);
+        assert_eq!(c.read(), Resp::ok());
+        c.send_cmd(&[b"RESTORE", b"copy", b"1", &payload, b"REPLACE", b"ABSTTL"]);
+        assert_eq!(c.read(), Resp::ok());
+        c.cmd(&["PUBLISH", "__keyevent_end", "."]);
+        loop {
+            let Resp::Array(Some(v)) = l.read() else { panic!("message") };
+            if v[2] == Resp::bulk("__keyevent_end") {
+                break;
+            }
+            events.push(v[2].clone());
+        }
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", ""]);
+        events
+    };
+    let srv = TestServer::start();
+    let ours = run(srv.port);
+    assert_eq!(ours, vec![Resp::bulk("__keyevent@0__:restore"), Resp::bulk("__keyevent@0__:del")]);
+    if let Some(reference) = RedisServer::start() {
+        assert_eq!(ours, run(reference.port));
+    }
+}
+
 #[test]
 fn stream_events_match_redis() {
     let srv = TestServer::start();

@@ -3,6 +3,7 @@
 //! in `types/bitops.rs`; this file parses arguments in Redis's order and
 //! keeps Redis's encodings (strings changed in place become raw).
 
+use crate::executor::notify::class;
 use std::borrow::Cow;
 
 use bytes::Bytes;
@@ -220,6 +221,7 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) {
         Ok((old, changed)) => {
             if changed {
                 ctx.dirty(1);
+                ctx.notify(class::STRING, "setbit", &args[1]);
             }
             ctx.out().int(old as i64);
         }
@@ -364,6 +366,8 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) {
     };
     if changed {
         ctx.dirty(1);
+        let event = if len > 0 { (class::STRING, "set") } else { (class::GENERIC, "del") };
+        ctx.notify(event.0, event.1, &args[2]);
     }
     ctx.out().int(len as i64);
 }
@@ -505,6 +509,9 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], ro_command: bool) {
     match res {
         Ok((replies, changes)) => {
             ctx.dirty(changes);
+            if changes > 0 {
+                ctx.notify(class::STRING, "setbit", &args[1]);
+            }
             let out = ctx.out();
             out.array(replies.len());
             for r in replies {

@@ -3,6 +3,7 @@
 //! representation (`types/hyperloglog.rs`), so GET/SET move it between
 //! Redis and oxkey unchanged.
 
+use crate::executor::notify::class;
 use bytes::Bytes;
 use rand::RngCore;
 
@@ -143,6 +144,9 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) {
     match outcome {
         Ok(updated) => {
             ctx.dirty(updated);
+            if updated > 0 {
+                ctx.notify(class::STRING, "pfadd", &args[1]);
+            }
             ctx.out().int((updated > 0) as i64);
         }
         Err(Some(e)) => not_hll(ctx, e),
@@ -284,6 +288,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) {
     match res {
         Ok(()) => {
             ctx.dirty(1);
+            ctx.notify(class::STRING, "pfadd", &args[1]);
             ctx.ok();
         }
         Err(Corrupt) => ctx.error(CORRUPT),

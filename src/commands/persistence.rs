@@ -1,6 +1,7 @@
 //! Persistence commands: DUMP, RESTORE, SAVE, BGSAVE, and DEBUG RELOAD's
 //! implementation. (LASTSAVE and SHUTDOWN live with the server commands.)
 
+use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
@@ -126,6 +127,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
         if deleted {
             ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
             ctx.dirty(1);
+            ctx.notify(class::GENERIC, "del", key);
         }
         return ctx.ok();
     }
@@ -141,6 +143,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.propagate(argv);
     }
     ctx.dirty(1);
+    ctx.notify(class::GENERIC, "restore", key);
     ctx.ok();
 }
 

@@ -2,6 +2,7 @@
 //! `nosort` and hash fields `->`), LIMIT, GET (`#`, patterns, hash fields),
 //! ASC|DESC, ALPHA, STORE.
 
+use crate::executor::notify::class;
 use std::cmp::Ordering;
 
 use bytes::Bytes;
@@ -226,6 +227,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) {
             if n == 0 {
                 if ctx.db().del(dst).is_some() {
                     ctx.dirty(1);
+                    ctx.notify(class::GENERIC, "del", dst);
                 }
             } else {
                 let fill = super::lists::fill(ctx);
@@ -235,6 +237,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) {
                 }
                 ctx.db().set(dst, Obj::new(Value::List(Box::new(list))));
                 ctx.dirty(n as u64);
+                ctx.notify(class::LIST, "sortstore", dst);
             }
             ctx.out().int(n as i64);
         }
