@@ -454,7 +454,7 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) {
     }
     ctx.dirty(1);
     ctx.notify(class::GENERIC, "move_from", key);
-    ctx.srv.notify(Some(&mut *ctx.client), class::GENERIC, "move_to", key, dst);
+    ctx.notify_in(dst, class::GENERIC, "move_to", key);
     ctx.out().int(1);
 }
 
@@ -499,7 +499,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
     }
     target.set(newkey, copied);
     ctx.dirty(1);
-    ctx.srv.notify(Some(&mut *ctx.client), class::GENERIC, "copy_to", newkey, dst);
+    ctx.notify_in(dst, class::GENERIC, "copy_to", newkey);
     ctx.out().int(1);
 }
 

@@ -120,6 +120,7 @@ fn subscribe_to(srv: &mut Server, client: &mut Client, kind: Kind, names: &[Byte
         let count = kind.count(&client.subs);
         confirm(client, kind.names().0, Some(name), count);
     }
+    srv.track_created_keys();
 }
 
 /// Removes one subscription; replies when `notify` (RESET and disconnection
@@ -131,6 +132,9 @@ fn unsubscribe_one(srv: &mut Server, client: &mut Client, kind: Kind, name: &Byt
             ids.retain(|&id| id != client.id);
             if ids.is_empty() {
                 map.remove(name);
+                if srv.pubsub.is_empty() {
+                    srv.track_created_keys();
+                }
             }
         }
     }

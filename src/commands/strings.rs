@@ -670,14 +670,12 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) {
     if !pairs_ok(ctx, args) {
         return;
     }
-    let d = ctx.db();
+    // Each key's events (`new`, `set`) before the next key is set, as Redis.
     for pair in args[1..].chunks_exact(2) {
-        d.set(&pair[0], Obj::from_bytes(&pair[1]));
-    }
-    ctx.dirty((args.len() as u64 - 1) / 2);
-    for pair in args[1..].chunks_exact(2) {
+        ctx.db().set(&pair[0], Obj::from_bytes(&pair[1]));
         ctx.notify(class::STRING, "set", &pair[0]);
     }
+    ctx.dirty((args.len() as u64 - 1) / 2);
     ctx.ok();
 }
 
@@ -692,12 +690,10 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) {
     // A key given twice takes its last value (CVE-2023-28425: Redis once
     // asserted here).
     for pair in args[1..].chunks_exact(2) {
-        d.set(&pair[0], Obj::from_bytes(&pair[1]));
-    }
-    ctx.dirty((args.len() as u64 - 1) / 2);
-    for pair in args[1..].chunks_exact(2) {
+        ctx.db().set(&pair[0], Obj::from_bytes(&pair[1]));
         ctx.notify(class::STRING, "set", &pair[0]);
     }
+    ctx.dirty((args.len() as u64 - 1) / 2);
     ctx.out().int(1);
 }
 

@@ -160,6 +160,10 @@ pub struct Db {
     /// change to one of them is queued in `touched` for it to act on.
     pub interest: std::collections::HashSet<Key>,
     pub touched: Vec<Key>,
+    /// Keys created since the executor last looked (the keyspace `new`
+    /// events), recorded only while `track_created` (someone subscribes).
+    pub created: Vec<Key>,
+    pub track_created: bool,
 }
 
 impl Db {
@@ -174,6 +178,8 @@ impl Db {
             due: Vec::new(),
             interest: Default::default(),
             touched: Vec::new(),
+            created: Vec::new(),
+            track_created: false,
         }
     }
 
@@ -269,6 +275,9 @@ impl Db {
         let lfu = new_value && lfu_enabled();
         let volatile = obj.expire_at != 0;
         let Some(slot) = self.dict.get_mut(key) else {
+            if self.track_created {
+                self.created.push(key.into());
+            }
             if lfu {
                 obj.lru = lfu_init();
             }
@@ -296,6 +305,9 @@ impl Db {
             // Logically the old key expired first: its DEL is propagated
             // before this write.
             self.expired.push(key.into());
+            if self.track_created {
+                self.created.push(key.into());
+            }
             None
         }
     }

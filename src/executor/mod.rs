@@ -210,11 +210,15 @@ impl Server {
         self.propagate_expired_for(None);
     }
 
-    /// `propagate_expired`, also raising the `expired` events; `caller` is
-    /// the client running a command, if any (it receives its events too).
+    /// `propagate_expired`, also raising the `expired` events (and the
+    /// `new` events of keys created since); `caller` is the client running
+    /// a command, if any (it receives its events too).
     pub fn propagate_expired_for(&mut self, mut caller: Option<&mut Client>) {
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired.is_empty() {
+                if !self.dbs[db].created.is_empty() {
+                    self.notify_created(caller.as_deref_mut(), db);
+                }
                 continue;
             }
             let keys = std::mem::take(&mut self.dbs[db].expired);
@@ -223,6 +227,7 @@ impl Server {
                 self.notify(caller.as_deref_mut(), notify::class::EXPIRED, "expired", &k, db);
                 self.emit_write(db, vec![Bytes::from_static(b"DEL"), Bytes::from(k.into_vec())]);
             }
+            self.notify_created(caller.as_deref_mut(), db);
         }
     }
 

@@ -50,14 +50,50 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Raises the `new` events of the keys created in `db` since the last
+    /// call (Redis raises them in `dbAdd`, before the command's own event).
+    pub fn notify_created(&mut self, mut caller: Option<&mut Client>, db: usize) {
+        if self.dbs[db].created.is_empty() {
+            return;
+        }
+        for key in std::mem::take(&mut self.dbs[db].created) {
+            self.notify(caller.as_deref_mut(), class::NEW, "new", &key, db);
+        }
+    }
+
+    /// Records created keys only while someone subscribes: nothing else
+    /// can see the `new` events.
+    pub fn track_created_keys(&mut self) {
+        let on = !self.pubsub.is_empty();
+        for db in &mut self.dbs {
+            db.track_created = on;
+            if !on {
+                db.created.clear();
+            }
+        }
+    }
+}
+
 impl Ctx<'_> {
     /// Raises a keyspace event on `key` in the client's database.
+    #[inline]
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
-        let db = self.client.db;
+        self.notify_in(self.client.db, class, event, key);
+    }
+
+    /// Raises a keyspace event on `key` in database `db` (MOVE, COPY).
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &str, key: &[u8]) {
         // Keys found expired by this command come first, as in Redis where
         // the lookup that expires them raises `expired` at once.
-        if !self.srv.dbs[db].expired.is_empty() {
+        if !self.srv.dbs[self.client.db].expired.is_empty() || !self.srv.dbs[db].expired.is_empty() {
             self.srv.propagate_expired_for(Some(&mut *self.client));
+        }
+        // So are the keys created (MOVE and COPY create them in another db).
+        if !self.srv.pubsub.is_empty() {
+            for d in 0..self.srv.dbs.len() {
+                self.srv.notify_created(Some(&mut *self.client), d);
+            }
         }
         self.srv.notify(Some(&mut *self.client), class, event, key, db);
     }
