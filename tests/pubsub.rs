@@ -609,3 +609,20 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+#[test]
+fn disconnecting_drops_subscriptions() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    {
+        let mut s = srv.raw();
+        s.cmd(&["SUBSCRIBE", "gone"]);
+        s.cmd(&["PSUBSCRIBE", "go*"]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.cmd(&["PUBSUB", "NUMPAT"]) != Resp::Int(0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(c.cmd(&["PUBSUB", "NUMSUB", "gone"]), arr(vec![b("gone"), Resp::Int(0)]));
+    assert_eq!(c.cmd(&["PUBLISH", "gone", "x"]), Resp::Int(0));
+}
