@@ -740,3 +740,30 @@ fn memory_per_entry_is_close_to_redis() {
     eprintln!("stream memory: oxkey {ours:.1} bytes/entry, redis-server {theirs:.1}");
     assert!(ours <= theirs * 2.0, "oxkey {ours:.1} bytes/entry vs Redis {theirs:.1}");
 }
+
+#[path = "../fuzz/stream_case.rs"]
+mod stream_case;
+
+#[test]
+fn fuzz_checks_hold_on_generated_scripts() {
+    // The stream_ids fuzz target's checks on the stable toolchain: its
+    // committed seeds, and inputs from a fixed generator.
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/stream_ids");
+    let mut files: Vec<_> = std::fs::read_dir(&seeds).map(|d| d.filter_map(|e| e.ok()).collect()).unwrap_or_default();
+    files.sort_by_key(|e| e.path());
+    for f in &files {
+        stream_case::stream_ids_case(&std::fs::read(f.path()).expect("seed"));
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for len in (0..3000).step_by(7) {
+        let data: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        stream_case::stream_ids_case(&data);
+    }
+}
