@@ -11,15 +11,17 @@
 //! buffer (see `parse_reply`) and cut off again.
 //!
 //! Busy scripts: the executor is one thread, so no other client can be
-//! served (or send SCRIPT KILL) while a script runs; a script that never
-//! ends blocks the server, as in Redis without SCRIPT KILL. SCRIPT KILL
-//! therefore always answers NOTBUSY.
+//! served (or send SCRIPT KILL) while a script runs. Instead a script that
+//! has not written is ended when it passes busy-reply-threshold, with the
+//! error SCRIPT KILL gives in Redis (`check_budget`); one that has written
+//! runs to its end. SCRIPT KILL itself always answers NOTBUSY.
 //!
 //! Not present: the cjson, cmsgpack, bit and struct libraries, SCRIPT
 //! DEBUG, FUNCTION/FCALL.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mlua::{ChunkMode, Function, Lua, LuaOptions, RegistryKey, StdLib, Table, Value as LV, Variadic};
@@ -181,6 +183,27 @@ struct RunState<'a> {
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The running script's time budget: when it ends, and whether the
+    /// script has written yet (a script that wrote cannot be stopped
+    /// without breaking its atomicity, as Redis's UNKILLABLE).
+    static BUDGET: Cell<Option<(Instant, bool)>> = const { Cell::new(None) };
+}
+
+/// Instructions between two clock checks of a running script.
+const HOOK_EVERY: u32 = 100_000;
+
+/// Redis serves other clients while a script runs past
+/// busy-reply-threshold, so that one of them may SCRIPT KILL it. The
+/// executor here is one thread and cannot, so a script still read-only at
+/// the threshold is ended at once with the error SCRIPT KILL would give;
+/// one that wrote runs on. A threshold of 0 means no limit.
+fn check_budget(lua: &Lua, _: mlua::Debug) -> mlua::Result<()> {
+    match BUDGET.get() {
+        Some((deadline, false)) if Instant::now() >= deadline => {
+            Err(raise(lua, "ERR Script killed by user with SCRIPT KILL..."))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl Engine {
@@ -194,6 +217,7 @@ impl Engine {
         // (`string.rep('x', 1e10)`): past this, allocations fail with
         // "not enough memory", an ordinary script error.
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
+        lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY), check_budget);
         let (impl_tbl, run, env, globals, redis) = {
             let chunk = lua.load(BOOTSTRAP).set_name("=oxkey");
             let f = chunk.into_function()?;
@@ -347,6 +371,8 @@ fn run_script(
     client.no_block = true;
     let nested = srv.in_atomic_writes();
     srv.begin_atomic_writes();
+    let threshold = srv.config.get("busy-reply-threshold").and_then(|v| v.parse::<i64>().ok()).unwrap_or(5000);
+    BUDGET.set((threshold > 0).then(|| (Instant::now() + Duration::from_millis(threshold as u64), false)));
     let resp = Cell::new(2u8);
     let state = RefCell::new(RunState { srv, client, readonly });
     let result = lua.scope(|scope| {
@@ -383,6 +409,7 @@ fn run_script(
     redis.raw_set("call", LV::Nil)?;
     redis.raw_set("pcall", LV::Nil)?;
     redis.raw_set("setresp", LV::Nil)?;
+    BUDGET.set(None);
     let RunState { srv, client, .. } = state.into_inner();
     client.out.resp = saved_resp;
     client.db = saved_db;
@@ -485,7 +512,13 @@ fn redis_call<'lua>(lua: &'lua Lua, st: &mut RunState, resp: u8, args: Variadic<
     }
     let start = st.client.out.buf.len();
     st.client.out.resp = resp;
+    let dirty = st.srv.dirty;
     executor::call(st.srv, st.client, cmd, &argv);
+    if st.srv.dirty != dirty {
+        if let Some((deadline, _)) = BUDGET.get() {
+            BUDGET.set(Some((deadline, true)));
+        }
+    }
     let reply = st.client.out.buf.split_off(start);
     let mut pos = 0;
     let value = reply_to_lua(lua, &reply, &mut pos, 0)?;
