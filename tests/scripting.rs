@@ -1,0 +1,100 @@
+//! Lua scripting against a real server: RESP3 conversions, version
+//! constants (7.2), scripts inside MULTI, the script cache, scripts that
+//! never end or recurse forever. Expected replies are those of
+//! redis-server (7.0.15 where 7.0 and 7.2 agree).
+
+mod common;
+use common::{Resp, TestServer};
+
+fn eval(c: &mut common::RawConn, script: &str) -> Resp {
+    c.cmd(&["EVAL", script, "0"])
+}
+
+#[test]
+fn resp3_client_conversions() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    c.cmd(&["HSET", "h", "f", "v"]);
+    c.cmd(&["HELLO", "3"]);
+    // The script speaks RESP2 unless it calls redis.setresp(3).
+    assert_eq!(eval(&mut c, "return true"), Resp::Int(1));
+    assert_eq!(eval(&mut c, "return false"), Resp::Null);
+    assert_eq!(eval(&mut c, "return nil"), Resp::Null);
+    assert_eq!(eval(&mut c, "redis.setresp(3) return true"), Resp::Bool(true));
+    assert_eq!(eval(&mut c, "redis.setresp(3) return false"), Resp::Bool(false));
+    assert_eq!(eval(&mut c, "return {map={a=1}}"), Resp::Map(vec![(Resp::bulk("a"), Resp::Int(1))]));
+    assert_eq!(eval(&mut c, "return {set={a=true}}"), Resp::Set(vec![Resp::bulk("a")]));
+    assert_eq!(eval(&mut c, "return {double=1.5}"), Resp::Double("1.5".into()));
+    assert_eq!(
+        eval(&mut c, "return {big_number='123456789012345678901234567890'}"),
+        Resp::BigNumber("123456789012345678901234567890".into())
+    );
+    assert_eq!(
+        eval(&mut c, "redis.setresp(3) return redis.call('HGETALL','h')"),
+        Resp::Map(vec![(Resp::bulk("f"), Resp::bulk("v"))])
+    );
+    assert_eq!(eval(&mut c, "redis.setresp(3) return redis.call('GET','nosuch')"), Resp::Null);
+    assert_eq!(
+        eval(&mut c, "return redis.call('HGETALL','h')"),
+        Resp::Array(Some(vec![Resp::bulk("f"), Resp::bulk("v")]))
+    );
+}
+
+#[test]
+fn version_constants_are_7_2() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    // Redis 7.2.4: 0x070204.
+    assert_eq!(eval(&mut c, "return redis.REDIS_VERSION_NUM"), Resp::Int(0x070204));
+    assert_eq!(eval(&mut c, "return redis.REDIS_VERSION"), Resp::bulk("7.2.4"));
+}
+
+#[test]
+fn scripts_in_transactions_and_the_cache() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    assert_eq!(c.cmd(&["MULTI"]), Resp::Simple("OK".into()));
+    assert_eq!(c.cmd(&["EVAL", "return redis.call('INCR', KEYS[1])", "1", "n"]), Resp::Simple("QUEUED".into()));
+    assert_eq!(c.cmd(&["EVAL", "return redis.call('INCR', KEYS[1])", "1", "n"]), Resp::Simple("QUEUED".into()));
+    assert_eq!(c.cmd(&["EXEC"]), Resp::Array(Some(vec![Resp::Int(1), Resp::Int(2)])));
+
+    let sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
+    assert_eq!(c.cmd(&["SCRIPT", "LOAD", "return 1"]), Resp::bulk(sha));
+    assert_eq!(c.cmd(&["EVALSHA", sha, "0"]), Resp::Int(1));
+    // Another connection shares the cache.
+    let mut d = srv.raw();
+    assert_eq!(d.cmd(&["SCRIPT", "EXISTS", sha]), Resp::Array(Some(vec![Resp::Int(1)])));
+    assert_eq!(d.cmd(&["SCRIPT", "FLUSH"]), Resp::ok());
+    assert_eq!(c.cmd(&["EVALSHA", sha, "0"]), Resp::Error("NOSCRIPT No matching script. Please use EVAL.".into()));
+    // SELECT inside a script does not change the caller's db.
+    c.cmd(&["EVAL", "redis.call('SELECT', 3) return redis.call('SET', 'x', 'y')", "0"]);
+    assert_eq!(c.cmd(&["EXISTS", "x"]), Resp::Int(0));
+    c.cmd(&["SELECT", "3"]);
+    assert_eq!(c.cmd(&["GET", "x"]), Resp::bulk("y"));
+}
+
+#[test]
+fn runaway_scripts_end_with_an_error() {
+    let srv = TestServer::start_with(&["--busy-reply-threshold", "200"]);
+    let mut c = srv.raw();
+    assert_eq!(
+        eval(&mut c, "local function f(n) return 1 + f(n) end return f(1)"),
+        Resp::Error(
+            "ERR user_script:1: stack overflow script: 93a5f6eb158db66fb8b452aa24ee5c7cfb5f1372, on @user_script:1."
+                .into()
+        )
+    );
+    // Redis answers this after SCRIPT KILL; oxkey ends it at the threshold.
+    assert_eq!(
+        eval(&mut c, "local function f() return f() end return f()"),
+        Resp::Error(
+            "ERR Script killed by user with SCRIPT KILL... script: 197e879a891c46126021783a9b088ddb17a16d9e, on @user_script:1."
+                .into()
+        )
+    );
+    assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
+    assert_eq!(c.cmd(&["SCRIPT", "KILL"]), Resp::Error("NOTBUSY No scripts in execution right now.".into()));
+    // A self-referencing table is no trouble.
+    assert_eq!(eval(&mut c, "local t = {} t[1] = t return 1"), Resp::Int(1));
+    assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
+}
