@@ -767,3 +767,36 @@ fn fuzz_checks_hold_on_generated_scripts() {
         stream_case::stream_ids_case(&data);
     }
 }
+
+#[test]
+fn reads_and_claims_announce_the_consumers_they_create() {
+    // Valkey 9.1's events for the same commands (notify-keyspace-events Et).
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    let mut sub = srv.raw();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Et"]), Resp::ok());
+    sub.send_cmd(&[b"PSUBSCRIBE", b"__keyevent@0__:*"]);
+    sub.read();
+    let steps: &[(&[&str], &[&str])] = &[
+        (&["XADD", "s", "1-0", "f", "v"], &["xadd"]),
+        (&["XGROUP", "CREATE", "s", "g", "0"], &["xgroup-create"]),
+        (&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">"], &["xgroup-createconsumer"]),
+        (&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">"], &[]),
+        (&["XCLAIM", "s", "g", "c2", "0", "1-0"], &["xgroup-createconsumer"]),
+        (&["XAUTOCLAIM", "s", "g", "c3", "0", "0"], &["xgroup-createconsumer"]),
+        (&["XREADGROUP", "GROUP", "g", "c4", "NOACK", "STREAMS", "s", ">"], &["xgroup-createconsumer"]),
+        (&["XACK", "s", "g", "1-0"], &[]),
+    ];
+    for (cmd, events) in steps {
+        c.cmd(cmd);
+        for event in *events {
+            let msg = items(sub.read());
+            assert_eq!(msg[2], bulk(&format!("__keyevent@0__:{event}")), "{cmd:?}");
+            assert_eq!(msg[3], bulk("s"));
+        }
+    }
+    // Nothing else was announced.
+    c.cmd(&["XADD", "s", "2-0", "f", "v"]);
+    let msg = items(sub.read());
+    assert_eq!(msg[2], bulk("__keyevent@0__:xadd"));
+}

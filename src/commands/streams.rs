@@ -12,13 +12,13 @@
 //! 7.2 re-runs them: what arrived is served then, a group destroyed or a
 //! stream deleted meanwhile gives the NOGROUP error, the deadline a nil.
 
-use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Db, Obj, Value};
+use crate::executor::notify::class;
 use crate::executor::Stats;
 use crate::protocol::Out;
 use crate::types::stream::{
@@ -951,6 +951,7 @@ pub fn serve_read(ctx: &mut Ctx, r: &ReadArgs) -> bool {
     let resp2 = p.out.resp < 3;
     let at = p.out.buf.len();
     let mut served = 0;
+    let mut new_consumers = Vec::new();
     for (key, &after) in r.keys.iter().zip(&r.ids) {
         let Some((group_name, consumer_name)) = &r.group else {
             let Found::Stream(stream) = read(p.db, Some(&mut *p.stats), key) else { continue };
@@ -989,6 +990,7 @@ pub fn serve_read(ctx: &mut Ctx, r: &ReadArgs) -> bool {
         let (consumer, created) = g.find_or_create(consumer_name, now);
         if created {
             *p.dirty += 1;
+            new_consumers.push(key);
             if r.noack && p.propagating {
                 propagate(
                     p.prop,
@@ -1050,6 +1052,9 @@ pub fn serve_read(ctx: &mut Ctx, r: &ReadArgs) -> bool {
     if served > 0 {
         let kind = if resp2 { b'*' } else { b'%' };
         insert_header(p.out, at, kind, served);
+    }
+    for key in new_consumers {
+        ctx.notify(class::STREAM, "xgroup-createconsumer", key);
     }
     served > 0
 }
@@ -1565,6 +1570,9 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) {
     }
     insert_array_len(p.out, at, n);
     prevent_propagation(p.prop);
+    if created {
+        ctx.notify(class::STREAM, "xgroup-createconsumer", key);
+    }
 }
 
 fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) {
@@ -1638,6 +1646,9 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     prevent_propagation(p.prop);
+    if created {
+        ctx.notify(class::STREAM, "xgroup-createconsumer", key);
+    }
 }
 
 // ---------------------------------------------------------------------------
