@@ -6,7 +6,8 @@ what Valkey 9.1 replies to the same calls (this file passes against
 valkey-server unchanged). Generated IDs depend on the clock, so they are
 checked for their form and order and then used as returned.
 
-The seed does not block (no BLOCK), so nothing here waits.
+The seed's calls do not block; a short BLOCK is checked on top of them
+(served at once when there is data, empty after its timeout).
 """
 
 import re
@@ -84,6 +85,11 @@ def test_order_event_log(v):
     # The consumer's own history holds what it did not acknowledge.
     history = as_dict(v.xreadgroup("order-processor", "consumer1", {"events:orders": "0"}))
     assert [e[0] for e in history["events:orders"]] == [second]
+    # BLOCK: served at once when there is something, empty at the deadline.
+    got = as_dict(v.xreadgroup("order-processor", "consumer1", {"events:orders": "0"}, block=50))
+    assert [e[0] for e in got["events:orders"]] == [second]
+    assert v.xreadgroup("order-processor", "consumer1", {"events:orders": ">"}, block=50) in (None, [], {})
+    assert v.xread({"events:orders": "$"}, block=50) in (None, [], {})
     groups = v.xinfo_groups("events:orders")
     assert len(groups) == 1
     g = groups[0]
