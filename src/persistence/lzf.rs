@@ -193,14 +193,13 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             if out.len() + len > out_len {
                 return None;
             }
-            if start + len <= out.len() {
-                out.extend_from_within(start..start + len);
-            } else {
-                // Overlapping: the copy reads bytes it has just written.
-                for k in 0..len {
-                    let b = out[start + k];
-                    out.push(b);
-                }
+            // An overlapping reference repeats the `off + 1` bytes from
+            // `start`: copy whole periods of what is already there.
+            let mut left = len;
+            while left > 0 {
+                let chunk = left.min(out.len() - start);
+                out.extend_from_within(start..start + chunk);
+                left -= chunk;
             }
         }
     }

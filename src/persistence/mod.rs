@@ -203,14 +203,14 @@ pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadI
     let delay = srv.config.get("key-load-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     let dbs = &mut srv.dbs;
     let info = rdb::load(std::io::BufReader::with_capacity(1 << 20, file), &opts, |k| {
-        let db = &mut dbs[k.db];
-        if !merge && db.dict.contains_key(&k.key[..]) {
+        // One lookup: a key already there is only an error without MERGE
+        // (the load is then abandoned as a whole).
+        if dbs[k.db].add(&k.key, k.obj).is_some() && !merge {
             return Err(rdb::Error::Corrupt(format!(
                 "Duplicate key '{}' found in RDB file",
                 String::from_utf8_lossy(&k.key)
             )));
         }
-        db.add(&k.key, k.obj);
         if delay > 0 {
             std::thread::sleep(std::time::Duration::from_micros(delay as u64));
         }
