@@ -2,6 +2,8 @@
 # valkey-py's own test suite against oxkey, as a compatibility ratchet.
 #
 # Usage: scripts/valkey-py-suite.sh [--update] [--server PATH] [-- PYTEST ARGS]
+#        (PYTEST ARGS, e.g. a test file, narrow the run: then only the listed
+#        tests that ran are checked)
 #
 # Downloads valkey-py's source distribution once (it ships its tests/) into
 # .cache/, starts a fresh oxkey-server per protocol on a free loopback port,
@@ -85,6 +87,10 @@ DESELECT=(
     tests/test_asyncio/test_connection_pool.py::TestConnectionPool::test_reuse_previously_released_connection
     tests/test_commands.py::TestValkeyCommands::test_client_setinfo
     tests/test_asyncio/test_commands.py::TestValkeyCommands::test_client_setinfo
+    # Timing-dependent (a reply expected within a short client timeout): pass
+    # alone, fail now and then when the 2-core machine is loaded.
+    "tests/test_asyncio/test_pubsub.py::TestPubSubAutoReconnect::test_reconnect_socket_error[single-listen]"
+    "tests/test_asyncio/test_pubsub.py::TestPubSubSubscribeUnsubscribe::test_subscribe_property_with_channels[pool]"
     # A replica on localhost:6380.
     tests/test_commands.py::TestValkeyCommands::test_psync
     # A proxy on the fixed port 5380 (and a cluster on localhost:16379): the
@@ -150,5 +156,7 @@ done
 [ "$status" = 0 ] || exit 1
 echo "valkey-py suite ran in $(($(date +%s) - start)) s (logs: $OUT)"
 
+# With extra pytest arguments (a subset, say) only the listed tests that ran count.
+[ ${#EXTRA[@]} = 0 ] || UPDATE+=(--subset)
 "$PY" tests/python/valkey_suite_report.py "$EXPECTED" \
     resp2="$OUT/outcomes-resp2.txt" resp3="$OUT/outcomes-resp3.txt" "${UPDATE[@]}"

@@ -1,13 +1,14 @@
 """Summary and ratchet of a valkey-py test suite run (scripts/valkey-py-suite.sh).
 
-    valkey_suite_report.py EXPECTED resp2=OUTCOMES resp3=OUTCOMES [--update]
+    valkey_suite_report.py EXPECTED resp2=OUTCOMES resp3=OUTCOMES [--update] [--subset]
 
 OUTCOMES files hold 'OUTCOME NODEID' lines (valkey_suite_plugin.py).
 EXPECTED lists 'resp2 NODEID' / 'resp3 NODEID' lines: tests that passed
 before and must still pass. Prints the counts per protocol, then every listed
 test that did not pass, and exits 1 if there is any. With --update, tests
 that pass now are added to EXPECTED (only when no listed test failed: the
-list only grows).
+list only grows). With --subset (a narrowed run), listed tests that did not
+run are not counted.
 """
 
 import collections
@@ -42,10 +43,12 @@ def read_expected(path):
 
 def main(argv):
     update = "--update" in argv
-    args = [a for a in argv if a != "--update"]
+    subset = "--subset" in argv
+    args = [a for a in argv if a not in ("--update", "--subset")]
     expected_path, runs = args[0], dict(a.split("=", 1) for a in args[1:])
-    expected = read_expected(expected_path)
+    listed = read_expected(expected_path)
     outcomes = {proto: read_outcomes(path) for proto, path in runs.items()}
+    expected = {(p, n) for p, n in listed if not subset or n in outcomes.get(p, {})}
 
     totals = collections.Counter()
     for proto, results in outcomes.items():
@@ -69,21 +72,21 @@ def main(argv):
         (proto, nodeid)
         for proto, results in outcomes.items()
         for nodeid, outcome in results.items()
-        if outcome == "passed" and (proto, nodeid) not in expected
+        if outcome == "passed" and (proto, nodeid) not in listed
     )
     if update and not regressions:
         with open(expected_path, "w") as f:
             f.write(HEADER)
-            for proto, nodeid in sorted(expected | set(new)):
+            for proto, nodeid in sorted(listed | set(new)):
                 f.write(f"{proto} {nodeid}\n")
-        print(f"{expected_path}: added {len(new)} tests, {len(expected) + len(new)} listed")
+        print(f"{expected_path}: added {len(new)} tests, {len(listed) + len(new)} listed")
     elif new:
         print(f"{len(new)} tests pass that are not listed yet: add them with --update")
 
-    listed = sum(1 for proto, _ in expected if proto in outcomes)
+    counted = sum(1 for proto, _ in expected if proto in outcomes)
     if expected:
-        print(f"{listed} tests listed in {expected_path}")
-    print(f"ratchet: {listed - len(regressions)} passed, {len(regressions)} failed")
+        print(f"{counted} listed tests checked ({expected_path})")
+    print(f"ratchet: {counted - len(regressions)} passed, {len(regressions)} failed")
     return 1 if regressions else 0
 
 
