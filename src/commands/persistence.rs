@@ -151,6 +151,8 @@ fn save(ctx: &mut Ctx, _args: &[Bytes]) {
     if ctx.srv.persistence.bgsave_in_progress() {
         return ctx.error("ERR Background save already in progress");
     }
+    // Only SAVE and BGSAVE count in rdb_saves, as in Redis.
+    ctx.srv.persistence.rdb_saves += 1;
     match persistence::save(ctx.srv) {
         Ok(()) => ctx.ok(),
         Err(_) => ctx.error("ERR"),

@@ -148,11 +148,11 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
         n += db.len() as u64;
         db.clear();
     }
-    // A running background save is dropped, and with save points an
-    // empty file is saved at once (which restarts the change count).
-    crate::persistence::after_flushall(ctx.srv);
     // As FLUSHDB: Redis counts the keys removed and forces propagation.
     ctx.dirty(n.max(1));
+    // A running background save is dropped, and with save points an empty
+    // file is saved at once: the change count is then 0, as on Redis 7.0.
+    crate::persistence::after_flushall(ctx.srv);
     ctx.ok();
 }
 

@@ -72,9 +72,9 @@ fn save_points_configured(srv: &Server) -> bool {
     !srv.config.save_points().is_empty()
 }
 
-/// SAVE: a synchronous save. On success the change counter restarts.
+/// A synchronous save (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD). On
+/// success the change counter restarts.
 pub fn save(srv: &mut Server) -> Result<(), String> {
-    srv.persistence.rdb_saves += 1;
     match snapshot::save_sync(srv) {
         Ok(()) => {
             tracing::info!("DB saved on disk");
