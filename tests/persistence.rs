@@ -675,3 +675,18 @@ fn function_libraries_are_kept_through_oxkey() {
     let fcall: i64 = q(&mut rc2, &["FCALL", "myfunc", "0"]);
     assert_eq!(fcall, 1);
 }
+
+#[path = "../fuzz/rdb_check.rs"]
+mod rdb_check;
+
+#[test]
+fn fuzz_seeds_pass_the_rdb_load_checks() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/rdb_load");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("fuzz/seeds/rdb_load") {
+        let path = entry.expect("seed").path();
+        rdb_check::check(&std::fs::read(&path).expect("read seed"));
+        n += 1;
+    }
+    assert!(n > 10, "{n} seeds");
+}

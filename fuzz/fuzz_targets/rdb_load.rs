@@ -1,33 +1,9 @@
-//! The RDB loader and the DUMP payload reader on arbitrary bytes: they
-//! must refuse damaged input with an error, never panic, and whatever they
-//! accept must serialize and load back.
+//! The RDB loader and the DUMP payload reader on arbitrary bytes. The
+//! checks are in ../rdb_check.rs.
 
 #![no_main]
 
-use oxkey::persistence::rdb;
+#[path = "../rdb_check.rs"]
+mod rdb_check;
 
-fn check(data: &[u8]) {
-    let limits = rdb::Limits::default();
-    let opts = rdb::LoadOptions { limits, verify_checksum: false, databases: 16, drop_expired_at: None };
-    let save = rdb::SaveOptions { version: rdb::RDB_VERSION, compress: true, access: rdb::AccessInfo::None };
-    let mut values = Vec::new();
-    let _ = rdb::load(data, &opts, |k| {
-        values.push(k.obj.val);
-        Ok(())
-    });
-    // The same bytes as a DUMP payload (the CRC is not checked here, so the
-    // fuzzer reaches the value decoder).
-    if data.len() >= 10 {
-        if let Ok(v) = rdb::restore_payload(data, &limits) {
-            values.push(v);
-        }
-    }
-    for v in values {
-        let p = rdb::dump_payload(&v, &save);
-        assert!(rdb::verify_dump_payload(&p));
-        let back = rdb::restore_payload(&p, &limits);
-        assert!(back.is_ok(), "a value oxkey wrote does not load back: {:?}", back.err());
-    }
-}
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| check(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rdb_check::check(data));
