@@ -283,8 +283,27 @@ impl Table {
     }
 }
 
-static FAMILIES: &[&[CommandDef]] =
-    &[bitmaps::COMMANDS, config::COMMANDS, connection::COMMANDS, geo::COMMANDS, hashes::COMMANDS, hyperloglog::COMMANDS, introspection::COMMANDS, keys::COMMANDS, lists::COMMANDS, persistence::COMMANDS, pubsub::COMMANDS, scripting::COMMANDS, server::COMMANDS, sets::COMMANDS, sort::COMMANDS, streams::COMMANDS, strings::COMMANDS, zsets::COMMANDS, tx::COMMANDS];
+static FAMILIES: &[&[CommandDef]] = &[
+    bitmaps::COMMANDS,
+    config::COMMANDS,
+    connection::COMMANDS,
+    geo::COMMANDS,
+    hashes::COMMANDS,
+    hyperloglog::COMMANDS,
+    introspection::COMMANDS,
+    keys::COMMANDS,
+    lists::COMMANDS,
+    persistence::COMMANDS,
+    pubsub::COMMANDS,
+    scripting::COMMANDS,
+    server::COMMANDS,
+    sets::COMMANDS,
+    sort::COMMANDS,
+    streams::COMMANDS,
+    strings::COMMANDS,
+    zsets::COMMANDS,
+    tx::COMMANDS,
+];
 
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
