@@ -690,3 +690,40 @@ fn fuzz_seeds_pass_the_rdb_load_checks() {
     }
     assert!(n > 10, "{n} seeds");
 }
+
+#[test]
+fn uncompressed_and_unchecksummed_files_load_into_redis() {
+    let odir = tmpdir("ox-nocomp");
+    let ox = ox_from(&odir, &["--rdb-version", "10", "--rdbcompression", "no", "--rdbchecksum", "no"]);
+    let mut oc = ox.client();
+    populate(&mut oc);
+    let expected = contents(&mut oc);
+    assert_eq!(q::<String>(&mut oc, &["SAVE"]), "OK");
+    let file = std::fs::read(odir.join("dump.rdb")).expect("dump");
+    // A zero checksum means "not computed", which readers skip.
+    assert_eq!(&file[file.len() - 8..], &[0u8; 8]);
+    // The 1200-byte repetitive string is stored as is.
+    assert!(file.windows(1200).any(|w| w == "abc".repeat(400).as_bytes()));
+    let rdir = tmpdir("r70-nocomp");
+    std::fs::copy(odir.join("dump.rdb"), rdir.join("dump.rdb")).expect("copy");
+    let r = Redis::start(7576, &rdir);
+    assert_eq!(contents(&mut r.client()), expected);
+    // And a Redis file with a bad checksum is refused by oxkey.
+    let mut rc = r.client();
+    let _: () = q(&mut rc, &["SAVE"]);
+    let mut bad = std::fs::read(rdir.join("dump.rdb")).expect("dump");
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    let bdir = tmpdir("ox-badcrc");
+    std::fs::write(bdir.join("dump.rdb"), &bad).expect("write");
+    let out = Command::new(server_binary())
+        .args(["--port", &common::free_port().to_string(), "--bind", "127.0.0.1", "--dir"])
+        .arg(&bdir)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Wrong RDB checksum")
+            || String::from_utf8_lossy(&out.stderr).contains("Wrong RDB checksum")
+    );
+}

@@ -1289,4 +1289,59 @@ mod tests {
         z[11] = 0x05;
         assert!(ziplist_entries(&z).is_err());
     }
+
+    /// A value of type `t` from `body`, or the error text.
+    fn read(t: u8, body: &[u8]) -> Result<Option<Value>, String> {
+        Reader::new(body).value(t, &Limits::default()).map_err(|e| e.to_string())
+    }
+
+    fn text(v: &Value) -> Vec<Vec<u8>> {
+        match v {
+            Value::List(l) => l.iter().map(|e| e.to_vec()).collect(),
+            Value::Hash(h) => h.iter().flat_map(|(f, v)| [f.to_vec(), v.to_vec()]).collect(),
+            Value::ZSet(z) => z.iter().flat_map(|(m, s)| [m, s.to_string().into_bytes()]).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn old_encodings_decode() {
+        // Linked list (type 1): length then strings, one int-encoded.
+        let v = read(TYPE_LIST, b"\x02\x01a\xc0\x07").ok().flatten();
+        assert_eq!(v.as_ref().map(text), Some(vec![b"a".to_vec(), b"7".to_vec()]));
+        // ZSET (type 3): text scores, 254 = +inf, 255 = -inf.
+        let v = read(TYPE_ZSET, b"\x03\x01a\x031.5\x01b\xfe\x01c\xff").ok().flatten();
+        let want: Vec<Vec<u8>> = [&b"c"[..], b"-inf", b"a", b"1.5", b"b", b"inf"].iter().map(|x| x.to_vec()).collect();
+        assert_eq!(v.as_ref().map(text), Some(want));
+        // A NaN score is refused.
+        assert!(read(TYPE_ZSET, b"\x01\x01a\xfd").is_err());
+        // Zipmap (Redis < 2.6 hashes): zmlen, field, value with 1 free byte.
+        let zm = b"\x02\x01f\x02\x01vvX\x02gg\x00\x00\xff";
+        let mut body = vec![zm.len() as u8];
+        body.extend_from_slice(zm);
+        let v = read(TYPE_HASH_ZIPMAP, &body).ok().flatten();
+        assert_eq!(v.as_ref().map(text), Some(vec![b"f".to_vec(), b"vv".to_vec(), b"gg".to_vec(), b"".to_vec()]));
+        // Duplicates are refused, empty collections skipped.
+        assert!(read(TYPE_SET, b"\x02\x01a\x01a").is_err());
+        assert!(read(TYPE_HASH, b"\x02\x01a\x01b\x01a\x01c").is_err());
+        assert!(matches!(read(TYPE_SET, b"\x00"), Ok(None)));
+        // Modules and streams are refused with a clear error.
+        assert!(read(TYPE_MODULE_2, b"\x00").is_err_and(|e| e.contains("module")));
+        assert!(read(TYPE_STREAM_LISTPACKS_3, b"\x00").is_err_and(|e| e.contains("stream")));
+    }
+
+    #[test]
+    fn hash_ziplist_decodes() {
+        let mut z = vec![0u8; 10];
+        z.extend_from_slice(&[0x00, 0x01, b'f']);
+        z.extend_from_slice(&[0x03, 0xF2]);
+        z.push(0xFF);
+        let n = z.len() as u32;
+        z[0..4].copy_from_slice(&n.to_le_bytes());
+        z[8..10].copy_from_slice(&2u16.to_le_bytes());
+        let mut body = Vec::new();
+        write_string(&mut body, &z, false);
+        let v = read(TYPE_HASH_ZIPLIST, &body).ok().flatten();
+        assert_eq!(v.as_ref().map(text), Some(vec![b"f".to_vec(), b"1".to_vec()]));
+    }
 }
