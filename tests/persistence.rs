@@ -442,6 +442,9 @@ fn bgsave_is_a_point_in_time_image() {
     pipe.cmd("RPUSH").arg("list").arg("c").ignore();
     pipe.cmd("EXPIRE").arg("key:1").arg(1000).ignore();
     pipe.cmd("RENAME").arg("key:2").arg("renamed").ignore();
+    // Replaces a key of db 3, which the walk has not reached.
+    pipe.cmd("COPY").arg("key:5").arg("db3").arg("DB").arg(3).arg("REPLACE").ignore();
+    // A command whose keys its spec cannot name: the walk finishes first.
     pipe.cmd("FLUSHDB").ignore();
     let _: () = pipe.query(&mut oc).expect("changes");
     wait_bgsave(&mut oc);
