@@ -41,13 +41,18 @@ const MIN_SIZE: usize = 4;
 /// Buckets moved per ordinary operation while rehashing.
 const REHASH_STEP: usize = 1;
 
-pub struct Dict<K, V> {
+pub struct DictTables<K, V> {
     t0: Table<K, V>,
     t1: Table<K, V>,
     /// Next bucket of `t0` to move into `t1`; `None` when not rehashing.
     rehash_idx: Option<usize>,
     hasher: RandomState,
 }
+
+/// The table is boxed so that a `Dict` is one pointer: small hashes,
+/// sets and sorted sets are listpacks, and the enums holding either stay
+/// small.
+pub struct Dict<K, V>(Box<DictTables<K, V>>);
 
 impl<K: Hash + Eq, V> Default for Dict<K, V> {
     fn default() -> Self {
@@ -57,7 +62,32 @@ impl<K: Hash + Eq, V> Default for Dict<K, V> {
 
 impl<K: Hash + Eq, V> Dict<K, V> {
     pub fn new() -> Self {
-        Dict { t0: Table::empty(), t1: Table::empty(), rehash_idx: None, hasher: RandomState::new() }
+        Dict(Box::new(DictTables::new()))
+    }
+}
+
+impl<K, V> std::ops::Deref for Dict<K, V> {
+    type Target = DictTables<K, V>;
+    fn deref(&self) -> &DictTables<K, V> {
+        &self.0
+    }
+}
+
+impl<K, V> std::ops::DerefMut for Dict<K, V> {
+    fn deref_mut(&mut self) -> &mut DictTables<K, V> {
+        &mut self.0
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Clone for Dict<K, V> {
+    fn clone(&self) -> Self {
+        Dict(Box::new((*self.0).clone()))
+    }
+}
+
+impl<K: Hash + Eq, V> DictTables<K, V> {
+    pub fn new() -> Self {
+        DictTables { t0: Table::empty(), t1: Table::empty(), rehash_idx: None, hasher: RandomState::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -420,9 +450,9 @@ impl<K: Hash + Eq, V> Dict<K, V> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Clone for Dict<K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> Clone for DictTables<K, V> {
     fn clone(&self) -> Self {
-        let mut d = Dict::new();
+        let mut d = DictTables::new();
         for (k, v) in self.iter() {
             d.insert_new(k.clone(), v.clone());
         }
@@ -443,7 +473,7 @@ impl<'a, K, V> Iterator for ChainIter<'a, K, V> {
     }
 }
 
-impl<K, V> Dict<K, V> {
+impl<K, V> DictTables<K, V> {
     /// Unlinks chains iteratively: recursive Box drops of a long chain
     /// could overflow the stack.
     fn drop_chains(&mut self) {
@@ -458,7 +488,7 @@ impl<K, V> Dict<K, V> {
     }
 }
 
-impl<K, V> Drop for Dict<K, V> {
+impl<K, V> Drop for DictTables<K, V> {
     fn drop(&mut self) {
         self.drop_chains();
     }

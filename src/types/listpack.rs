@@ -341,6 +341,9 @@ impl Listpack {
         let at = pos.unwrap_or(self.buf.len() - 1);
         let count = self.len();
         let e = encode_entry(v);
+        // Grow by exactly the entry, as Redis reallocs a listpack: doubling
+        // would leave up to half of every small collection unused.
+        self.buf.reserve_exact(e.len());
         self.buf.splice(at..at, e);
         self.set_header(count + 1);
     }
@@ -381,6 +384,7 @@ impl Listpack {
     pub fn replace(&mut self, pos: usize, v: &[u8]) {
         let l = self.entry_len(pos);
         let e = encode_entry(v);
+        self.buf.reserve_exact(e.len().saturating_sub(l + backlen_size(l)));
         self.buf.splice(pos..pos + l + backlen_size(l), e);
         let total = self.buf.len() as u32;
         self.buf[0..4].copy_from_slice(&total.to_le_bytes());

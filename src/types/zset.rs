@@ -17,7 +17,11 @@ use super::skiplist::{LexRange, ScoreRange, SkipList};
 #[derive(Clone)]
 pub enum ZSet {
     Pack(Listpack),
-    Skip { dict: Dict<Box<[u8]>, f64>, list: SkipList },
+    /// The skiplist is boxed so that a small (listpack) zset stays small.
+    Skip {
+        dict: Dict<Box<[u8]>, f64>,
+        list: Box<SkipList>,
+    },
 }
 
 /// A member and its score, as range queries return them.
@@ -175,7 +179,7 @@ impl ZSet {
         if size_hint <= limits.entries && max_len <= limits.value {
             ZSet::Pack(Listpack::new())
         } else {
-            ZSet::Skip { dict: Dict::new(), list: SkipList::new() }
+            ZSet::Skip { dict: Dict::new(), list: Box::new(SkipList::new()) }
         }
     }
 
@@ -209,7 +213,7 @@ impl ZSet {
                 list.insert(s, &m);
                 dict.insert_new(m.into_boxed_slice(), s);
             }
-            ZSet::Skip { dict, list }
+            ZSet::Skip { dict, list: Box::new(list) }
         }
     }
 
@@ -345,7 +349,7 @@ impl ZSet {
                 list.insert(s, &m);
                 dict.insert_new(m.into_boxed_slice(), s);
             }
-            *self = ZSet::Skip { dict, list };
+            *self = ZSet::Skip { dict, list: Box::new(list) };
         }
     }
 
