@@ -225,7 +225,7 @@ impl Server {
             self.stats.expired_keys += keys.len() as u64;
             for k in keys {
                 self.notify(caller.as_deref_mut(), notify::class::EXPIRED, "expired", &k, db);
-                self.emit_write(db, vec![Bytes::from_static(b"DEL"), Bytes::from(k.into_vec())]);
+                self.emit_write(db, vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(&k)]);
             }
             self.notify_created(caller.as_deref_mut(), db);
         }

@@ -306,11 +306,11 @@ pub fn value_type(v: &Value, version: u16) -> u8 {
             Set::Pack(_) if version >= 11 => TYPE_SET_LISTPACK,
             _ => TYPE_SET,
         },
-        Value::ZSet(z) => match &**z {
+        Value::ZSet(z) => match z {
             ZSet::Pack(_) => TYPE_ZSET_LISTPACK,
-            ZSet::Skip { .. } => TYPE_ZSET_2,
+            ZSet::Skip(_) => TYPE_ZSET_2,
         },
-        Value::Hash(h) => match &**h {
+        Value::Hash(h) => match h {
             Hash::Pack(_) => TYPE_HASH_LISTPACK,
             Hash::Table(_) => TYPE_HASH,
         },
@@ -351,9 +351,10 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, opts: &SaveOptions) {
                 }
             }
         },
-        Value::ZSet(z) => match &**z {
+        Value::ZSet(z) => match z {
             ZSet::Pack(lp) => write_string(out, lp.as_bytes(), c),
-            ZSet::Skip { list, .. } => {
+            ZSet::Skip(z) => {
+                let list = &z.list;
                 // From the greatest to the smallest, as Redis walks its
                 // skiplist from the tail.
                 write_len(out, list.len() as u64);
@@ -366,7 +367,7 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, opts: &SaveOptions) {
                 }
             }
         },
-        Value::Hash(h) => match &**h {
+        Value::Hash(h) => match h {
             Hash::Pack(lp) => write_string(out, lp.as_bytes(), c),
             Hash::Table(d) => {
                 write_len(out, d.len() as u64);
@@ -644,16 +645,16 @@ impl<R: Read> Reader<R> {
                     let s = if t == TYPE_ZSET_2 { self.binary_double()? } else { self.text_double()? };
                     items.push((m, s));
                 }
-                return zset_from_items(items, limits).map(|z| z.map(|z| Value::ZSet(Box::new(z))));
+                return zset_from_items(items, limits).map(|z| z.map(Value::ZSet));
             }
             TYPE_ZSET_ZIPLIST => {
                 let blob = self.string()?;
                 let items = scored_pairs(ziplist_entries(&blob)?)?;
-                return zset_from_items(items, limits).map(|z| z.map(|z| Value::ZSet(Box::new(z))));
+                return zset_from_items(items, limits).map(|z| z.map(Value::ZSet));
             }
             TYPE_ZSET_LISTPACK => {
                 let lp = listpack(self.string()?)?;
-                return zset_from_listpack(lp, limits).map(|z| z.map(|z| Value::ZSet(Box::new(z))));
+                return zset_from_listpack(lp, limits).map(|z| z.map(Value::ZSet));
             }
             TYPE_HASH => {
                 let n = self.length()?;
@@ -668,7 +669,7 @@ impl<R: Read> Reader<R> {
                 if h.is_empty() {
                     return Ok(None);
                 }
-                Value::Hash(Box::new(h))
+                Value::Hash(h)
             }
             TYPE_HASH_ZIPMAP => {
                 let blob = self.string()?;
@@ -693,7 +694,7 @@ impl<R: Read> Reader<R> {
                 if h.len() > limits.hash.entries || long {
                     h = table_from(&h);
                 }
-                Value::Hash(Box::new(h))
+                Value::Hash(h)
             }
             TYPE_MODULE_PRE_GA | TYPE_MODULE_2 => {
                 return Err(Error::Unsupported("The RDB file contains module data: modules are not supported".into()))
@@ -820,7 +821,7 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, limits: &Limits) -> Result<Op
             return corrupt("duplicate hash fields detected");
         }
     }
-    Ok(Some(Value::Hash(Box::new(h))))
+    Ok(Some(Value::Hash(h)))
 }
 
 fn score_of(e: &Entry<'_>) -> Result<f64> {
