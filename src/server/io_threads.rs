@@ -32,6 +32,9 @@ pub enum ToExecutor {
     Connect { peer: Peer, tx: mpsc::UnboundedSender<ToConn>, wire: Arc<Wire> },
     /// Requests read at once, and the read buffer's state for CLIENT LIST.
     Batch { id: u64, reqs: Vec<Request>, read: usize, qbuf: usize, qbuf_free: usize },
+    /// Bytes read that complete no request yet (part of a big one): the
+    /// client is not idle, and CLIENT LIST shows them in its query buffer.
+    Progress { id: u64, read: usize, qbuf: usize, qbuf_free: usize },
     /// The connection is gone.
     Closed { id: u64 },
 }
@@ -180,6 +183,14 @@ async fn executor_loop(shared: Shared, mut rx: mpsc::UnboundedReceiver<ToExecuto
                 }
                 srv.clients.insert(id, client);
             }
+            ToExecutor::Progress { id, read, qbuf, qbuf_free } => {
+                if let Some(client) = srv.clients.get_mut(&id) {
+                    srv.stats.net_input_bytes += read as u64;
+                    client.last_interaction_ms = now_ms();
+                    client.qbuf = qbuf;
+                    client.qbuf_free = qbuf_free;
+                }
+            }
             ToExecutor::Closed { id } => {
                 srv.unlink_client(id);
             }
@@ -290,6 +301,13 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             match await_done(&mut stream, &wire, &mut rx, &mut rbuf, &mut unsent_read).await {
                 Some((s, false)) => settings = s,
                 Some((_, true)) | None => break 'conn,
+            }
+        }
+        if unsent_read > 0 {
+            let qbuf_free = rbuf.capacity() - rbuf.len();
+            let progress = ToExecutor::Progress { id, read: unsent_read, qbuf: rbuf.len(), qbuf_free };
+            if to_exec.send(progress).is_err() {
+                break;
             }
         }
         if rbuf.is_empty() && rbuf.capacity() > SHRINK_ABOVE {
