@@ -108,7 +108,7 @@ fn fill_list(port: u16, n: usize) {
     let elem = vec![b'x'; 1000];
     for _ in 0..n / 100 {
         let mut args: Vec<&[u8]> = vec![b"RPUSH", b"l"];
-        args.extend(std::iter::repeat(&elem[..]).take(100));
+        args.extend(std::iter::repeat_n(&elem[..], 100));
         c.write_all(&encode_cmd(&args)).expect("rpush");
     }
     let got = drain_tcp(&mut c, Duration::from_millis(300));
