@@ -450,7 +450,6 @@ fn doctor_report(ctx: &Ctx) -> String {
              objects into multiple smaller objects.\n",
         );
     }
-    report.push('\n');
     report
 }
 
