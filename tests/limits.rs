@@ -792,3 +792,49 @@ fn unread_replies_before_auth_stay_bounded_with_io_threads() {
     let mut c = connect(srv.port);
     assert_eq!(exchange(&mut c, &["AUTH", "secret"]), "+OK\r\n");
 }
+
+#[test]
+fn client_kill_ends_a_client_whose_output_is_stuck() {
+    for mode in MODES {
+        let srv = TestServer::start_with(mode);
+        fill_list(srv.port, 1000);
+        let mut stuck = stuck_client(srv.port);
+        stuck.write_all(&b"LRANGE l 0 -1\r\n".repeat(20)).expect("pipeline");
+        std::thread::sleep(Duration::from_millis(300));
+        let mut admin = connect(srv.port);
+        let port = local_port(&stuck);
+        let id = client_fields(&mut admin, port)["id"].clone();
+        assert_eq!(exchange(&mut admin, &["CLIENT", "KILL", "ID", &id]), ":1\r\n");
+        std::thread::sleep(Duration::from_millis(200));
+        let list = exchange(&mut admin, &["CLIENT", "LIST"]);
+        assert_eq!(list.matches(" addr=").count(), 1, "killed ({mode:?}): {list}");
+        let got = drain_tcp(&mut stuck, Duration::from_secs(5));
+        assert!(got.ends_with(b"<closed>") && got.len() < 8 << 20, "closed, the rest dropped ({mode:?})");
+    }
+}
+
+#[test]
+fn a_monitor_that_never_reads_is_closed_at_the_normal_limit() {
+    for mode in MODES {
+        let srv = TestServer::start_with(mode);
+        let mut admin = connect(srv.port);
+        assert_eq!(
+            exchange(&mut admin, &["CONFIG", "SET", "client-output-buffer-limit", "normal 256kb 0 0"]),
+            "+OK\r\n"
+        );
+        let mut monitor = stuck_client(srv.port);
+        monitor.write_all(b"MONITOR\r\n").expect("monitor");
+        std::thread::sleep(Duration::from_millis(200));
+        let value = "v".repeat(10_000);
+        let mut writer = connect(srv.port);
+        let mut batch = Vec::new();
+        for _ in 0..1000 {
+            batch.extend(encode_cmd(&[b"SET", b"k", value.as_bytes()]));
+        }
+        writer.write_all(&batch).expect("sets");
+        drain_tcp(&mut writer, Duration::from_millis(500));
+        let list = exchange(&mut admin, &["CLIENT", "LIST"]);
+        assert!(!list.contains("flags=O"), "monitor closed ({mode:?}): {list}");
+        assert!(drain_tcp(&mut monitor, Duration::from_secs(5)).ends_with(b"<closed>"));
+    }
+}

@@ -417,7 +417,7 @@ fn clients_section(ctx: &Ctx, s: &mut String) {
     for_each_client(ctx, |c| {
         n += 1;
         max_in = max_in.max(c.qbuf);
-        max_out = max_out.max(c.out.buf.len());
+        max_out = max_out.max(c.output_pending());
         // Clients held by CLIENT PAUSE are blocked too, as in Redis.
         blocked += (c.paused || c.blocked.is_some()) as usize;
         timed += c.blocked.as_ref().is_some_and(|b| b.deadline_ms > 0) as usize;

@@ -809,13 +809,27 @@ fn feed_monitors(srv: &mut Server, client: &mut Client, args: &[Bytes], redacted
         repr_into(&mut line, arg);
     }
     line.extend_from_slice(b"\r\n");
+    let (limits, now_s) = (srv.config.obuf_limits, now_ms() / 1000);
+    let mut over_limit = Vec::new();
+    let caller = client.id;
     for &id in &srv.monitors {
         let monitor = if id == client.id { Some(&mut *client) } else { srv.clients.get_mut(&id).map(|c| &mut **c) };
         if let Some(m) = monitor {
             if !m.reply_off {
                 m.out.raw(&line);
-                m.wake();
+                // A monitor that does not read is closed at its (normal
+                // class) output limit, as Redis's addReply would.
+                if id != caller && m.output_limit_reached(&limits, now_s) {
+                    over_limit.push(m.id);
+                } else {
+                    m.wake();
+                }
             }
+        }
+    }
+    for id in over_limit {
+        if srv.kill_client(id) {
+            srv.stats.output_buffer_limit_disconnections += 1;
         }
     }
 }
