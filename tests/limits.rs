@@ -838,3 +838,32 @@ fn a_monitor_that_never_reads_is_closed_at_the_normal_limit() {
         assert!(drain_tcp(&mut monitor, Duration::from_secs(5)).ends_with(b"<closed>"));
     }
 }
+
+/// `maxclients` of a server started by `binary` under `ulimit -n 100`.
+fn maxclients_under_low_ulimit(binary: &str, port: u16) -> String {
+    let script = format!("ulimit -n 100 && exec {binary} --port {port} --bind 127.0.0.1 --save ''");
+    let mut child =
+        Command::new("sh").args(["-c", &script]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("sh");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut reply = String::new();
+    while Instant::now() < deadline {
+        if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
+            reply = exchange(&mut c, &["CONFIG", "GET", "maxclients"]);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    reply
+}
+
+#[test]
+fn maxclients_is_lowered_to_fit_the_open_files_limit() {
+    // 100 descriptors, 32 of them reserved: 68 clients, as Redis 7.0 says.
+    let ours = maxclients_under_low_ulimit(&common::server_binary().to_string_lossy(), common::free_port());
+    assert_eq!(ours, "*2\r\n$10\r\nmaxclients\r\n$2\r\n68\r\n");
+    if require_redis("maxclients under a low ulimit against redis-server") {
+        assert_eq!(maxclients_under_low_ulimit("redis-server", common::free_port()), ours);
+    }
+}

@@ -81,6 +81,70 @@ pub(crate) fn set_int_option(fd: i32, level: i32, name: i32, value: i32) {
     }
 }
 
+/// File descriptors kept for listeners, files and the like beyond one per
+/// client, as Redis's CONFIG_MIN_RESERVED_FDS.
+const RESERVED_FDS: u64 = 32;
+
+/// Redis's `adjustOpenFilesLimit`: raises the open files limit to what
+/// `maxclients` needs, or as close to it as the system allows (16 at a
+/// time), and lowers `maxclients` to fit when it cannot.
+fn adjust_open_files_limit(config: &mut Config) -> std::io::Result<()> {
+    #[repr(C)]
+    struct Rlimit {
+        cur: u64,
+        max: u64,
+    }
+    extern "C" {
+        fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
+        fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
+    }
+    const RLIMIT_NOFILE: i32 = 7;
+    let wanted = config.maxclients as u64 + RESERVED_FDS;
+    let mut limit = Rlimit { cur: 0, max: 0 };
+    // SAFETY: getrlimit fills a struct we own, laid out as Linux's rlimit.
+    if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Ok(());
+    }
+    let old = limit.cur;
+    if old >= wanted {
+        return Ok(());
+    }
+    let mut best = wanted;
+    while best > old {
+        let try_limit = Rlimit { cur: best, max: best };
+        // SAFETY: setrlimit reads a valid rlimit struct.
+        if unsafe { setrlimit(RLIMIT_NOFILE, &try_limit) } == 0 {
+            break;
+        }
+        if best < 16 {
+            best = old;
+            break;
+        }
+        best -= 16;
+    }
+    let best = best.max(old);
+    if best >= wanted {
+        tracing::info!("Increased maximum number of open files to {wanted} (it was originally set to {old}).");
+        return Ok(());
+    }
+    if best <= RESERVED_FDS {
+        return Err(std::io::Error::other(format!(
+            "Your current 'ulimit -n' of {old} is not enough for the server to start. Please increase your open file \
+             limit to at least {wanted}. Exiting."
+        )));
+    }
+    let maxclients = best - RESERVED_FDS;
+    tracing::warn!(
+        "You requested maxclients of {} requiring at least {wanted} max file descriptors.",
+        config.maxclients
+    );
+    tracing::warn!(
+        "Current maximum open files is {best}. maxclients has been reduced to {maxclients} to compensate for low \
+         ulimit. If you need higher maxclients increase 'ulimit -n'."
+    );
+    config.set("maxclients", &maxclients.to_string(), true).map_err(std::io::Error::other)
+}
+
 /// Listens on the `unixsocket` path, as Redis: a stale socket file is
 /// removed first, and the file gets `unixsocketperm` if set.
 fn bind_unix(config: &Config) -> std::io::Result<Option<(tokio::net::UnixListener, String)>> {
@@ -106,7 +170,8 @@ extern "C" {
 /// execute their commands directly on the shared state, so a request needs
 /// no hand-off between threads. With `io-threads N > 1`, connections run on
 /// N-1 other threads and pass whole batches to this one.
-pub fn run(config: Config) -> std::io::Result<()> {
+pub fn run(mut config: Config) -> std::io::Result<()> {
+    adjust_open_files_limit(&mut config)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = LocalSet::new();
     local.block_on(&rt, async move {
