@@ -442,14 +442,6 @@ fn unbuilt_features_are_refused_at_start_up() {
             "activedefrag yes is not supported yet by oxkey (needs active defragmentation)\n",
         ),
         (
-            vec!["--latency-monitor-threshold", "100"],
-            "latency-monitor-threshold 100 is not supported yet by oxkey (needs the latency monitor)\n",
-        ),
-        (
-            vec!["--unixsocket", "/tmp/x.sock"],
-            "unixsocket /tmp/x.sock is not supported yet by oxkey (needs unix sockets)\n",
-        ),
-        (
             vec!["--mymodule.option", "1"],
             "mymodule.option is not supported yet by oxkey (module configurations need modules)\n",
         ),

@@ -32,6 +32,8 @@ pub struct CommandStats {
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Durations while `latency-tracking` is on (made at the first one).
+    pub latency: Option<Box<crate::server::latency::Histogram>>,
 }
 
 #[derive(Default)]
@@ -129,6 +131,8 @@ pub struct Server {
     pub persistence: crate::persistence::State,
     /// Pub/Sub channels, patterns and shard channels with their subscribers.
     pub pubsub: commands::pubsub::PubSub,
+    /// The latency monitor's events (LATENCY LATEST...).
+    pub latency: crate::server::latency::Monitor,
 }
 
 impl Server {
@@ -164,6 +168,7 @@ impl Server {
             atomic: None,
             persistence: Default::default(),
             pubsub: Default::default(),
+            latency: Default::default(),
         }
     }
 
@@ -242,7 +247,7 @@ impl Server {
         ConnSettings {
             password_required: self.config.requirepass.is_some(),
             max_bulk_len: self.config.proto_max_bulk_len,
-            query_limit: self.config.get("client-query-buffer-limit").and_then(|v| v.parse().ok()).unwrap_or(1 << 30),
+            query_limit: self.config.client_query_buffer_limit,
         }
     }
 
@@ -753,11 +758,17 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
 
     srv.stats.commands += 1;
     let is_error = client.out.buf.get(reply_start) == Some(&b'-');
+    let tracking = srv.config.latency_tracking;
     update_command_stats(srv, cmd, |st| {
         st.calls += 1;
         st.usec += elapsed_us as u64;
         st.failed += is_error as u64;
+        if tracking {
+            st.latency.get_or_insert_with(Default::default).record_ns(elapsed_us as u64 * 1000);
+        }
     });
+    let event = if def.has(flags::FAST) { "fast-command" } else { "command" };
+    srv.latency.add_if_needed(srv.config.latency_monitor_threshold, event, elapsed_us as u64 / 1000);
     if is_error {
         count_error(srv, client, reply_start, None);
     }
@@ -798,13 +809,27 @@ fn feed_monitors(srv: &mut Server, client: &mut Client, args: &[Bytes], redacted
         repr_into(&mut line, arg);
     }
     line.extend_from_slice(b"\r\n");
+    let (limits, now_s) = (srv.config.obuf_limits, now_ms() / 1000);
+    let mut over_limit = Vec::new();
+    let caller = client.id;
     for &id in &srv.monitors {
         let monitor = if id == client.id { Some(&mut *client) } else { srv.clients.get_mut(&id).map(|c| &mut **c) };
         if let Some(m) = monitor {
             if !m.reply_off {
                 m.out.raw(&line);
-                m.wake();
+                // A monitor that does not read is closed at its (normal
+                // class) output limit, as Redis's addReply would.
+                if id != caller && m.output_limit_reached(&limits, now_s) {
+                    over_limit.push(m.id);
+                } else {
+                    m.wake();
+                }
             }
+        }
+    }
+    for id in over_limit {
+        if srv.kill_client(id) {
+            srv.stats.output_buffer_limit_disconnections += 1;
         }
     }
 }
