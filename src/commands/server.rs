@@ -594,21 +594,10 @@ fn memory_section(ctx: &Ctx, s: &mut String) {
 }
 
 fn persistence_section(ctx: &Ctx, s: &mut String) {
-    // RDB (no AOF yet). Loading happens before connections are accepted,
-    // so `loading` is always 0 when INFO can run.
+    // Loading happens before connections are accepted, so `loading` is
+    // always 0 when INFO can run.
     crate::persistence::info_rdb(ctx.srv, s);
-    field!(s, "aof_enabled", "0");
-    field!(s, "aof_rewrite_in_progress", "0");
-    field!(s, "aof_rewrite_scheduled", "0");
-    field!(s, "aof_last_rewrite_time_sec", "-1");
-    field!(s, "aof_current_rewrite_time_sec", "-1");
-    field!(s, "aof_last_bgrewrite_status", "ok");
-    field!(s, "aof_rewrites", "0");
-    field!(s, "aof_rewrites_consecutive_failures", "0");
-    field!(s, "aof_last_write_status", "ok");
-    field!(s, "aof_last_cow_size", "0");
-    field!(s, "module_fork_in_progress", "0");
-    field!(s, "module_fork_last_cow_size", "0");
+    crate::persistence::aof::info(ctx.srv, s);
 }
 
 fn stats_section(ctx: &Ctx, s: &mut String) {

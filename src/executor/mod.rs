@@ -169,14 +169,23 @@ impl Server {
 
     /// Emits a write on the internal stream (AOF, replication).
     pub fn emit_write(&mut self, db: usize, argv: Vec<Bytes>) {
-        if self.write_subscribers.is_empty() {
+        if !self.propagating() {
             return;
         }
         if let Some(held) = &mut self.atomic {
             held.push(Write { db, argv });
             return;
         }
+        if self.persistence.aof.feeding() {
+            self.persistence.aof.feed(db, &argv);
+        }
         self.write_subscribers.retain(|s| s.send(Write { db, argv: argv.clone() }).is_ok());
+    }
+
+    /// Whether anyone consumes the write stream (the AOF, subscribers).
+    #[inline]
+    pub fn propagating(&self) -> bool {
+        !self.write_subscribers.is_empty() || self.persistence.aof.feeding()
     }
 
     /// Whether writes are being held back (a transaction or script runs).
@@ -615,7 +624,7 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     }
     // A failed background save stops writes (stop-writes-on-bgsave-error).
     if cmd.def.has(flags::WRITE) && crate::persistence::writes_denied(srv) {
-        client.out.error(crate::persistence::MISCONF);
+        client.out.error(&crate::persistence::misconf(srv));
         commands::tx::flag_abort(client, None);
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
@@ -772,7 +781,7 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
     // As Redis's call(): whatever changed the dataset is propagated, read-only
     // commands included (PFCOUNT storing its cached cardinality); SAVE
     // lowering the counter is no change.
-    if srv.dirty > dirty_before && !srv.write_subscribers.is_empty() {
+    if srv.dirty > dirty_before && srv.propagating() {
         match propagate_as {
             Some(cmds) => {
                 for argv in cmds {

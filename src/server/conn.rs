@@ -104,6 +104,11 @@ async fn serve(shared: Shared, mut stream: TcpStream, id: u64, notify: Rc<Notify
             _ = notify.notified() => 0,
         };
         let Some(close) = process(&shared, &mut conn, read) else { break };
+        // appendfsync always: no reply before the writes are on disk.
+        let gate = shared.borrow().persistence.aof.fsync_gate();
+        if let Some((mut synced, upto)) = gate {
+            let _ = synced.wait_for(|&at| at >= upto).await;
+        }
         if !conn.wbuf.is_empty() {
             if stream.write_all(&conn.wbuf).await.is_err() {
                 break;
