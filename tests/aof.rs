@@ -472,8 +472,15 @@ fn write_load(port: u16, writers: usize, stop: Arc<AtomicBool>) -> Vec<std::thre
 
 #[test]
 fn appendfsync_always_keeps_every_acknowledged_write_through_kill_9() {
-    let dir = tmpdir("always");
-    let ox = Proc::ox(&dir, &["--appendonly", "yes", "--appendfsync", "always"]);
+    // Connections on the executor thread, and on I/O threads.
+    for io_threads in ["1", "2"] {
+        always_survives_kill_9(io_threads);
+    }
+}
+
+fn always_survives_kill_9(io_threads: &str) {
+    let dir = tmpdir(&format!("always-{io_threads}"));
+    let ox = Proc::ox(&dir, &["--appendonly", "yes", "--appendfsync", "always", "--io-threads", io_threads]);
     let stop = Arc::new(AtomicBool::new(false));
     let load = write_load(ox.port, 4, stop.clone());
     std::thread::sleep(Duration::from_millis(1500));
@@ -487,11 +494,11 @@ fn appendfsync_always_keeps_every_acknowledged_write_through_kill_9() {
     for (w, list) in acked.iter().enumerate() {
         let Some(&(last, _)) = list.last() else { continue };
         let v: Option<u64> = q(&mut c, &["GET", &format!("w{w}:{last}")]);
-        assert_eq!(v, Some(last), "writer {w}: acknowledged write {last} lost");
+        assert_eq!(v, Some(last), "io-threads {io_threads}, writer {w}: acknowledged write {last} lost");
     }
     let dbsize: usize = q(&mut c, &["DBSIZE"]);
     assert!(dbsize >= total, "{dbsize} keys for {total} acknowledged writes");
-    println!("appendfsync always: {total} acknowledged writes, all present after kill -9 ({dbsize} keys)");
+    println!("appendfsync always, io-threads {io_threads}: {total} acknowledged writes, all present after kill -9 ({dbsize} keys)");
 }
 
 #[test]
