@@ -716,3 +716,78 @@ fn check_aof_reports_and_fixes() {
     assert_eq!(code, Some(1));
     assert!(out.contains("Unknown AOF file type"), "{out}");
 }
+
+#[test]
+fn timestamp_annotations_are_written_and_skipped_on_load() {
+    let dir = tmpdir("timestamps");
+    let ox = Proc::ox(&dir, &["--appendonly", "yes", "--aof-timestamp-enabled", "yes"]);
+    let mut c = ox.client();
+    run(&mut c, &["SET", "a", "1"]);
+    run(&mut c, &["SET", "b", "2"]);
+    drop(c);
+    ox.shutdown();
+    let incr = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).expect("incr");
+    let ts = incr.lines().next().unwrap_or_default();
+    let secs: i64 = ts.strip_prefix("#TS:").and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("{incr:?}"));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    assert!((now - secs).abs() < 60, "{ts}");
+    let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
+    assert_eq!(q::<i64>(&mut ox.client(), &["DBSIZE"]), 2);
+}
+
+#[test]
+fn old_style_file_with_an_rdb_preamble_loads() {
+    let dir = tmpdir("preamble");
+    let ox = Proc::ox(&dir, &["--rdb-version", "10"]);
+    let mut c = ox.client();
+    run(&mut c, &["RPUSH", "from:preamble", "a", "b"]);
+    run(&mut c, &["SAVE"]);
+    drop(c);
+    ox.shutdown();
+    let mut data = std::fs::read(dir.join("dump.rdb")).expect("dump");
+    std::fs::remove_file(dir.join("dump.rdb")).expect("rm");
+    data.extend_from_slice(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$4\r\nLPOP\r\n$13\r\nfrom:preamble\r\n$1\r\n1\r\n");
+    std::fs::write(dir.join("appendonly.aof"), &data).expect("write");
+    let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
+    let mut c = ox.client();
+    assert_eq!(q::<Vec<String>>(&mut c, &["LRANGE", "from:preamble", "0", "-1"]), ["b"]);
+    let log = ox.log_text();
+    assert!(log.contains("Reading RDB preamble from AOF file..."), "{log}");
+    assert!(log.contains("Reading the remaining AOF tail..."), "{log}");
+}
+
+#[test]
+fn auto_rewrite_follows_growth_and_bgrewriteaof_works_with_the_aof_off() {
+    let dir = tmpdir("auto");
+    let ox = Proc::ox(
+        &dir,
+        &["--appendonly", "yes", "--auto-aof-rewrite-percentage", "100", "--auto-aof-rewrite-min-size", "4kb"],
+    );
+    let mut c = ox.client();
+    for i in 0..200 {
+        run(&mut c, &["SET", "key", &format!("{i:040}")]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(&mut c, "aof_rewrites") == "0" {
+        assert!(Instant::now() < deadline, "no automatic rewrite: {}", ox.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_rewrite(&mut c);
+    assert!(ox.log_text().contains("Starting automatic rewriting of AOF on"));
+    let base: u64 = info_field(&mut c, "aof_base_size").parse().expect("base size");
+    assert!(base > 0 && base < 4096, "{base}");
+    drop(c);
+    ox.shutdown();
+
+    let dir = tmpdir("aof-off");
+    let ox = Proc::ox(&dir, &[]);
+    let mut c = ox.client();
+    run(&mut c, &["SET", "k", "v"]);
+    assert_eq!(q::<String>(&mut c, &["BGREWRITEAOF"]), "Background append only file rewriting started");
+    wait_rewrite(&mut c);
+    assert_eq!(manifest(&dir), "file appendonly.aof.1.base.rdb seq 1 type b\n");
+    drop(c);
+    ox.shutdown();
+    let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
+    assert_eq!(q::<String>(&mut ox.client(), &["GET", "k"]), "v");
+}

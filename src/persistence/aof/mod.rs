@@ -33,6 +33,11 @@ use super::snapshot::{self, Job, Snapshot};
 use crate::executor::Server;
 use crate::util::now_ms;
 
+/// Failures in a row after which the cron's rewrites wait, 1, 2, 4...
+/// minutes up to an hour (Redis's AOF_REWRITE_LIMITE_THRESHOLD).
+const LIMIT_THRESHOLD: u64 = 3;
+const LIMIT_MAX_MINUTES: i64 = 60;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Off,
@@ -73,6 +78,9 @@ pub struct State {
     pub last_bgrewrite_ok: bool,
     pub rewrites: u64,
     pub consecutive_failures: u64,
+    /// The wait after repeated failures: its length, and when it ends.
+    limit_minutes: i64,
+    limit_until_ms: i64,
     /// Size when the last rewrite ended (or of the base at load), for the
     /// auto-rewrite growth rule.
     base_size: u64,
@@ -100,6 +108,8 @@ impl Default for State {
             last_bgrewrite_ok: true,
             rewrites: 0,
             consecutive_failures: 0,
+            limit_minutes: 0,
+            limit_until_ms: 0,
             base_size: 0,
             anchor: (0, 0),
         }
@@ -196,6 +206,30 @@ impl State {
     /// Bytes in the base and incremental files.
     pub fn current_size(&self) -> u64 {
         (self.anchor.0 + self.written()).saturating_sub(self.anchor.1)
+    }
+
+    /// Whether the cron must not start a rewrite now (aofRewriteLimited);
+    /// BGREWRITEAOF still can.
+    fn rewrite_limited(&mut self) -> bool {
+        if self.consecutive_failures < LIMIT_THRESHOLD {
+            self.limit_minutes = 0;
+            self.limit_until_ms = 0;
+            return false;
+        }
+        if self.limit_until_ms != 0 {
+            if now_ms() < self.limit_until_ms {
+                return true;
+            }
+            self.limit_until_ms = 0;
+            return false;
+        }
+        self.limit_minutes = if self.limit_minutes == 0 { 1 } else { (self.limit_minutes * 2).min(LIMIT_MAX_MINUTES) };
+        self.limit_until_ms = now_ms() + self.limit_minutes * 60_000;
+        tracing::warn!(
+            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+            self.limit_minutes
+        );
+        true
     }
 
     fn stop_writer(&mut self) {
@@ -427,7 +461,9 @@ pub fn cron(srv: &mut Server) {
         return;
     }
     if srv.persistence.aof.rewrite_scheduled {
-        let _ = start_rewrite(srv);
+        if !srv.persistence.aof.rewrite_limited() {
+            let _ = start_rewrite(srv);
+        }
         return;
     }
     let aof = &srv.persistence.aof;
@@ -437,7 +473,7 @@ pub fn cron(srv: &mut Server) {
     if aof.status == Status::On && perc > 0 && size > min {
         let base = aof.base_size.max(1);
         let growth = (size * 100 / base).saturating_sub(100);
-        if growth >= perc {
+        if growth >= perc && !srv.persistence.aof.rewrite_limited() {
             tracing::info!("Starting automatic rewriting of AOF on {growth}% growth");
             let _ = start_rewrite(srv);
         }
