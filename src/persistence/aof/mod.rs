@@ -460,6 +460,12 @@ pub fn cron(srv: &mut Server) {
     if srv.persistence.snapshot.is_some() {
         return;
     }
+    // The snapshot was dropped under the rewrite (DEBUG RELOAD, SHUTDOWN
+    // that did not exit).
+    if srv.persistence.aof.rewrite.is_some() {
+        rewrite_done(srv, Err("Background AOF rewrite terminated by a signal".into()));
+        return;
+    }
     if srv.persistence.aof.rewrite_scheduled {
         if !srv.persistence.aof.rewrite_limited() {
             let _ = start_rewrite(srv);
