@@ -27,6 +27,10 @@ use crate::executor::Server;
 
 /// Bytes buffered before a chunk is handed to the writer.
 const CHUNK: usize = 256 * 1024;
+/// With `rdb-save-incremental-fsync` / `aof-rewrite-incremental-fsync`,
+/// the file is synced every this many bytes (Redis's REDIS_AUTOSYNC_BYTES),
+/// so that the final fsync does not stall on a whole file.
+const AUTOSYNC_BYTES: u64 = 4 * 1024 * 1024;
 /// The walk pauses while this much is waiting to be written.
 const MAX_IN_FLIGHT: usize = 8 * 1024 * 1024;
 /// Time one step of the walk may take while commands are running...
@@ -227,10 +231,12 @@ fn writer(
     tmp: String,
     dest: String,
     checksum: Option<bool>,
+    incremental_fsync: bool,
 ) {
     let result = (|| -> Result<bool, std::io::Error> {
         let mut f = File::create(&tmp)?;
         let mut crc = 0u64;
+        let mut unsynced = 0u64;
         loop {
             match rx.recv() {
                 Ok(Msg::Data(b)) => {
@@ -238,6 +244,11 @@ fn writer(
                     let r = f.write_all(&b);
                     in_flight.fetch_sub(b.len(), Ordering::Relaxed);
                     r?;
+                    unsynced += b.len() as u64;
+                    if incremental_fsync && unsynced >= AUTOSYNC_BYTES {
+                        f.sync_data()?;
+                        unsynced = 0;
+                    }
                 }
                 Ok(Msg::Finish) => break,
                 Ok(Msg::Abort) | Err(_) => return Ok(false),
@@ -280,12 +291,14 @@ impl Snapshot {
         let (done_tx, done_rx) = mpsc::channel();
         let in_flight = Arc::new(AtomicUsize::new(0));
         let (tmp, dest) = (job.temp_path(), job.dest.clone());
+        let param = if job.aof_base { "aof-rewrite-incremental-fsync" } else { "rdb-save-incremental-fsync" };
+        let incremental_fsync = srv.config.get(param) != Some("no");
         // A file that cannot be created fails the save later, as it fails
         // Redis's child: BGSAVE itself has started.
         let flight = in_flight.clone();
         let handle = std::thread::Builder::new()
             .name("rdb-writer".into())
-            .spawn(move || writer(rx, flight, done_tx, tmp, dest, checksum))?;
+            .spawn(move || writer(rx, flight, done_tx, tmp, dest, checksum, incremental_fsync))?;
         let keys_total = srv.dbs.iter().map(|d| d.len() as u64).sum();
         let key_delay_us = srv.config.get("rdb-key-save-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         Ok(Snapshot {
