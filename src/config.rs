@@ -1601,7 +1601,7 @@ fn compile_class(pattern: &[u8], start: usize) -> (Box<[bool; 256]>, usize) {
 
 /// The error text of an I/O error, as C's strerror() (without Rust's
 /// "(os error N)" suffix).
-fn strerror(e: &std::io::Error) -> String {
+pub fn strerror(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(pos) => s[..pos].to_string(),

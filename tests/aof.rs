@@ -791,3 +791,28 @@ fn auto_rewrite_follows_growth_and_bgrewriteaof_works_with_the_aof_off() {
     let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
     assert_eq!(q::<String>(&mut ox.client(), &["GET", "k"]), "v");
 }
+
+#[test]
+fn a_failed_aof_write_refuses_writes_with_misconf() {
+    let dir = tmpdir("enospc");
+    let appenddir = dir.join("appendonlydir");
+    std::fs::create_dir_all(&appenddir).expect("dir");
+    std::fs::write(appenddir.join("appendonly.aof.manifest"), "file appendonly.aof.1.incr.aof seq 1 type i\n")
+        .expect("manifest");
+    // Every write to the incremental file fails with ENOSPC.
+    std::os::unix::fs::symlink("/dev/full", appenddir.join("appendonly.aof.1.incr.aof")).expect("symlink");
+    let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
+    let mut c = ox.client();
+    run(&mut c, &["SET", "k", "v"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while info_field(&mut c, "aof_last_write_status") != "err" {
+        assert!(Instant::now() < deadline, "the write error was not noticed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The text of redis-server 7.0.15 in the same state.
+    let e = redis::cmd("SET").arg("k2").arg("v").query::<()>(&mut c).expect_err("refused");
+    assert_eq!(e.code(), Some("MISCONF"));
+    assert_eq!(e.detail(), Some("Errors writing to the AOF file: No space left on device"));
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "k"]).as_deref(), Some("v"));
+    assert!(ox.log_text().contains("Error writing to the AOF file: No space left on device"));
+}

@@ -338,4 +338,23 @@ mod tests {
         assert!(matches!(all(b"*1\r\n$99999999999999\r\nab").1, Some(Stop::Truncated)));
         assert!(matches!(all(b"*99999999999999\r\n$1\r\na\r\n").1, Some(Stop::Truncated)));
     }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"*$\r\n0123456789-#SETabc";
+        for _ in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let data: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let (_, _, valid) = all(&data);
+            assert!(valid <= data.len() as u64);
+            let _ = crate::persistence::aof::manifest::Manifest::parse(&data);
+        }
+    }
 }

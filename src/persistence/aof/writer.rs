@@ -208,17 +208,18 @@ impl Writer {
             }
             Err(e) => {
                 if self.policy == Fsync::Always {
-                    tracing::warn!("Error writing to the AOF file: {e}");
+                    tracing::warn!("Error writing to the AOF file: {}", crate::config::strerror(&e));
                     tracing::warn!(
                         "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
                     );
                     std::process::exit(1);
                 }
                 let mut err = self.shared.write_error.lock().unwrap_or_else(|e| e.into_inner());
+                let why = crate::config::strerror(&e);
                 if err.is_none() {
-                    tracing::warn!("Error writing to the AOF file: {e}");
+                    tracing::warn!("Error writing to the AOF file: {why}");
                 }
-                *err = Some(e.to_string());
+                *err = Some(why);
                 self.shared.failed.store(true, Ordering::Relaxed);
             }
         }
