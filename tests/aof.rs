@@ -816,3 +816,20 @@ fn a_failed_aof_write_refuses_writes_with_misconf() {
     assert_eq!(q::<Option<String>>(&mut c, &["GET", "k"]).as_deref(), Some("v"));
     assert!(ox.log_text().contains("Error writing to the AOF file: No space left on device"));
 }
+
+#[test]
+fn appenddirname_and_appendfilename_name_the_files() {
+    let dir = tmpdir("names");
+    let ox = Proc::ox(&dir, &["--appendonly", "yes", "--appenddirname", "logs", "--appendfilename", "data.aof"]);
+    let mut c = ox.client();
+    run(&mut c, &["SET", "k", "v"]);
+    assert_eq!(q::<String>(&mut c, &["BGREWRITEAOF"]), "Background append only file rewriting started");
+    wait_rewrite(&mut c);
+    run(&mut c, &["SET", "k2", "v2"]);
+    drop(c);
+    ox.shutdown();
+    let m = std::fs::read_to_string(dir.join("logs/data.aof.manifest")).expect("manifest");
+    assert_eq!(m, "file data.aof.2.base.rdb seq 2 type b\nfile data.aof.2.incr.aof seq 2 type i\n");
+    let ox = Proc::ox(&dir, &["--appendonly", "yes", "--appenddirname", "logs", "--appendfilename", "data.aof"]);
+    assert_eq!(q::<i64>(&mut ox.client(), &["DBSIZE"]), 2);
+}

@@ -586,7 +586,7 @@ fn memory_section(ctx: &Ctx, s: &mut String) {
     }
     field!(s, "mem_clients_normal", "{clients_mem}");
     field!(s, "mem_cluster_links", "0");
-    field!(s, "mem_aof_buffer", "0");
+    field!(s, "mem_aof_buffer", "{}", ctx.srv.persistence.aof.buffer_len());
     field!(s, "mem_allocator", "libc");
     field!(s, "active_defrag_running", "0");
     field!(s, "lazyfree_pending_objects", "0");

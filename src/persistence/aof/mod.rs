@@ -186,6 +186,11 @@ impl State {
         (*w.synced.borrow() < self.fed).then(|| (w.synced.clone(), self.fed))
     }
 
+    /// Bytes fed and not yet handed to the writer.
+    pub fn buffer_len(&self) -> usize {
+        self.buf.len()
+    }
+
     pub fn rewrite_in_progress(&self) -> bool {
         self.rewrite.is_some()
     }
@@ -655,7 +660,7 @@ pub fn info(srv: &Server, s: &mut String) {
             aof.current_size(),
             aof.base_size,
             aof.rewrite_scheduled as u8,
-            aof.buf.len(),
+            aof.buffer_len(),
             fsyncing as u8,
         );
     }
