@@ -833,3 +833,24 @@ fn appenddirname_and_appendfilename_name_the_files() {
     let ox = Proc::ox(&dir, &["--appendonly", "yes", "--appenddirname", "logs", "--appendfilename", "data.aof"]);
     assert_eq!(q::<i64>(&mut ox.client(), &["DBSIZE"]), 2);
 }
+
+#[test]
+fn shutdown_waits_for_the_initial_aof() {
+    let dir = tmpdir("initial");
+    let ox = Proc::ox(&dir, &["--rdb-key-save-delay", "5000"]);
+    let mut c = ox.client();
+    for i in 0..100 {
+        run(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    run(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+    // As redis-server 7.0.15 while it writes the first base.
+    let e = redis::cmd("SHUTDOWN").query::<()>(&mut c).expect_err("refused");
+    assert_eq!(e.detail(), Some("Errors trying to SHUTDOWN. Check logs."));
+    assert!(ox.log_text().contains("Writing initial AOF, can't exit."));
+    run(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    wait_rewrite(&mut c);
+    drop(c);
+    ox.shutdown();
+    let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
+    assert_eq!(q::<i64>(&mut ox.client(), &["DBSIZE"]), 100);
+}

@@ -187,6 +187,15 @@ pub fn after_flushall(srv: &mut Server) {
 /// The final save of SHUTDOWN (`save`: SHUTDOWN SAVE, or save points
 /// without NOSAVE). A running background save is dropped first.
 pub fn shutdown_save(srv: &mut Server, save_wanted: bool, nosave: bool) -> Result<(), String> {
+    // The AOF was just turned on: exiting now would lose the dataset.
+    let aof = &srv.persistence.aof;
+    if aof.status == aof::Status::WaitRewrite && aof.rewrite_in_progress() {
+        tracing::warn!("Writing initial AOF, can't exit.");
+        return Err("Writing initial AOF".into());
+    }
+    if aof.rewrite_in_progress() {
+        tracing::warn!("There is a child rewriting the AOF. Killing it!");
+    }
     snapshot::abort(srv);
     if save_wanted || (save_points_configured(srv) && !nosave) {
         tracing::info!("Saving the final RDB snapshot before exiting.");

@@ -629,6 +629,9 @@ fn open_on_start(srv: &mut Server, loaded: u64) -> Result<(), String> {
 
 /// At exit: what was fed is written and synced.
 pub fn shutdown(srv: &mut Server) {
+    if srv.persistence.aof.writer.is_some() {
+        tracing::info!("Calling fsync() on the AOF file.");
+    }
     srv.persistence.aof.stop_writer();
 }
 
