@@ -182,6 +182,18 @@ impl Server {
         self.write_subscribers.retain(|s| s.send(Write { db, argv: argv.clone() }).is_ok());
     }
 
+    /// `emit_write` of a command's own arguments: the AOF alone encodes
+    /// them in place, without a copy of the argument vector.
+    pub fn emit_write_args(&mut self, db: usize, args: &[Bytes]) {
+        if self.atomic.is_none() && self.write_subscribers.is_empty() {
+            if self.persistence.aof.feeding() {
+                self.persistence.aof.feed(db, args);
+            }
+            return;
+        }
+        self.emit_write(db, args.to_vec());
+    }
+
     /// Whether anyone consumes the write stream (the AOF, subscribers).
     #[inline]
     pub fn propagating(&self) -> bool {
@@ -788,7 +800,7 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
                     srv.emit_write(db, argv);
                 }
             }
-            None => srv.emit_write(db, args.to_vec()),
+            None => srv.emit_write_args(db, args),
         }
     }
 }

@@ -74,6 +74,9 @@ pub struct State {
     wake: Rc<Notify>,
     pub rewrite_scheduled: bool,
     rewrite: Option<Rewrite>,
+    /// A finished rewrite whose manifest the writer is installing: the
+    /// rewrite counts as in progress until then.
+    installing: Option<std::sync::mpsc::Receiver<()>>,
     pub last_rewrite_time_sec: i64,
     pub last_bgrewrite_ok: bool,
     pub rewrites: u64,
@@ -104,6 +107,7 @@ impl Default for State {
             wake: Rc::new(Notify::new()),
             rewrite_scheduled: false,
             rewrite: None,
+            installing: None,
             last_rewrite_time_sec: -1,
             last_bgrewrite_ok: true,
             rewrites: 0,
@@ -192,7 +196,18 @@ impl State {
     }
 
     pub fn rewrite_in_progress(&self) -> bool {
-        self.rewrite.is_some()
+        self.rewrite.is_some() || self.installing.is_some()
+    }
+
+    /// Whether the writer has installed the last rewrite's manifest.
+    fn poll_installed(&mut self) -> bool {
+        let Some(rx) = &self.installing else { return true };
+        if matches!(rx.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)) {
+            return false;
+        }
+        self.installing = None;
+        tracing::info!("Background AOF rewrite finished successfully");
+        true
     }
 
     /// The last write failed (writes are refused until one succeeds).
@@ -439,30 +454,35 @@ pub fn rewrite_done(srv: &mut Server, result: Result<(), String>) {
     let delete: Vec<PathBuf> =
         if auto_gc { m.history.drain(..).map(|e| dir.join(e.name)).collect() } else { Vec::new() };
     let text = m.render();
+    tracing::info!("Background AOF rewrite terminated with success");
     match &aof.writer {
         Some(w) => {
-            let _ = w.tx.send(Msg::Install { renames, manifest: text, delete });
+            let (done, installed) = std::sync::mpsc::channel();
+            if w.tx.send(Msg::Install { renames, manifest: text, delete, done }).is_ok() {
+                aof.installing = Some(installed);
+            }
         }
         // BGREWRITEAOF with the AOF off: only the base and the manifest.
-        None => match writer::write_manifest(&manifest_file, &text) {
-            Ok(()) => delete.iter().for_each(|p| {
-                let _ = std::fs::remove_file(p);
-            }),
-            Err(e) => tracing::warn!("{e}"),
-        },
+        None => {
+            match writer::write_manifest(&manifest_file, &text) {
+                Ok(()) => delete.iter().for_each(|p| {
+                    let _ = std::fs::remove_file(p);
+                }),
+                Err(e) => tracing::warn!("{e}"),
+            }
+            tracing::info!("Background AOF rewrite finished successfully");
+        }
     }
     aof.manifest = m;
     aof.anchor = (base_len, rw.offset);
     aof.base_size = aof.current_size();
     aof.last_bgrewrite_ok = true;
     aof.consecutive_failures = 0;
-    tracing::info!("Background AOF rewrite terminated with success");
-    tracing::info!("Background AOF rewrite finished successfully");
 }
 
 /// The cron's AOF work: a scheduled rewrite, and the auto-rewrite rule.
 pub fn cron(srv: &mut Server) {
-    if srv.persistence.snapshot.is_some() {
+    if srv.persistence.snapshot.is_some() || !srv.persistence.aof.poll_installed() {
         return;
     }
     // The snapshot was dropped under the rewrite (DEBUG RELOAD, SHUTDOWN
@@ -646,7 +666,7 @@ pub fn info(srv: &Server, s: &mut String) {
          aof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\n\
          module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         (aof.status != Status::Off) as u8,
-        aof.rewrite.is_some() as u8,
+        aof.rewrite_in_progress() as u8,
         aof.rewrite_scheduled as u8,
         aof.last_rewrite_time_sec,
         if aof.last_bgrewrite_ok { "ok" } else { "err" },

@@ -42,11 +42,12 @@ pub enum Msg {
         manifest: Option<String>,
     },
     /// A rewrite ended: rename files, write the manifest, then delete the
-    /// files it no longer names.
+    /// files it no longer names; `done` is dropped once that is over.
     Install {
         renames: Vec<(PathBuf, PathBuf)>,
         manifest: String,
         delete: Vec<PathBuf>,
+        done: mpsc::Sender<()>,
     },
     Policy(Fsync),
     /// Write and sync everything, close, and answer.
@@ -160,7 +161,10 @@ impl Writer {
                     }
                     Msg::Policy(p) => self.policy = p,
                     Msg::Rotate { path, manifest } => self.rotate(&path, manifest.as_deref()),
-                    Msg::Install { renames, manifest, delete } => self.install(&renames, &manifest, &delete),
+                    Msg::Install { renames, manifest, delete, done } => {
+                        self.install(&renames, &manifest, &delete);
+                        drop(done);
+                    }
                     Msg::Stop(ack) => {
                         self.write_pending();
                         self.fsync();
