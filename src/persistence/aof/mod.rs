@@ -425,8 +425,16 @@ pub fn rewrite_done(srv: &mut Server, result: Result<(), String>) {
     let aof = &mut srv.persistence.aof;
     let Some(rw) = aof.rewrite.take() else { return };
     aof.last_rewrite_time_sec = (now_ms() - rw.started_ms) / 1000;
+    let mut result = result;
     if let Some(w) = &aof.writer {
         w.shared.skip_fsync.store(false, Ordering::Relaxed);
+        // The new incremental file does not exist: the manifest keeps
+        // naming the one the writes went to.
+        if aof.status == Status::On && w.shared.rotate_failed.load(Ordering::Relaxed) {
+            aof.manifest.incr.pop();
+            aof.manifest.incr_seq -= 1;
+            result = Err("the new AOF incr file could not be created".into());
+        }
     }
     if let Err(e) = result {
         tracing::warn!("{e}");

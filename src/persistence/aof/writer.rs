@@ -62,6 +62,9 @@ pub struct Shared {
     pub fsyncing: AtomicBool,
     /// `no-appendfsync-on-rewrite` applies now (a rewrite runs).
     pub skip_fsync: AtomicBool,
+    /// The last Rotate could not create its file: writes went on in the
+    /// previous one, and the rewrite must not retire it.
+    pub rotate_failed: AtomicBool,
     /// The last write failed (checked before every write command)...
     pub failed: AtomicBool,
     /// ...with this error.
@@ -100,6 +103,7 @@ pub fn start(path: &Path, manifest_path: PathBuf, offset: u64, policy: Fsync) ->
         written: AtomicU64::new(offset),
         fsyncing: AtomicBool::new(false),
         skip_fsync: AtomicBool::new(false),
+        rotate_failed: AtomicBool::new(false),
         failed: AtomicBool::new(false),
         write_error: Mutex::new(None),
         manifest_path,
@@ -255,9 +259,13 @@ impl Writer {
         self.write_pending();
         self.fsync();
         match OpenOptions::new().create(true).write(true).truncate(true).open(path) {
-            Ok(f) => self.file = f,
+            Ok(f) => {
+                self.file = f;
+                self.shared.rotate_failed.store(false, Ordering::Relaxed);
+            }
             Err(e) => {
                 tracing::warn!("Can't open the append-only file {}: {e}", path.display());
+                self.shared.rotate_failed.store(true, Ordering::Relaxed);
                 return;
             }
         }
