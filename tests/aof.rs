@@ -854,3 +854,30 @@ fn shutdown_waits_for_the_initial_aof() {
     let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
     assert_eq!(q::<i64>(&mut ox.client(), &["DBSIZE"]), 100);
 }
+
+#[test]
+fn check_aof_summaries_equal_redis_check_aof() {
+    let (dir, incr) = dir_with_writes("check-same", 5);
+    let manifest_path = dir.join("appendonlydir/appendonly.aof.manifest");
+    let summary = |out: std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("AOF ") || l.ends_with(" is valid") || l.starts_with("All AOF"))
+            .map(str::to_string)
+            .collect()
+    };
+    let good = std::fs::read(&incr).expect("incr");
+    let damages: Vec<Vec<u8>> = vec![
+        good.clone(),
+        good[..good.len() - 4].to_vec(),
+        [&good[..], b"garbage\r\n"].concat(),
+        [&good[..], b"*2\r\n$3\r\nDEL\r\n"].concat(),
+    ];
+    for (i, data) in damages.iter().enumerate() {
+        std::fs::write(&incr, data).expect("write");
+        let ours =
+            summary(Command::new(server_binary()).arg("--check-aof").arg(&manifest_path).output().expect("ours"));
+        let theirs = summary(Command::new("redis-check-aof").arg(&manifest_path).output().expect("redis-check-aof"));
+        assert_eq!(ours, theirs, "damage {i}");
+    }
+}

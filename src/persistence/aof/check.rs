@@ -118,24 +118,31 @@ fn check_file(path: &Path, fix: bool, last: bool) -> bool {
         }
     };
     let size = file.metadata().map_or(0, |m| m.len());
-    let mut r = Counting { inner: std::io::BufReader::with_capacity(1 << 20, file), pos: 0 };
+    let mut r = Counting::new(std::io::BufReader::with_capacity(1 << 20, file));
     let verdict = check_stream(&mut r);
     let shown = name(path);
+    let lines = r.lines + 1;
     match verdict {
         Verdict::Valid => {
-            println!("AOF analyzed: filename={shown}, size={size}, ok_up_to={size}, diff=0");
+            println!("AOF analyzed: filename={shown}, size={size}, ok_up_to={size}, ok_up_to_line={lines}, diff=0");
             true
         }
         Verdict::Invalid(at, why) => {
             println!("0x{at:>16x}: {why}");
             println!("AOF {shown} format error");
-            println!("AOF analyzed: filename={shown}, size={size}, ok_up_to={at}, diff={}", size - at.min(size));
+            println!(
+                "AOF analyzed: filename={shown}, size={size}, ok_up_to={at}, ok_up_to_line={lines}, diff={}",
+                size - at.min(size)
+            );
             println!("AOF {shown} is not valid. Use the --fix option to try fixing it.");
             false
         }
         Verdict::Truncated(at) => {
             println!("0x{at:>16x}: Expected to read a complete command, got end of file");
-            println!("AOF analyzed: filename={shown}, size={size}, ok_up_to={at}, diff={}", size - at.min(size));
+            println!(
+                "AOF analyzed: filename={shown}, size={size}, ok_up_to={at}, ok_up_to_line={lines}, diff={}",
+                size - at.min(size)
+            );
             if !last {
                 println!("AOF {shown} is not the last file: it cannot be truncated");
                 return false;

@@ -22,6 +22,14 @@ const CHUNK: usize = 1 << 20;
 pub struct Counting<R> {
     pub inner: R,
     pub pos: u64,
+    /// Lines of commands read (redis-check-aof's ok_up_to_line).
+    pub lines: u64,
+}
+
+impl<R> Counting<R> {
+    pub fn new(inner: R) -> Self {
+        Counting { inner, pos: 0, lines: 0 }
+    }
 }
 
 impl<R: BufRead> Read for Counting<R> {
@@ -80,7 +88,7 @@ fn header_number(line: &[u8]) -> Option<i64> {
 
 /// Reads the next command; None at the end of the data. Annotations
 /// (`#TS:...`) are skipped.
-pub fn next_command<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> Result<Option<Vec<bytes::Bytes>>, Stop> {
+pub fn next_command<R: BufRead>(r: &mut Counting<R>, line: &mut Vec<u8>) -> Result<Option<Vec<bytes::Bytes>>, Stop> {
     loop {
         read_line(r, line)?;
         match line.first() {
@@ -93,6 +101,7 @@ pub fn next_command<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> Result<Option<
                         return Ok(None);
                     }
                 }
+                r.lines += 1;
                 continue;
             }
             Some(b'*') => break,
@@ -106,6 +115,7 @@ pub fn next_command<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> Result<Option<
         Some(n) if n >= 1 => n as u64,
         _ => return Err(Stop::Format),
     };
+    r.lines += 1;
     let mut argv = Vec::with_capacity(argc.min(1024) as usize);
     for _ in 0..argc {
         read_line(r, line)?;
@@ -122,6 +132,7 @@ pub fn next_command<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> Result<Option<
             Some(_) => return Err(Stop::Format),
             None => 0,
         };
+        r.lines += 1;
         let mut arg = Vec::with_capacity(len.min(CHUNK as u64) as usize);
         let got = r.by_ref().take(len).read_to_end(&mut arg).map_err(Stop::Io)?;
         if (got as u64) < len {
@@ -131,6 +142,7 @@ pub fn next_command<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> Result<Option<
         if r.read_exact(&mut crlf).is_err() {
             return Err(Stop::Truncated);
         }
+        r.lines += 1;
         argv.push(bytes::Bytes::from(arg));
     }
     Ok(Some(argv))
@@ -161,7 +173,7 @@ pub fn load_file(
     if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Ok(Outcome::Empty);
     }
-    let mut r = Counting { inner: std::io::BufReader::with_capacity(1 << 20, file), pos: 0 };
+    let mut r = Counting::new(std::io::BufReader::with_capacity(1 << 20, file));
     let mut valid_up_to = 0u64;
     let stop = match r.fill_buf() {
         Ok(head) if head.starts_with(b"REDIS") => {
@@ -296,7 +308,7 @@ mod tests {
     use super::*;
 
     fn all(data: &[u8]) -> (Vec<Vec<bytes::Bytes>>, Option<Stop>, u64) {
-        let mut r = Counting { inner: data, pos: 0 };
+        let mut r = Counting::new(data);
         let mut line = Vec::new();
         let mut out = Vec::new();
         let mut valid = 0;
