@@ -88,7 +88,8 @@ impl Job {
 
     fn key(&self, out: &mut Vec<u8>, key: &[u8], o: &crate::db::Obj, opts: &SaveOptions) -> bool {
         if self.commands {
-            crate::persistence::aof::rewrite::write_key(out, key, o)
+            crate::persistence::aof::rewrite::write_key(out, key, o);
+            true
         } else {
             rdb::write_key_value(out, key, o, opts)
         }

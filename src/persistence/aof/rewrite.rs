@@ -4,6 +4,7 @@
 
 use crate::db::{Obj, Value};
 use crate::types::listpack::Entry;
+use crate::types::stream::{Stream, StreamId};
 
 /// Items per command when a collection is written, as Redis's
 /// AOF_REWRITE_ITEMS_PER_CMD.
@@ -81,9 +82,8 @@ fn write_batched<T>(
     }
 }
 
-/// The commands that rebuild one key, then its expire (PEXPIREAT). False
-/// (nothing written) for a value this format cannot hold yet.
-pub fn write_key(out: &mut Vec<u8>, key: &[u8], obj: &Obj) -> bool {
+/// The commands that rebuild one key, then its expire (PEXPIREAT).
+pub fn write_key(out: &mut Vec<u8>, key: &[u8], obj: &Obj) {
     match &obj.val {
         Value::Int(i) => write_command(out, &[b"SET".as_slice(), key, &crate::util::i64_to_bytes(*i)]),
         Value::Str(s) => write_command(out, &[b"SET".as_slice(), key, s.as_slice()]),
@@ -97,12 +97,86 @@ pub fn write_key(out: &mut Vec<u8>, key: &[u8], obj: &Obj) -> bool {
             write_entry(out, f);
             write_entry(out, v);
         }),
-        Value::Stream(_) => return false,
+        Value::Stream(s) => write_stream(out, key, s),
     }
     if obj.expire_at != 0 {
         write_command(out, &[b"PEXPIREAT".as_slice(), key, obj.expire_at.to_string().as_bytes()]);
     }
-    true
+}
+
+/// A stream as Redis's rewriteStreamObject writes it: its entries (XADD),
+/// its counters (XSETID), each group (XGROUP CREATE) with its consumers
+/// (XGROUP CREATECONSUMER) and their pending entries (XCLAIM ... FORCE).
+fn write_stream(out: &mut Vec<u8>, key: &[u8], s: &Stream) {
+    let e = &s.entries;
+    let id = |i: StreamId| i.to_vec();
+    let mut num = [0u8; 20];
+    let mut empty = true;
+    for entry in e.range(StreamId::MIN, StreamId::MAX, false) {
+        empty = false;
+        write_count(out, b'*', 3 + 2 * entry.len);
+        write_bulk(out, b"XADD");
+        write_bulk(out, key);
+        write_bulk(out, &id(entry.id));
+        for (f, v) in entry.fields() {
+            write_bulk(out, f.bytes(&mut num));
+            write_bulk(out, v.bytes(&mut num));
+        }
+    }
+    if empty {
+        // An empty stream: added and trimmed away at once.
+        let last = id(e.last_id);
+        write_command(out, &[b"XADD".as_slice(), key, b"MAXLEN", b"0", &last, b"x", b"y"]);
+    }
+    write_command(
+        out,
+        &[
+            b"XSETID".as_slice(),
+            key,
+            &id(e.last_id),
+            b"ENTRIESADDED",
+            e.entries_added.to_string().as_bytes(),
+            b"MAXDELETEDID",
+            &id(e.max_deleted_entry_id),
+        ],
+    );
+    for (name, g) in &s.groups {
+        write_command(
+            out,
+            &[
+                b"XGROUP".as_slice(),
+                b"CREATE",
+                key,
+                name,
+                &id(g.last_id),
+                b"ENTRIESREAD",
+                g.entries_read.to_string().as_bytes(),
+            ],
+        );
+        for c in g.consumers() {
+            write_command(out, &[b"XGROUP".as_slice(), b"CREATECONSUMER", key, name, &c.name]);
+            for pending in &c.pel {
+                let Some(nack) = g.pel.get(pending) else { continue };
+                write_command(
+                    out,
+                    &[
+                        b"XCLAIM".as_slice(),
+                        key,
+                        name,
+                        &c.name,
+                        b"0",
+                        &id(*pending),
+                        b"TIME",
+                        nack.delivery_time.to_string().as_bytes(),
+                        b"RETRYCOUNT",
+                        nack.delivery_count.to_string().as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
