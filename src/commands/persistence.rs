@@ -207,9 +207,8 @@ fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) {
     }
     match persistence::aof::start_rewrite(ctx.srv) {
         Ok(()) => ctx.out().simple("Background append only file rewriting started"),
-        Err(_) => ctx.error(
-            "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.",
-        ),
+        Err(_) => ctx
+            .error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."),
     }
 }
 
