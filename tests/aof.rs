@@ -17,11 +17,27 @@ use std::time::{Duration, Instant};
 use common::server_binary;
 use redis::Connection;
 
-fn tmpdir(name: &str) -> PathBuf {
+/// A fresh directory, removed when the test ends.
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmpdir(name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("oxkey-aof-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("tmp dir");
-    d
+    TmpDir(d)
 }
 
 /// A server process (oxkey or redis-server) in a directory of ours, with
@@ -533,7 +549,7 @@ fn appendfsync_everysec_loses_at_most_about_a_second() {
 }
 
 /// A server that wrote `n` SETs and was shut down; returns the incr path.
-fn dir_with_writes(name: &str, n: usize) -> (PathBuf, PathBuf) {
+fn dir_with_writes(name: &str, n: usize) -> (TmpDir, PathBuf) {
     let dir = tmpdir(name);
     let ox = Proc::ox(&dir, &["--appendonly", "yes", "--rdb-version", "10"]);
     let mut c = ox.client();
