@@ -99,6 +99,7 @@ impl Handle {
 /// Opens `path` for appending and starts the writer at stream `offset`.
 pub fn start(path: &Path, manifest_path: PathBuf, offset: u64, policy: Fsync) -> std::io::Result<Handle> {
     let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file_len = file.metadata()?.len();
     let shared = Arc::new(Shared {
         written: AtomicU64::new(offset),
         fsyncing: AtomicBool::new(false),
@@ -112,7 +113,8 @@ pub fn start(path: &Path, manifest_path: PathBuf, offset: u64, policy: Fsync) ->
     let (synced_tx, synced) = watch::channel(offset);
     let s = shared.clone();
     let thread = std::thread::Builder::new().name("aof-writer".into()).spawn(move || {
-        Writer { file, shared: s, policy, synced: synced_tx, offset, synced_at: offset, pending: Vec::new() }.run(rx)
+        Writer { file, file_len, shared: s, policy, synced: synced_tx, offset, synced_at: offset, pending: Vec::new() }
+            .run(rx)
     })?;
     Ok(Handle { tx, shared, synced, thread: Some(thread) })
 }
@@ -125,6 +127,8 @@ struct Writer {
     /// Offset written so far, and fsynced so far.
     offset: u64,
     synced_at: u64,
+    /// Bytes in the current file: a failed write is cut back to it.
+    file_len: u64,
     /// Data not written yet (received in this round, or left by an error).
     pending: Vec<u8>,
 }
@@ -205,6 +209,7 @@ impl Writer {
         match self.file.write_all(&self.pending) {
             Ok(()) => {
                 self.offset += self.pending.len() as u64;
+                self.file_len += self.pending.len() as u64;
                 self.shared.written.store(self.offset, Ordering::Relaxed);
                 self.pending.clear();
                 if self.pending.capacity() > 1 << 20 {
@@ -215,17 +220,27 @@ impl Writer {
                 }
             }
             Err(e) => {
+                let why = crate::config::strerror(&e);
+                // A partial write is removed, so that the retry does not
+                // leave half a command in the file (Redis's ftruncate).
+                let cut = self.file.set_len(self.file_len);
                 if self.policy == Fsync::Always {
-                    tracing::warn!("Error writing to the AOF file: {}", crate::config::strerror(&e));
+                    tracing::warn!("Error writing to the AOF file: {why}");
                     tracing::warn!(
                         "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
                     );
                     std::process::exit(1);
                 }
                 let mut err = self.shared.write_error.lock().unwrap_or_else(|e| e.into_inner());
-                let why = crate::config::strerror(&e);
+                // Logged once per failure, not at every retry.
                 if err.is_none() {
                     tracing::warn!("Error writing to the AOF file: {why}");
+                    if let Err(t) = cut {
+                        tracing::warn!(
+                            "Could not remove short write from the append-only file.  Redis may refuse to load the AOF the next time it starts.  ftruncate: {}",
+                            crate::config::strerror(&t)
+                        );
+                    }
                 }
                 *err = Some(why);
                 self.shared.failed.store(true, Ordering::Relaxed);
@@ -261,6 +276,7 @@ impl Writer {
         match OpenOptions::new().create(true).write(true).truncate(true).open(path) {
             Ok(f) => {
                 self.file = f;
+                self.file_len = 0;
                 self.shared.rotate_failed.store(false, Ordering::Relaxed);
             }
             Err(e) => {
