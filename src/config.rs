@@ -88,6 +88,7 @@ impl Feature {
             self,
             Feature::Core
                 | Feature::Rdb
+                | Feature::Aof
                 | Feature::Dump
                 | Feature::KeyspaceEvents
                 | Feature::ClientLimits
@@ -1630,7 +1631,7 @@ fn compile_class(pattern: &[u8], start: usize) -> (Box<[bool; 256]>, usize) {
 
 /// The error text of an I/O error, as C's strerror() (without Rust's
 /// "(os error N)" suffix).
-fn strerror(e: &std::io::Error) -> String {
+pub fn strerror(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(pos) => s[..pos].to_string(),
@@ -2340,10 +2341,10 @@ mod tests {
         assert!(set(&mut c, &[("hz", "50"), ("maxclients", "0")]).is_err());
         assert_eq!(c.get("hz"), Some("10"));
         assert_eq!(
-            set(&mut c, &[("appendonly", "yes")]).unwrap_err(),
-            "CONFIG SET failed (possibly related to argument 'appendonly') - appendonly yes is not supported yet by oxkey (needs AOF persistence)"
+            set(&mut c, &[("maxmemory", "1")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'maxmemory') - maxmemory 1 is not supported yet by oxkey (needs eviction)"
         );
-        assert!(set(&mut c, &[("appendonly", "no"), ("port", "6379")]).is_ok());
+        assert!(set(&mut c, &[("maxmemory", "0"), ("port", "6379")]).is_ok());
         assert!(set(&mut c, &[("port", "6380")]).unwrap_err().contains("changing port at run time"));
     }
 
@@ -2360,7 +2361,7 @@ mod tests {
         assert!(e.ends_with("Bad directive or wrong number of arguments\n"), "{e}");
         assert!(c.load_text("port 1 2").unwrap_err().to_string().ends_with("wrong number of arguments\n"));
         assert!(c.load_text("port \"1").unwrap_err().to_string().contains("Unbalanced quotes"));
-        assert!(c.load_text("appendonly yes").unwrap_err().to_string().contains("not supported yet by oxkey"));
+        assert!(c.load_text("maxmemory 1").unwrap_err().to_string().contains("not supported yet by oxkey"));
         assert!(c.load_text("list-max-ziplist-entries 5").is_ok());
     }
 

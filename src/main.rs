@@ -132,6 +132,8 @@ fn main() {
         }
         Some("-h" | "--help") => fail(&usage(&exe)),
         Some(flag @ ("--test-memory" | "--check-system")) => fail(&format!("{flag} is not supported by oxkey")),
+        // redis-check-aof, built in.
+        Some("--check-aof") => std::process::exit(oxkey::persistence::aof::check::run(&args[1..])),
         _ => {}
     }
     if args.iter().any(|a| a == "--sentinel") {

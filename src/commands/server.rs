@@ -587,7 +587,7 @@ fn memory_section(ctx: &Ctx, s: &mut String) {
     }
     field!(s, "mem_clients_normal", "{clients_mem}");
     field!(s, "mem_cluster_links", "0");
-    field!(s, "mem_aof_buffer", "0");
+    field!(s, "mem_aof_buffer", "{}", ctx.srv.persistence.aof.buffer_len());
     field!(s, "mem_allocator", "libc");
     field!(s, "active_defrag_running", "0");
     field!(s, "lazyfree_pending_objects", "0");
@@ -595,21 +595,10 @@ fn memory_section(ctx: &Ctx, s: &mut String) {
 }
 
 fn persistence_section(ctx: &Ctx, s: &mut String) {
-    // RDB (no AOF yet). Loading happens before connections are accepted,
-    // so `loading` is always 0 when INFO can run.
+    // Loading happens before connections are accepted, so `loading` is
+    // always 0 when INFO can run.
     crate::persistence::info_rdb(ctx.srv, s);
-    field!(s, "aof_enabled", "0");
-    field!(s, "aof_rewrite_in_progress", "0");
-    field!(s, "aof_rewrite_scheduled", "0");
-    field!(s, "aof_last_rewrite_time_sec", "-1");
-    field!(s, "aof_current_rewrite_time_sec", "-1");
-    field!(s, "aof_last_bgrewrite_status", "ok");
-    field!(s, "aof_rewrites", "0");
-    field!(s, "aof_rewrites_consecutive_failures", "0");
-    field!(s, "aof_last_write_status", "ok");
-    field!(s, "aof_last_cow_size", "0");
-    field!(s, "module_fork_in_progress", "0");
-    field!(s, "module_fork_last_cow_size", "0");
+    crate::persistence::aof::info(ctx.srv, s);
 }
 
 fn stats_section(ctx: &Ctx, s: &mut String) {

@@ -174,14 +174,35 @@ impl Server {
 
     /// Emits a write on the internal stream (AOF, replication).
     pub fn emit_write(&mut self, db: usize, argv: Vec<Bytes>) {
-        if self.write_subscribers.is_empty() {
+        if !self.propagating() {
             return;
         }
         if let Some(held) = &mut self.atomic {
             held.push(Write { db, argv });
             return;
         }
+        if self.persistence.aof.feeding() {
+            self.persistence.aof.feed(db, &argv);
+        }
         self.write_subscribers.retain(|s| s.send(Write { db, argv: argv.clone() }).is_ok());
+    }
+
+    /// `emit_write` of a command's own arguments: the AOF alone encodes
+    /// them in place, without a copy of the argument vector.
+    pub fn emit_write_args(&mut self, db: usize, args: &[Bytes]) {
+        if self.atomic.is_none() && self.write_subscribers.is_empty() {
+            if self.persistence.aof.feeding() {
+                self.persistence.aof.feed(db, args);
+            }
+            return;
+        }
+        self.emit_write(db, args.to_vec());
+    }
+
+    /// Whether anyone consumes the write stream (the AOF, subscribers).
+    #[inline]
+    pub fn propagating(&self) -> bool {
+        !self.write_subscribers.is_empty() || self.persistence.aof.feeding()
     }
 
     /// Whether writes are being held back (a transaction or script runs).
@@ -620,7 +641,7 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     }
     // A failed background save stops writes (stop-writes-on-bgsave-error).
     if cmd.def.has(flags::WRITE) && crate::persistence::writes_denied(srv) {
-        client.out.error(crate::persistence::MISCONF);
+        client.out.error(&crate::persistence::misconf(srv));
         commands::tx::flag_abort(client, None);
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
@@ -783,14 +804,14 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
     // As Redis's call(): whatever changed the dataset is propagated, read-only
     // commands included (PFCOUNT storing its cached cardinality); SAVE
     // lowering the counter is no change.
-    if srv.dirty > dirty_before && !srv.write_subscribers.is_empty() {
+    if srv.dirty > dirty_before && srv.propagating() {
         match propagate_as {
             Some(cmds) => {
                 for argv in cmds {
                     srv.emit_write(db, argv);
                 }
             }
-            None => srv.emit_write(db, args.to_vec()),
+            None => srv.emit_write_args(db, args),
         }
     }
 }

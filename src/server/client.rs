@@ -266,19 +266,29 @@ impl Client {
 
     /// Hands an I/O-thread connection the output of a finished batch.
     pub fn send_done(&mut self, settings: ConnSettings) {
-        if let Outlet::Remote(tx) = &self.outlet {
-            if !self.out.buf.is_empty() {
-                self.wire.handed(self.out.buf.len());
-                let _ = tx.send(ToConn::Data(self.out.buf.split()));
+        if let Some((tx, msgs)) = self.done_messages(settings) {
+            for m in msgs {
+                let _ = tx.send(m);
             }
-            let _ = tx.send(ToConn::Done {
-                id: self.id,
-                authenticated: self.authenticated || !settings.password_required,
-                max_bulk_len: settings.max_bulk_len,
-                query_limit: settings.query_limit,
-                close: self.close_after_reply,
-            });
         }
+    }
+
+    /// What `send_done` sends, to send later (after an fsync).
+    pub fn done_messages(&mut self, settings: ConnSettings) -> Option<(mpsc::UnboundedSender<ToConn>, Vec<ToConn>)> {
+        let Outlet::Remote(tx) = &self.outlet else { return None };
+        let mut msgs = Vec::with_capacity(2);
+        if !self.out.buf.is_empty() {
+            self.wire.handed(self.out.buf.len());
+            msgs.push(ToConn::Data(self.out.buf.split()));
+        }
+        msgs.push(ToConn::Done {
+            id: self.id,
+            authenticated: self.authenticated || !settings.password_required,
+            max_bulk_len: settings.max_bulk_len,
+            query_limit: settings.query_limit,
+            close: self.close_after_reply,
+        });
+        Some((tx.clone(), msgs))
     }
 
     /// Closes the connection of a client already removed from the server;

@@ -219,6 +219,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             _ = notify.notified() => 0,
         };
         let Some(close) = process(&shared, &mut conn, read) else { break };
+        // appendfsync always: no reply before the writes are on disk.
+        let gate = shared.borrow().persistence.aof.fsync_gate();
+        if let Some((mut synced, upto)) = gate {
+            let _ = synced.wait_for(|&at| at >= upto).await;
+        }
         if !conn.wbuf.is_empty() {
             // Until written, the output counts against the client's limits;
             // a kill ends the wait.

@@ -179,7 +179,21 @@ async fn executor_loop(shared: Shared, mut rx: mpsc::UnboundedReceiver<ToExecuto
                 srv.stats.net_output_bytes += client.out.buf.len() as u64;
                 // A batch a pause holds is done when the pause ends.
                 if !client.is_held() {
-                    client.send_done(srv.conn_settings());
+                    match srv.persistence.aof.fsync_gate() {
+                        None => client.send_done(srv.conn_settings()),
+                        // appendfsync always: the replies leave once the
+                        // writes are on disk.
+                        Some((mut synced, upto)) => {
+                            if let Some((tx, msgs)) = client.done_messages(srv.conn_settings()) {
+                                tokio::task::spawn_local(async move {
+                                    let _ = synced.wait_for(|&at| at >= upto).await;
+                                    for m in msgs {
+                                        let _ = tx.send(m);
+                                    }
+                                });
+                            }
+                        }
+                    }
                 }
                 srv.clients.insert(id, client);
             }

@@ -215,6 +215,7 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         tokio::task::spawn_local(pause_watcher(shared.clone()));
         tokio::task::spawn_local(deadline_watcher(shared.clone()));
         tokio::task::spawn_local(crate::persistence::snapshot::driver(shared.clone()));
+        tokio::task::spawn_local(crate::persistence::aof::flusher(shared.clone()));
         let notify = shared.borrow().shutdown_notify.clone();
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -233,6 +234,7 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
             }
         }
         tracing::warn!("User requested shutdown...");
+        crate::persistence::aof::shutdown(&mut shared.borrow_mut());
         tracing::warn!("oxkey is now ready to exit, bye bye...");
         Ok(())
     })
