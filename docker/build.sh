@@ -36,6 +36,7 @@ TAG=${1:-oxkey:latest}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BUILDER=$(sed -n 's/^ARG RUST_IMAGE=//p' docker/Dockerfile)
 
+say() { echo "build.sh [${SECONDS} s]: $*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Makes oxkey-local/rust:VERSION-bookworm from debootstrap and the host's
@@ -50,19 +51,19 @@ local_builder() {
         return
     fi
     if ! command -v debootstrap >/dev/null; then
-        echo "build.sh: installing debootstrap" >&2
+        say "installing debootstrap"
         as_root apt-get update -qq >&2
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
     fi
     root=$(mktemp -d /tmp/oxkey-builder.XXXXXX)
     # shellcheck disable=SC2064 # the directory is known now
     trap "as_root rm -rf '$root'" EXIT
-    echo "build.sh: debootstrap bookworm from $MIRROR into $root" >&2
+    say "debootstrap bookworm from $MIRROR into $root"
     as_root debootstrap --variant=minbase --include=gcc,libc6-dev,ca-certificates \
         bookworm "$root" "$MIRROR" >&2
     as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
     local toolchain=$root/usr/local/rustup/toolchains/$version-x86_64-unknown-linux-gnu
-    echo "build.sh: copying the Rust toolchain $sysroot" >&2
+    say "copying the Rust toolchain $sysroot"
     as_root mkdir -p "$toolchain/bin" "$root/usr/local/cargo/bin"
     as_root cp -a "$sysroot/lib" "$toolchain/"
     for tool in cargo rustc rustdoc; do
@@ -70,7 +71,7 @@ local_builder() {
         as_root ln -s "../../rustup/toolchains/$version-x86_64-unknown-linux-gnu/bin/$tool" \
             "$root/usr/local/cargo/bin/$tool"
     done
-    echo "build.sh: importing $image" >&2
+    say "importing $image"
     as_root tar --numeric-owner -C "$root" -c . | docker import \
         --change 'ENV RUSTUP_HOME=/usr/local/rustup' \
         --change 'ENV CARGO_HOME=/usr/local/cargo' \
@@ -86,10 +87,14 @@ local_builder() {
 args=()
 rm -rf docker/vendor
 if ! docker image inspect "$BUILDER" >/dev/null 2>&1 && ! docker pull "$BUILDER" >&2; then
-    echo "build.sh: cannot pull $BUILDER; building with a local stand-in" >&2
+    say "cannot pull $BUILDER; building with a local stand-in"
     args+=(--build-arg "RUST_IMAGE=$(local_builder)")
-    echo "build.sh: cargo vendor into docker/vendor" >&2
+    say "cargo vendor into docker/vendor"
     cargo vendor --locked --quiet docker/vendor >/dev/null
 fi
-docker build -f docker/Dockerfile -t "$TAG" "${args[@]}" .
-echo "build.sh: built $TAG ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.1f MB", $1 / 1e6}'))"
+say "docker build -f docker/Dockerfile -t $TAG ${args[*]}"
+status=0
+docker build -f docker/Dockerfile -t "$TAG" "${args[@]}" . || status=$?
+rm -rf docker/vendor
+[ "$status" = 0 ] || exit "$status"
+say "built $TAG ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.1f MB", $1 / 1e6}'))"

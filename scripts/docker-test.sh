@@ -70,14 +70,15 @@ feature_check() {
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 cli() { local port=$1; shift; redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
-# Waits until CONTAINER is healthy; fails at once if it stops running.
+# Waits until CONTAINER is healthy; fails at once if it stops running or
+# has restarted (a restart policy hides an exit).
 wait_healthy() {
     local container=$1 status
     for _ in $(seq 1 120); do
-        status=$(docker inspect -f '{{.State.Running}} {{.State.Health.Status}}' "$container" 2>/dev/null)
+        status=$(docker inspect -f '{{.State.Status}} {{.RestartCount}} {{.State.Health.Status}}' "$container" 2>/dev/null)
         case $status in
-            "true healthy") return 0 ;;
-            true*) sleep 0.5 ;;
+            "running 0 healthy") return 0 ;;
+            "running 0 "*) sleep 0.5 ;;
             *)
                 echo "$container is not running: $(docker logs --tail 5 "$container" 2>&1)"
                 return 1
@@ -90,11 +91,14 @@ wait_healthy() {
 
 # run NAME PORT CONTAINER_PORT [docker run options] -- [image arguments]:
 # starts IMAGE as the tutorials do (`-p 127.0.0.1:PORT:6379 --name ... -d`).
+# The seed container keeps the image's health-check schedule; the others
+# check every second, to be healthy sooner.
 run() {
     local name=$1 port=$2 inner=$3 opts=()
     shift 3
     while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
     shift
+    [ "$name" = seed ] || opts+=(--health-interval 1s)
     docker run -p "127.0.0.1:$port:$inner" --name "$PREFIX-$name" "${opts[@]}" -d "$IMAGE" "$@" >/dev/null
 }
 
@@ -216,7 +220,7 @@ feature_check "--maxmemory 100mb --maxmemory-policy allkeys-lru: honoured" evict
 
 check "docker/compose.yaml valid (${COMPOSE[0]} config)" "${COMPOSE[@]}" config -q
 port=$(free_port)
-if OXKEY_PORT=$port "${COMPOSE[@]}" up -d --no-build; then
+if OXKEY_PORT=127.0.0.1:$port "${COMPOSE[@]}" up -d --no-build; then
     feature_check "compose up: valkey-dev healthy with appendonly yes" "AOF persistence" "$OXKEY_CONTAINER" \
         healthy_with_config "$OXKEY_CONTAINER" "$port" appendonly yes
 else
