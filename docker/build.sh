@@ -10,8 +10,8 @@
 # passes it as --build-arg RUST_IMAGE, the Dockerfile unchanged:
 #
 #   - a Debian bookworm minbase rootfs made with debootstrap from Debian's
-#     mirror (DEBIAN_MIRROR), with gcc, libc6-dev and ca-certificates, the
-#     parts of the official rust image the build uses;
+#     mirror (DEBIAN_MIRROR), with the parts of the official rust image the
+#     build uses (PACKAGES: a C compiler for Lua, make for jemalloc);
 #   - the host's Rust toolchain (the `rustc` on PATH, rustup's) copied in
 #     where the official image keeps it, with the same RUSTUP_HOME,
 #     CARGO_HOME and PATH;
@@ -20,7 +20,8 @@
 # The stand-in has a name of its own rather than rust:1.95-bookworm: under
 # the official name it would shadow the real image once pulls work (docker
 # build uses a local tag without asking the registry). It is kept, so later
-# builds reuse it; `docker rmi` it to make it again.
+# builds reuse it while its package list is this script's; `docker rmi` it
+# to make it again.
 #
 # Crates: where a registry is reachable cargo fetches them inside the build
 # from crates.io. With the stand-in, the host's cargo fetches them instead
@@ -35,6 +36,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 TAG=${1:-oxkey:latest}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BUILDER=$(sed -n 's/^ARG RUST_IMAGE=//p' docker/Dockerfile)
+PACKAGES=gcc,libc6-dev,make,ca-certificates
 
 say() { echo "build.sh [${SECONDS} s]: $*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -46,7 +48,8 @@ local_builder() {
     version=$(rustc --version | awk '{print $2}')
     sysroot=$(rustc --print sysroot)
     image=oxkey-local/rust:$version-bookworm
-    if docker image inspect "$image" >/dev/null 2>&1; then
+    if docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$image" 2>/dev/null |
+        grep -qx "OXKEY_STANDIN_PACKAGES=$PACKAGES"; then
         echo "$image"
         return
     fi
@@ -59,7 +62,7 @@ local_builder() {
     # shellcheck disable=SC2064 # the directory is known now
     trap "as_root rm -rf '$root'" EXIT
     say "debootstrap bookworm from $MIRROR into $root"
-    as_root debootstrap --variant=minbase --include=gcc,libc6-dev,ca-certificates \
+    as_root debootstrap --variant=minbase --include="$PACKAGES" \
         bookworm "$root" "$MIRROR" >&2
     as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
     local toolchain=$root/usr/local/rustup/toolchains/$version-x86_64-unknown-linux-gnu
@@ -77,6 +80,7 @@ local_builder() {
         --change 'ENV CARGO_HOME=/usr/local/cargo' \
         --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change "ENV RUST_VERSION=$version" \
+        --change "ENV OXKEY_STANDIN_PACKAGES=$PACKAGES" \
         --change 'CMD ["bash"]' \
         - "$image" >&2
     as_root rm -rf "$root"
