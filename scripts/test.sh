@@ -39,6 +39,8 @@ if [ ${#FAILED[@]} = 0 ]; then
     step pytest pytest_clients
     step valkey-py scripts/valkey-py-suite.sh
 fi
+# The image, built and run in Docker (skipped without a Docker engine).
+step docker scripts/docker-test.sh
 
 # The runners' own summaries, together.
 total() { grep -ohE "[0-9]+ $1;" target/test-cargo-test.log 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
@@ -46,6 +48,7 @@ echo
 echo "cargo test: $(total passed) passed, $(total failed) failed, $(total ignored) ignored"
 grep -hE '^[0-9]+ (passed|failed)' target/test-pytest.log 2>/dev/null | tail -1 | sed 's/^/pytest: /' || true
 grep -hE '^valkey-py resp|^ratchet:' target/test-valkey-py.log 2>/dev/null || true
+grep -hE '^docker-test:|^SKIPPED' target/test-docker.log 2>/dev/null | sed 's/^/docker: /' || true
 echo "scripts/test.sh took $(($(date +%s) - started)) s"
 if [ ${#FAILED[@]} -gt 0 ]; then
     echo "FAILED steps: ${FAILED[*]}"

@@ -1,4 +1,5 @@
-"""Starts a fresh oxkey-server on a free loopback port for each test module."""
+"""Starts a fresh oxkey-server on a free loopback port for each test module,
+or uses the one on 127.0.0.1:$OXKEY_PORT when that is set."""
 
 import os
 import socket
@@ -43,8 +44,19 @@ class Server:
         self.proc.wait()
 
 
+class Running:
+    """A server started elsewhere, listening on 127.0.0.1:OXKEY_PORT (the
+    Docker image in scripts/docker-test.sh). Every module shares it."""
+
+    def __init__(self, port):
+        self.port = int(port)
+
+
 @pytest.fixture(scope="module")
 def server():
+    if os.environ.get("OXKEY_PORT"):
+        yield Running(os.environ["OXKEY_PORT"])
+        return
     s = Server()
     yield s
     s.stop()
