@@ -23,6 +23,7 @@ use crate::types::intset::IntSet;
 use crate::types::list::{Fill, List};
 use crate::types::listpack::{Entry, Listpack};
 use crate::types::set::{Set, SetLimits};
+use crate::types::stream::{Nack, Stream, StreamId};
 use crate::types::zset::{Scored, ZSet};
 use crate::util::parse_i64;
 
@@ -54,6 +55,8 @@ pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
 pub const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 pub const TYPE_SET_LISTPACK: u8 = 20;
 pub const TYPE_STREAM_LISTPACKS_3: u8 = 21;
+/// Valkey 9: a hash whose fields have expiration times.
+pub const TYPE_HASH_2: u8 = 22;
 
 // Opcodes.
 pub const OP_SLOT_INFO: u8 = 244;
@@ -94,8 +97,7 @@ pub enum Error {
     Truncated,
     /// The data is not a valid RDB encoding.
     Corrupt(String),
-    /// Valid, but something oxkey cannot load (modules, streams, newer
-    /// versions).
+    /// Valid, but something oxkey cannot load (modules, newer versions).
     Unsupported(String),
 }
 
@@ -286,16 +288,6 @@ fn write_entry(out: &mut Vec<u8>, e: Entry<'_>, compress: bool) {
     }
 }
 
-/// Why a value cannot be saved yet, if it cannot (streams: their
-/// encoding comes with the stream type).
-pub fn unsupported(v: &Value) -> Option<&'static str> {
-    match v {
-        Value::Int(_) | Value::Str(_) | Value::List(_) | Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => None,
-        #[allow(unreachable_patterns)]
-        _ => Some("streams cannot be saved in RDB format yet"),
-    }
-}
-
 /// The type byte a value is saved with.
 pub fn value_type(v: &Value, version: u16) -> u8 {
     match v {
@@ -314,8 +306,9 @@ pub fn value_type(v: &Value, version: u16) -> u8 {
             Hash::Pack(_) => TYPE_HASH_LISTPACK,
             Hash::Table(_) => TYPE_HASH,
         },
-        #[allow(unreachable_patterns)]
-        _ => TYPE_STREAM_LISTPACKS_3,
+        // Redis 7.0 (version 10) knows consumers without an active time.
+        Value::Stream(_) if version >= 11 => TYPE_STREAM_LISTPACKS_3,
+        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -376,18 +369,57 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, opts: &SaveOptions) {
                 }
             }
         },
-        // Callers check `unsupported` first.
-        #[allow(unreachable_patterns)]
-        _ => {}
+        Value::Stream(st) => write_stream(out, st, opts),
     }
 }
 
-/// One key with its expire and access data (rdbSaveKeyValuePair); false
-/// (nothing written) for a value that cannot be saved yet.
-pub fn write_key_value(out: &mut Vec<u8>, key: &[u8], obj: &Obj, opts: &SaveOptions) -> bool {
-    if unsupported(&obj.val).is_some() {
-        return false;
+/// A stream as rdbSaveObject writes one: its nodes as they are, keyed by
+/// their master ID, the counters, then each consumer group with its
+/// pending entries and consumers.
+fn write_stream(out: &mut Vec<u8>, s: &Stream, opts: &SaveOptions) {
+    let c = opts.compress;
+    let e = &s.entries;
+    write_len(out, e.node_count() as u64);
+    for (key, lp) in e.node_blobs() {
+        write_string(out, &key, c);
+        write_string(out, lp, c);
     }
+    write_len(out, e.length);
+    for id in [e.last_id, e.first_id, e.max_deleted_entry_id] {
+        write_len(out, id.ms);
+        write_len(out, id.seq);
+    }
+    write_len(out, e.entries_added);
+    write_len(out, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        write_string(out, name, c);
+        write_len(out, g.last_id.ms);
+        write_len(out, g.last_id.seq);
+        // -1 (unknown) as an unsigned length, as Redis writes it.
+        write_len(out, g.entries_read as u64);
+        write_len(out, g.pel.len() as u64);
+        for (id, nack) in &g.pel {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&nack.delivery_time.to_le_bytes());
+            write_len(out, nack.delivery_count);
+        }
+        write_len(out, g.consumer_count() as u64);
+        for consumer in g.consumers() {
+            write_string(out, &consumer.name, c);
+            out.extend_from_slice(&consumer.seen_time.to_le_bytes());
+            if opts.version >= 11 {
+                out.extend_from_slice(&consumer.active_time.to_le_bytes());
+            }
+            write_len(out, consumer.pel.len() as u64);
+            for id in &consumer.pel {
+                out.extend_from_slice(&id.to_be_bytes());
+            }
+        }
+    }
+}
+
+/// One key with its expire and access data (rdbSaveKeyValuePair).
+pub fn write_key_value(out: &mut Vec<u8>, key: &[u8], obj: &Obj, opts: &SaveOptions) {
     if obj.expire_at != 0 {
         out.push(OP_EXPIRETIME_MS);
         out.extend_from_slice(&obj.expire_at.to_le_bytes());
@@ -406,7 +438,6 @@ pub fn write_key_value(out: &mut Vec<u8>, key: &[u8], obj: &Obj, opts: &SaveOpti
     out.push(value_type(&obj.val, opts.version));
     write_string(out, key, opts.compress);
     write_value(out, &obj.val, opts);
-    true
 }
 
 fn write_aux(out: &mut Vec<u8>, key: &str, val: &[u8]) {
@@ -699,10 +730,111 @@ impl<R: Read> Reader<R> {
                 return Err(Error::Unsupported("The RDB file contains module data: modules are not supported".into()))
             }
             TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
-                return Err(Error::Unsupported("The RDB file contains a stream: streams are not supported yet".into()))
+                Value::Stream(Box::new(self.stream(t)?))
+            }
+            TYPE_HASH_2 => {
+                return Err(Error::Unsupported(
+                    "The RDB file contains a hash with field expiration times (Valkey 9): not supported".into(),
+                ))
             }
             t => return corrupt(format!("unknown RDB value type {t}")),
         }))
+    }
+
+    fn stream_id(&mut self) -> Result<StreamId> {
+        let ms = self.length()?;
+        Ok(StreamId::new(ms, self.length()?))
+    }
+
+    fn millis(&mut self) -> Result<i64> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+
+    /// A stream of type 15 (Redis 5–6.2), 19 (7.0: first ID, max deleted
+    /// ID, entries added, groups' read counters) or 21 (7.2: consumers'
+    /// active time), filled in for the older types as Redis fills them.
+    fn stream(&mut self, t: u8) -> Result<Stream> {
+        let mut s = Stream::new();
+        let nodes = self.length()?;
+        let mut live = 0u64;
+        for _ in 0..nodes {
+            let Ok(key) = <[u8; 16]>::try_from(self.string()?) else {
+                return corrupt("Stream node key entry is not the size of a stream ID");
+            };
+            let blob = self.string()?;
+            live += s.entries.load_node(StreamId::from_be_bytes(key), blob).map_err(|e| Error::Corrupt(e.into()))?;
+        }
+        let e = &mut s.entries;
+        e.length = self.length()?;
+        e.last_id = self.stream_id()?;
+        if t >= TYPE_STREAM_LISTPACKS_2 {
+            e.first_id = self.stream_id()?;
+            e.max_deleted_entry_id = self.stream_id()?;
+            e.entries_added = self.length()?;
+        } else {
+            e.first_id = e.edge_id(true, true);
+            e.max_deleted_entry_id = StreamId::MIN;
+            e.entries_added = e.length;
+        }
+        if e.length != live {
+            return corrupt("Stream length inconsistent with its nodes");
+        }
+        if e.edge_id(false, false) > e.last_id {
+            return corrupt("Stream last ID smaller than its last entry");
+        }
+        let groups = self.length()?;
+        for _ in 0..groups {
+            self.stream_group(&mut s, t)?;
+        }
+        Ok(s)
+    }
+
+    /// One consumer group: its global PEL, then its consumers, each with
+    /// the IDs it owns (found in the global PEL).
+    fn stream_group(&mut self, s: &mut Stream, t: u8) -> Result<()> {
+        let name = self.string()?;
+        let last_id = self.stream_id()?;
+        let entries_read =
+            if t >= TYPE_STREAM_LISTPACKS_2 { self.length()? as i64 } else { s.entries.estimate_distance(last_id) };
+        if !s.create_group(&name, last_id, entries_read) {
+            return corrupt(format!("Duplicated consumer group name {}", String::from_utf8_lossy(&name)));
+        }
+        let Some(g) = s.groups.get_mut(&name[..]) else { return corrupt("consumer group lost") };
+        // Delivery time and count of each pending ID, until a consumer
+        // claims it.
+        let mut unowned = std::collections::BTreeMap::new();
+        for _ in 0..self.length()? {
+            let id = StreamId::from_be_bytes(self.array()?);
+            let delivery = (self.millis()?, self.length()?);
+            if unowned.insert(id, delivery).is_some() {
+                return corrupt("Duplicated global PEL entry loading stream consumer group");
+            }
+        }
+        for _ in 0..self.length()? {
+            let cname = self.string()?;
+            let seen_time = self.millis()?;
+            let active_time = if t >= TYPE_STREAM_LISTPACKS_3 { self.millis()? } else { seen_time };
+            let Some(consumer) = g.create_consumer(&cname, seen_time) else {
+                return corrupt("Duplicate stream consumer detected.");
+            };
+            let mut owned = Vec::new();
+            for _ in 0..self.length()? {
+                let id = StreamId::from_be_bytes(self.array()?);
+                let Some((delivery_time, delivery_count)) = unowned.remove(&id) else {
+                    return corrupt("Consumer entry not found in group global PEL");
+                };
+                g.pel.insert(id, Nack { delivery_time, delivery_count, consumer });
+                owned.push(id);
+            }
+            if let Some(c) = g.consumer_mut(consumer) {
+                c.active_time = active_time;
+                c.pel.extend(owned);
+            }
+        }
+        if !unowned.is_empty() {
+            return corrupt("Stream CG PEL entry without consumer");
+        }
+        Ok(())
     }
 
     fn quicklist(&mut self, v2: bool, limits: &Limits) -> Result<Option<Value>> {
@@ -1010,6 +1142,8 @@ pub struct LoadInfo {
     pub functions: Vec<Vec<u8>>,
     /// The stored checksum was verified (false when it is 0 or disabled).
     pub checksum_verified: bool,
+    /// Bytes read.
+    pub size: u64,
 }
 
 /// A key read from a file: database, name, object (expire and access data
@@ -1050,24 +1184,76 @@ fn read_magic<R: Read>(r: &mut Reader<R>) -> Result<u16> {
     }
 }
 
+/// What a load reports as it goes, for `oxkey-server --check-rdb`:
+/// offsets are where the reader stands after the item.
+pub trait Observer {
+    fn aux(&mut self, _offset: u64, _key: &[u8], _value: &[u8]) {}
+    fn select_db(&mut self, _offset: u64, _db: u64) {}
+}
+
+impl Observer for () {}
+
+/// Where a load was when it failed (redis-check-rdb's state).
+#[derive(Debug, Default)]
+pub struct Position {
+    /// Bytes read when the error was found.
+    pub offset: u64,
+    /// What it was doing, in redis-check-rdb's words ("read-type", ...).
+    pub doing: &'static str,
+    /// The key whose value was being read, and its type.
+    pub key: Option<Vec<u8>>,
+    pub key_type: Option<u8>,
+}
+
 /// Reads a whole RDB stream, handing each key to `sink` (which may refuse
 /// it, e.g. a duplicate key, with an error).
-pub fn load<R: Read>(input: R, opts: &LoadOptions, mut sink: impl FnMut(LoadedKey) -> Result<()>) -> Result<LoadInfo> {
+pub fn load<R: Read>(input: R, opts: &LoadOptions, sink: impl FnMut(LoadedKey) -> Result<()>) -> Result<LoadInfo> {
+    load_observed(input, opts, sink, &mut ()).map_err(|(e, _)| e)
+}
+
+/// `load`, reporting to `obs` and, on failure, where it stopped.
+pub fn load_observed<R: Read>(
+    input: R,
+    opts: &LoadOptions,
+    sink: impl FnMut(LoadedKey) -> Result<()>,
+    obs: &mut impl Observer,
+) -> Result<LoadInfo, (Error, Position)> {
     let mut r = Reader::new(input);
-    let version = read_magic(&mut r)?;
+    // redis-check-rdb names type 0 until the first key is read.
+    let mut at = Position { doing: "start", key_type: Some(TYPE_STRING), ..Default::default() };
+    match load_body(&mut r, opts, sink, obs, &mut at) {
+        Ok(info) => Ok(LoadInfo { size: r.pos, ..info }),
+        Err(e) => {
+            at.offset = r.pos;
+            Err((e, at))
+        }
+    }
+}
+
+fn load_body<R: Read>(
+    r: &mut Reader<R>,
+    opts: &LoadOptions,
+    mut sink: impl FnMut(LoadedKey) -> Result<()>,
+    obs: &mut impl Observer,
+    at: &mut Position,
+) -> Result<LoadInfo> {
+    let version = read_magic(r)?;
     let mut info = LoadInfo { version, ..Default::default() };
     let mut db = 0usize;
     let mut expire_at: i64 = 0;
     let mut lru_idle: Option<u64> = None;
     let mut lfu_freq: Option<u8> = None;
     loop {
+        at.doing = "read-type";
         let t = r.u8()?;
         match t {
             OP_EXPIRETIME => {
+                at.doing = "read-expire";
                 expire_at = (u32::from_le_bytes(r.array()?) as i64) * 1000;
                 continue;
             }
             OP_EXPIRETIME_MS => {
+                at.doing = "read-expire";
                 expire_at = i64::from_le_bytes(r.array()?);
                 continue;
             }
@@ -1081,7 +1267,9 @@ pub fn load<R: Read>(input: R, opts: &LoadOptions, mut sink: impl FnMut(LoadedKe
             }
             OP_EOF => break,
             OP_SELECTDB => {
+                at.doing = "read-len";
                 let n = r.length()?;
+                obs.select_db(r.pos, n);
                 if n >= opts.databases as u64 {
                     return corrupt(format!(
                         "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting",
@@ -1093,38 +1281,56 @@ pub fn load<R: Read>(input: R, opts: &LoadOptions, mut sink: impl FnMut(LoadedKe
             }
             OP_RESIZEDB => {
                 // Only a hint: nothing is allocated from it.
+                at.doing = "read-len";
                 r.length()?;
                 r.length()?;
                 continue;
             }
             OP_SLOT_INFO => {
+                at.doing = "read-len";
                 r.length()?;
                 r.length()?;
                 r.length()?;
                 continue;
             }
             OP_AUX => {
+                at.doing = "read-aux";
                 let k = r.string()?;
                 let v = r.string()?;
+                obs.aux(r.pos, &k, &v);
                 info.aux.push((k, v));
                 continue;
             }
             OP_MODULE_AUX => {
+                at.doing = "read-module-aux";
                 return Err(Error::Unsupported(
                     "The RDB file contains module auxiliary data: modules are not supported".into(),
-                ))
+                ));
             }
             OP_FUNCTION_PRE_GA => {
+                at.doing = "read-function";
                 return Err(Error::Unsupported("Pre-release function format not supported.".into()));
             }
             OP_FUNCTION2 => {
+                at.doing = "read-function";
                 info.functions.push(r.string()?);
                 continue;
             }
-            _ => {}
+            TYPE_STRING..=TYPE_MODULE_2 | TYPE_HASH_ZIPMAP..=TYPE_HASH_2 => {}
+            t => return corrupt(format!("Invalid object type: {t}")),
         }
+        at.doing = "read-key";
+        at.key_type = Some(t);
         let key = r.string()?;
-        let value = r.value(t, &opts.limits)?;
+        at.doing = "read-object-value";
+        let value = match r.value(t, &opts.limits) {
+            Ok(v) => v,
+            Err(e) => {
+                at.key = Some(key);
+                return Err(e);
+            }
+        };
+        at.key_type = None;
         let (exp, idle, freq) = (std::mem::take(&mut expire_at), lru_idle.take(), lfu_freq.take());
         let Some(val) = value else { continue };
         if let Some(now) = opts.drop_expired_at {
@@ -1139,6 +1345,7 @@ pub fn load<R: Read>(input: R, opts: &LoadOptions, mut sink: impl FnMut(LoadedKe
         sink(LoadedKey { db, key, obj })?;
         info.keys_loaded += 1;
     }
+    at.doing = "check-sum";
     let computed = r.crc;
     if version >= 5 {
         let stored = u64::from_le_bytes(r.array()?);
@@ -1325,9 +1532,8 @@ mod tests {
         assert!(read(TYPE_SET, b"\x02\x01a\x01a").is_err());
         assert!(read(TYPE_HASH, b"\x02\x01a\x01b\x01a\x01c").is_err());
         assert!(matches!(read(TYPE_SET, b"\x00"), Ok(None)));
-        // Modules and streams are refused with a clear error.
+        // Modules are refused with a clear error.
         assert!(read(TYPE_MODULE_2, b"\x00").is_err_and(|e| e.contains("module")));
-        assert!(read(TYPE_STREAM_LISTPACKS_3, b"\x00").is_err_and(|e| e.contains("stream")));
     }
 
     #[test]
@@ -1343,5 +1549,131 @@ mod tests {
         write_string(&mut body, &z, false);
         let v = read(TYPE_HASH_ZIPLIST, &body).ok().flatten();
         assert_eq!(v.as_ref().map(text), Some(vec![b"f".to_vec(), b"1".to_vec()]));
+    }
+
+    /// A stream of 150 entries (two nodes), one deleted, a group whose
+    /// consumer has two pending entries, as the commands would leave it.
+    fn sample_stream() -> Stream {
+        use crate::types::stream::{NewId, NodeLimits};
+        let mut s = Stream::new();
+        for i in 1..=150u64 {
+            let v = i.to_string();
+            let pairs: [&[u8]; 2] = [b"f", v.as_bytes()];
+            s.entries.append(&pairs, NewId::Exact(StreamId::new(i, 1)), 0, NodeLimits::default()).expect("append");
+        }
+        s.entries.delete(&[StreamId::new(3, 1)]);
+        assert!(s.create_group(b"g", StreamId::MIN, 0));
+        let Stream { entries, groups } = &mut s;
+        let g = groups.get_mut(&b"g"[..]).expect("group");
+        let (alice, _) = g.find_or_create(b"alice", 1000);
+        g.deliver_new(entries, alice, StreamId::new(0, 1), 2, false, 2000, |_, _, _| {});
+        s
+    }
+
+    fn stream_of(v: &Value) -> &Stream {
+        match v {
+            Value::Stream(s) => s,
+            _ => panic!("not a stream"),
+        }
+    }
+
+    #[test]
+    fn streams_round_trip_in_both_versions() {
+        let v = Value::Stream(Box::new(sample_stream()));
+        for (version, t) in [(11, TYPE_STREAM_LISTPACKS_3), (10, TYPE_STREAM_LISTPACKS_2)] {
+            let p = dump_payload(&v, &opts(version));
+            assert_eq!(p[0], t);
+            let back = restore_payload(&p, &Limits::default()).expect("loads back");
+            assert_eq!(dump_payload(&back, &opts(version)), p, "version {version}");
+            let (a, b) = (stream_of(&v), stream_of(&back));
+            assert_eq!(b.entries.length, 149);
+            assert_eq!(b.entries.node_count(), 2);
+            assert_eq!(b.entries.max_deleted_entry_id, StreamId::new(3, 1));
+            let (g, orig) = (&b.groups[&b"g"[..]], &a.groups[&b"g"[..]]);
+            assert_eq!((g.last_id, g.entries_read, &g.pel), (orig.last_id, orig.entries_read, &orig.pel));
+            assert_eq!(g.last_id, StreamId::new(2, 1));
+            let alice = g.consumers().next().expect("alice");
+            assert_eq!((alice.seen_time, alice.pel.len()), (1000, 2));
+            // Version 10 has no active time: it loads as the seen time.
+            let want =
+                if version == 11 { a.groups[&b"g"[..]].consumers().next().map(|c| c.active_time) } else { Some(1000) };
+            assert_eq!(Some(alice.active_time), want);
+        }
+    }
+
+    #[test]
+    fn type_15_streams_get_the_counters_redis_gives_them() {
+        // Redis 5-6.2's stream: no first ID, max deleted ID, entries added,
+        // read counters or active times.
+        let s = sample_stream();
+        let e = &s.entries;
+        let mut p = Vec::new();
+        write_len(&mut p, e.node_count() as u64);
+        for (key, lp) in e.node_blobs() {
+            write_string(&mut p, &key, false);
+            write_string(&mut p, lp, false);
+        }
+        write_len(&mut p, e.length);
+        write_len(&mut p, e.last_id.ms);
+        write_len(&mut p, e.last_id.seq);
+        write_len(&mut p, 1);
+        write_string(&mut p, b"g", false);
+        write_len(&mut p, 2);
+        write_len(&mut p, 1);
+        write_len(&mut p, 2);
+        for id in [StreamId::new(1, 1), StreamId::new(2, 1)] {
+            p.extend_from_slice(&id.to_be_bytes());
+            p.extend_from_slice(&2000i64.to_le_bytes());
+            write_len(&mut p, 1);
+        }
+        write_len(&mut p, 1);
+        write_string(&mut p, b"alice", false);
+        p.extend_from_slice(&1000i64.to_le_bytes());
+        write_len(&mut p, 2);
+        p.extend_from_slice(&StreamId::new(1, 1).to_be_bytes());
+        p.extend_from_slice(&StreamId::new(2, 1).to_be_bytes());
+        let v = Reader::new(&p[..]).value(TYPE_STREAM_LISTPACKS, &Limits::default()).expect("loads").expect("value");
+        let b = stream_of(&v);
+        assert_eq!(b.entries.entries_added, 149, "the length");
+        assert_eq!(b.entries.max_deleted_entry_id, StreamId::MIN);
+        assert_eq!(b.entries.first_id, StreamId::new(1, 1));
+        let g = &b.groups[&b"g"[..]];
+        // Estimated as Redis does: 2-1 is neither the first nor the last
+        // entry, so the count is unknown.
+        assert_eq!(g.entries_read, -1);
+        assert_eq!(g.consumers().next().map(|c| (c.seen_time, c.active_time)), Some((1000, 1000)));
+        // A pending ID no consumer owns, or one owned twice, is refused.
+        let cut = p.len() - 33;
+        let mut orphan = p[..cut].to_vec();
+        orphan.push(0);
+        let e = Reader::new(&orphan[..]).value(TYPE_STREAM_LISTPACKS, &Limits::default()).err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("without consumer")));
+        let mut twice = p[..cut].to_vec();
+        twice.push(2);
+        twice.extend_from_slice(&StreamId::new(1, 1).to_be_bytes());
+        twice.extend_from_slice(&StreamId::new(1, 1).to_be_bytes());
+        assert!(Reader::new(&twice[..]).value(TYPE_STREAM_LISTPACKS, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn damaged_stream_nodes_are_refused() {
+        let v = Value::Stream(Box::new(sample_stream()));
+        let p = dump_payload(&v, &SaveOptions { version: 11, compress: false, access: AccessInfo::None });
+        let body = &p[..p.len() - 10];
+        assert!(Reader::new(&body[1..]).value(body[0], &Limits::default()).is_ok());
+        // Every single-byte change is either refused or loads a stream the
+        // commands can walk.
+        for at in 1..body.len() {
+            for x in [0x01u8, 0x80, 0xFF] {
+                let mut b = body.to_vec();
+                b[at] ^= x;
+                if let Ok(Some(Value::Stream(s))) = Reader::new(&b[1..]).value(b[0], &Limits::default()) {
+                    let n = s.entries.range(StreamId::MIN, StreamId::MAX, false).count() as u64;
+                    assert_eq!(n, s.entries.length);
+                    let back = s.entries.range(StreamId::MIN, StreamId::MAX, true).count() as u64;
+                    assert_eq!(back, n);
+                }
+            }
+        }
     }
 }

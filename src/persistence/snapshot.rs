@@ -68,8 +68,6 @@ pub struct Snapshot {
     key_delay_us: u64,
     /// The server's command count at the last step (did clients run any?).
     commands_seen: u64,
-    /// Why the save will fail (a value that cannot be saved).
-    failed: Option<String>,
     writer_gone: bool,
 }
 
@@ -110,9 +108,7 @@ fn write_all(
         }
         rdb::write_db_header(&mut buf, db.id, db.len(), db.volatile.len());
         for (k, o) in db.dict.iter() {
-            if !rdb::write_key_value(&mut buf, k, o, opts) {
-                return Err(unsavable(k, o));
-            }
+            rdb::write_key_value(&mut buf, k, o, opts);
             if buf.len() >= CHUNK {
                 emit(&mut buf)?;
                 buf.clear();
@@ -146,11 +142,6 @@ pub fn save_sync(srv: &Server) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
         format!("Failed opening the temp RDB file {tmp} (in server root dir {}) for saving: {e}", cwd())
     })
-}
-
-fn unsavable(key: &[u8], o: &crate::db::Obj) -> std::io::Error {
-    let why = rdb::unsupported(&o.val).unwrap_or("unsupported value");
-    std::io::Error::other(format!("key '{}': {why}", String::from_utf8_lossy(key)))
 }
 
 fn cwd() -> String {
@@ -236,7 +227,6 @@ impl Snapshot {
             dirty_before: srv.dirty,
             key_delay_us: key_delay_us.max(0) as u64,
             commands_seen: srv.stats.commands,
-            failed: None,
             writer_gone: false,
         })
     }
@@ -275,9 +265,7 @@ impl Snapshot {
         }
         o.snap.set(self.epoch);
         self.select(db);
-        if !rdb::write_key_value(&mut self.buf, key, o, &self.opts) {
-            self.failed.get_or_insert_with(|| unsavable(key, o).to_string());
-        }
+        rdb::write_key_value(&mut self.buf, key, o, &self.opts);
         self.keys_done += 1;
         if self.buf.len() >= CHUNK {
             self.flush();
@@ -304,14 +292,12 @@ impl Snapshot {
                 self.select(db);
             }
             let (epoch, opts) = (self.epoch, self.opts);
-            let (buf, failed) = (&mut self.buf, &mut self.failed);
+            let buf = &mut self.buf;
             let mut written = 0;
             self.cursor = d.dict.scan(self.cursor, |k, o| {
                 if o.snap.get() != epoch {
                     o.snap.set(epoch);
-                    if !rdb::write_key_value(buf, k, o, &opts) {
-                        failed.get_or_insert_with(|| unsavable(k, o).to_string());
-                    }
+                    rdb::write_key_value(buf, k, o, &opts);
                     written += 1;
                 }
             });
@@ -339,8 +325,7 @@ impl Snapshot {
         }
         self.buf.push(rdb::OP_EOF);
         self.flush();
-        // A value that could not be written fails the whole save.
-        let _ = self.tx.send(if self.failed.is_some() { Msg::Abort } else { Msg::Finish });
+        let _ = self.tx.send(Msg::Finish);
         true
     }
 
@@ -429,10 +414,7 @@ pub fn abort(srv: &mut Server) {
 pub fn poll(srv: &mut Server) -> Option<Result<(), String>> {
     let snap = srv.persistence.snapshot.as_mut()?;
     let r = match snap.result.try_recv() {
-        Ok(r) => match snap.failed.take() {
-            Some(why) => Err(format!("Write error saving DB on disk: {why}")),
-            None => r,
-        },
+        Ok(r) => r,
         Err(mpsc::TryRecvError::Empty) => return None,
         Err(mpsc::TryRecvError::Disconnected) => Err("the RDB writer thread exited".into()),
     };

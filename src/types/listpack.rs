@@ -184,6 +184,10 @@ impl Listpack {
         &self.buf
     }
 
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// Bytes of memory held, for memory figures.
     pub fn allocated(&self) -> usize {
         self.buf.capacity()
