@@ -4,6 +4,7 @@
 //! status, the background save in progress) and the operations the
 //! commands, the cron and start-up/shutdown call.
 
+pub mod check;
 pub mod crc64;
 pub mod lzf;
 pub mod rdb;
