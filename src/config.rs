@@ -263,7 +263,8 @@ impl Param {
             Kind::Enum { values, default, .. } => enum_name(values, default, self.has(MULTI_ARG)),
             Kind::Special(s) => match s {
                 Special::Dir => current_dir(),
-                Special::Save => String::new(),
+                // Redis 7's built-in save points.
+                Special::Save => "3600 1 300 100 60 10000".into(),
                 Special::ClientOutputBufferLimit => fmt_obuf(&OBUF_DEFAULTS),
                 Special::OomScoreAdjValues => "0 200 800".into(),
                 Special::NotifyKeyspaceEvents => String::new(),
@@ -582,7 +583,7 @@ pub static PARAMS: &[Param] = &[
     string("tls-ciphersuites", MODIFIABLE, None).of(Tls),
     // Special configs.
     special("dir", MODIFIABLE | PROTECTED, Special::Dir),
-    special("save", MODIFIABLE | MULTI_ARG, Special::Save).only(Rdb, EMPTY),
+    special("save", MODIFIABLE | MULTI_ARG, Special::Save).of(Rdb),
     special("client-output-buffer-limit", MODIFIABLE | MULTI_ARG, Special::ClientOutputBufferLimit).of(ClientLimits),
     special("oom-score-adj-values", MODIFIABLE | MULTI_ARG, Special::OomScoreAdjValues).of(OomScore),
     special("notify-keyspace-events", MODIFIABLE, Special::NotifyKeyspaceEvents).when(KeyspaceEvents, no_events),
