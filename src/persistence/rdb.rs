@@ -899,10 +899,7 @@ fn push_entry(l: &mut List, e: Entry<'_>, fill: Fill) {
 }
 
 fn entry_len(e: &Entry<'_>) -> usize {
-    match e {
-        Entry::Str(s) => s.len(),
-        Entry::Int(i) => crate::util::i64_to_bytes(*i).len(),
-    }
+    entry_text(e, &mut [0; 20]).len()
 }
 
 fn listpack(blob: Vec<u8>) -> Result<Listpack> {
@@ -912,12 +909,31 @@ fn listpack(blob: Vec<u8>) -> Result<Listpack> {
     }
 }
 
+/// Entries up to this many are checked for duplicates pairwise, without
+/// allocating (small collections are the common case in a file).
+const PAIRWISE_MAX: usize = 32;
+
+/// Whether two entries hold the same bytes (an integer equals its decimal
+/// text, as Redis's lpCompare has it).
+fn same_entry(a: &Entry<'_>, b: &Entry<'_>) -> bool {
+    match (a, b) {
+        (Entry::Int(x), Entry::Int(y)) => x == y,
+        (Entry::Str(x), Entry::Str(y)) => x == y,
+        (Entry::Int(_), Entry::Str(s)) => a.eq_bytes(s),
+        (Entry::Str(s), Entry::Int(_)) => b.eq_bytes(s),
+    }
+}
+
 fn unique<'a>(entries: impl Iterator<Item = Entry<'a>>, what: &str) -> Result<()> {
-    let mut seen = HashSet::new();
-    for e in entries {
-        if !seen.insert(e.to_vec()) {
-            return corrupt(format!("duplicate {what} members detected"));
-        }
+    let entries: Vec<Entry<'a>> = entries.collect();
+    let repeated = if entries.len() <= PAIRWISE_MAX {
+        entries.iter().enumerate().any(|(i, a)| entries[..i].iter().any(|b| same_entry(a, b)))
+    } else {
+        let mut seen = HashSet::with_capacity(entries.len());
+        !entries.iter().all(|e| seen.insert(e.to_vec()))
+    };
+    if repeated {
+        return corrupt(format!("duplicate {what} members detected"));
     }
     Ok(())
 }
@@ -1005,13 +1021,37 @@ fn zset_from_listpack(lp: Listpack, limits: &Limits) -> Result<Option<ZSet>> {
     if lp.is_empty() {
         return Ok(None);
     }
-    let items = scored_pairs(lp.iter().collect())?;
-    let ordered = items.windows(2).all(|w| w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0));
-    let fits = items.len() <= limits.zset.entries && items.iter().all(|(m, _)| m.len() <= limits.zset.value);
+    let entries: Vec<Entry<'_>> = lp.iter().collect();
+    if !entries.len().is_multiple_of(2) {
+        return corrupt("sorted set with an odd number of entries");
+    }
+    let scores = entries.chunks_exact(2).map(|p| score_of(&p[1])).collect::<Result<Vec<f64>>>()?;
+    let mut fits = scores.len() <= limits.zset.entries;
+    let mut ordered = true;
+    for (i, pair) in entries.chunks_exact(2).enumerate() {
+        let mut buf = [0u8; 20];
+        let member = entry_text(&pair[0], &mut buf);
+        fits &= member.len() <= limits.zset.value;
+        if i > 0 {
+            let mut prev_buf = [0u8; 20];
+            let prev = entry_text(&entries[2 * i - 2], &mut prev_buf);
+            let (a, b) = (scores[i - 1], scores[i]);
+            ordered &= a < b || (a == b && prev < member);
+        }
+    }
     if ordered && fits {
+        unique(entries.iter().step_by(2).copied(), "sorted set")?;
         return Ok(Some(ZSet::Pack(lp)));
     }
-    zset_from_items(items, limits)
+    zset_from_items(scored_pairs(entries)?, limits)
+}
+
+/// An entry's bytes, an integer printed into `buf`.
+fn entry_text<'b>(e: &Entry<'b>, buf: &'b mut [u8; 20]) -> &'b [u8] {
+    match *e {
+        Entry::Str(s) => s,
+        Entry::Int(i) => crate::db::value::fmt_i64(i, buf),
+    }
 }
 
 /// The entries of a ziplist (the encoding of Redis 3.2–6.2), validated.
@@ -1675,5 +1715,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn listpack_duplicates_are_refused() {
+        let blob = |lp: &[u8]| {
+            let mut b = Vec::new();
+            write_string(&mut b, lp, false);
+            b
+        };
+        // "5" as a string and 5 as an integer are the same member.
+        let lp = [12, 0, 0, 0, 2, 0, 0x81, b'5', 2, 5, 1, 0xFF];
+        assert!(read(TYPE_SET_LISTPACK, &blob(&lp)).is_err_and(|e| e.contains("duplicate")));
+        let mut z = Listpack::new();
+        for e in ["a", "1", "b", "2"] {
+            z.push_back(e.as_bytes());
+        }
+        assert!(read(TYPE_ZSET_LISTPACK, &blob(z.as_bytes())).is_ok_and(|v| v.is_some()));
+        // Ordered by score, but "a" twice.
+        let mut z = Listpack::new();
+        for e in ["a", "1", "a", "2"] {
+            z.push_back(e.as_bytes());
+        }
+        assert!(read(TYPE_ZSET_LISTPACK, &blob(z.as_bytes())).is_err_and(|e| e.contains("duplicate")));
+        // Out of order: rebuilt in order.
+        let mut z = Listpack::new();
+        for e in ["b", "2", "a", "1"] {
+            z.push_back(e.as_bytes());
+        }
+        let v = read(TYPE_ZSET_LISTPACK, &blob(z.as_bytes())).ok().flatten();
+        assert_eq!(v.as_ref().map(text), Some(vec![b"a".to_vec(), b"1".to_vec(), b"b".to_vec(), b"2".to_vec()]));
     }
 }
