@@ -15,9 +15,11 @@ SIZE=${2:-1000}
 REQUESTS=${3:-1000000}
 PORT=7592
 cd "$ROOT"
-cargo build --release --bin oxkey-server
+# OXKEY_SERVER names a binary to measure instead of building one.
+OXKEY=${OXKEY_SERVER:-}
+[ -n "$OXKEY" ] || { cargo build --release --bin oxkey-server; OXKEY=$ROOT/target/release/oxkey-server; }
 WORK=$(mktemp -d /tmp/oxkey-bgsave-bench.XXXXXX)
-"$ROOT/target/release/oxkey-server" --port $PORT --bind 127.0.0.1 --save '' --appendonly no \
+"$OXKEY" --port $PORT --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$WORK" >"$WORK/server.log" 2>&1 &
 PID=$!
 cleanup() {

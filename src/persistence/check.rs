@@ -4,7 +4,7 @@
 //! reader was doing and the key it was reading; damaged input never makes
 //! it crash.
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 
 use super::rdb::{self, Error, Limits, LoadOptions, Observer};
 
@@ -36,6 +36,9 @@ const TYPE_NAMES: [&str; 22] = [
 
 struct Report<'a, W: Write> {
     out: &'a mut W,
+    counts: Counts,
+    /// Now, for the already expired keys.
+    now: i64,
 }
 
 /// Bytes printed as C's `%s` prints them: up to the first NUL.
@@ -53,6 +56,17 @@ impl<W: Write> Report<'_, W> {
 }
 
 impl<W: Write> Observer for Report<'_, W> {
+    fn key(&mut self, k: rdb::LoadedKey) -> rdb::Result<()> {
+        self.counts.keys += 1;
+        if k.obj.expire_at != 0 {
+            self.counts.expires += 1;
+            if k.obj.expire_at < self.now {
+                self.counts.already_expired += 1;
+            }
+        }
+        Ok(())
+    }
+
     fn aux(&mut self, offset: u64, key: &[u8], value: &[u8]) {
         let head = format!("[offset {offset}] AUX FIELD ");
         self.line(&[head.as_bytes(), c_text(key), b" = '", c_text(value), b"'"]);
@@ -105,20 +119,9 @@ pub fn check_file(path: &str, out: &mut impl Write) -> bool {
         databases: usize::MAX,
         drop_expired_at: None,
     };
-    let now = crate::util::now_ms();
-    let mut counts = Counts::default();
-    let sink = |k: rdb::LoadedKey| {
-        counts.keys += 1;
-        if k.obj.expire_at != 0 {
-            counts.expires += 1;
-            if k.obj.expire_at < now {
-                counts.already_expired += 1;
-            }
-        }
-        Ok(())
-    };
-    let result =
-        rdb::load_observed(BufReader::with_capacity(1 << 20, file), &opts, sink, &mut Report { out: &mut *out });
+    let mut report = Report { out: &mut *out, counts: Counts::default(), now: crate::util::now_ms() };
+    let result = rdb::load_observed(file, &opts, &mut report);
+    let mut counts = report.counts;
     match result {
         Ok(info) => {
             let end = info.size;
@@ -141,8 +144,9 @@ pub fn check_file(path: &str, out: &mut impl Write) -> bool {
             if let Some(key) = &at.key {
                 // Its key was read: redis-check-rdb has counted it.
                 counts.keys += 1;
-                let mut report = Report { out: &mut *out };
-                report.line(&[b"[additional info] Reading key '", c_text(key), b"'"]);
+                let _ = out.write_all(b"[additional info] Reading key '");
+                let _ = out.write_all(c_text(key));
+                let _ = out.write_all(b"'\n");
             }
             if let Some(t) = at.key_type {
                 let name = TYPE_NAMES.get(t as usize).copied().unwrap_or("unknown");

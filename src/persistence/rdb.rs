@@ -485,9 +485,30 @@ pub fn dump_payload(v: &Value, opts: &SaveOptions) -> Vec<u8> {
 // ===========================================================================
 // Decoder
 
-/// A reader that keeps the CRC64 of everything read through it.
+/// Bytes read from a file at a time (small inputs such as DUMP payloads
+/// get a small buffer).
+const FILE_BUFFER: usize = 256 * 1024;
+const SMALL_BUFFER: usize = 4096;
+
+/// A string's special encoding, decoded.
+enum Encoded {
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+/// A buffered reader that keeps the CRC64 of everything consumed through
+/// it. The CRC is computed over whole stretches of the buffer (lazily, as
+/// they are left behind), not over each small read.
 pub struct Reader<R> {
     inner: R,
+    buf: Box<[u8]>,
+    /// The buffer's size once allocated (on the first read).
+    capacity: usize,
+    /// Consumed up to `start`, filled up to `end`; `buf[crc_from..start]`
+    /// is consumed but not yet in `crc`.
+    start: usize,
+    end: usize,
+    crc_from: usize,
     crc: u64,
     /// Bytes consumed, for error messages and progress.
     pub pos: u64,
@@ -495,13 +516,63 @@ pub struct Reader<R> {
 
 impl<R: Read> Reader<R> {
     pub fn new(inner: R) -> Self {
-        Reader { inner, crc: 0, pos: 0 }
+        Self::with_buffer(inner, SMALL_BUFFER)
     }
 
-    fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
-        self.inner.read_exact(buf)?;
-        self.crc = crc64(self.crc, buf);
-        self.pos += buf.len() as u64;
+    fn with_buffer(inner: R, capacity: usize) -> Self {
+        Reader { inner, buf: Box::default(), capacity, start: 0, end: 0, crc_from: 0, crc: 0, pos: 0 }
+    }
+
+    /// The CRC64 of everything consumed so far.
+    fn crc(&mut self) -> u64 {
+        self.crc = crc64(self.crc, &self.buf[self.crc_from..self.start]);
+        self.crc_from = self.start;
+        self.crc
+    }
+
+    fn fill(&mut self, out: &mut [u8]) -> Result<()> {
+        let n = out.len();
+        if self.end - self.start >= n {
+            out.copy_from_slice(&self.buf[self.start..self.start + n]);
+            self.start += n;
+            self.pos += n as u64;
+            return Ok(());
+        }
+        self.fill_slow(out)
+    }
+
+    #[cold]
+    fn fill_slow(&mut self, out: &mut [u8]) -> Result<()> {
+        let have = self.end - self.start;
+        out[..have].copy_from_slice(&self.buf[self.start..self.end]);
+        self.start = self.end;
+        self.crc();
+        let mut done = have;
+        if out.len() - done >= self.capacity {
+            // Large: straight into `out`.
+            self.inner.read_exact(&mut out[done..])?;
+            self.crc = crc64(self.crc, &out[done..]);
+            self.pos += out.len() as u64;
+            return Ok(());
+        }
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; self.capacity].into_boxed_slice();
+        }
+        (self.start, self.end, self.crc_from) = (0, 0, 0);
+        while done < out.len() {
+            let got = match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err(Error::Truncated),
+                Ok(got) => got,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.end += got;
+            let take = (out.len() - done).min(self.end - self.start);
+            out[done..done + take].copy_from_slice(&self.buf[self.start..self.start + take]);
+            self.start += take;
+            done += take;
+        }
+        self.pos += out.len() as u64;
         Ok(())
     }
 
@@ -563,7 +634,37 @@ impl<R: Read> Reader<R> {
         if !enc {
             return self.bytes(n);
         }
-        let int = match n as u8 {
+        Ok(match self.encoded(n)? {
+            Encoded::Int(i) => crate::util::i64_to_bytes(i),
+            Encoded::Bytes(b) => b,
+        })
+    }
+
+    /// A string value: the integer encodings straight to an integer, short
+    /// strings without a heap copy.
+    fn string_object(&mut self) -> Result<Value> {
+        let (n, enc) = self.len_or_enc()?;
+        if enc {
+            return Ok(match self.encoded(n)? {
+                Encoded::Int(i) => Value::Int(i),
+                Encoded::Bytes(b) => string_value(b),
+            });
+        }
+        if n <= INLINE_MAX as u64 {
+            let mut buf = [0u8; INLINE_MAX];
+            let b = &mut buf[..n as usize];
+            self.fill(b)?;
+            return Ok(match parse_i64(b) {
+                Some(i) => Value::Int(i),
+                None => Value::Str(Str::new(b)),
+            });
+        }
+        Ok(string_value(self.bytes(n)?))
+    }
+
+    /// A string in special encoding `enc`: an integer or LZF.
+    fn encoded(&mut self, enc: u64) -> Result<Encoded> {
+        let int = match enc as u8 {
             ENC_INT8 => self.u8()? as i8 as i64,
             ENC_INT16 => i16::from_le_bytes(self.array()?) as i64,
             ENC_INT32 => i32::from_le_bytes(self.array()?) as i64,
@@ -576,13 +677,13 @@ impl<R: Read> Reader<R> {
                 }
                 let c = self.bytes(clen)?;
                 return match lzf::decompress(&c, len as usize) {
-                    Some(v) => Ok(v),
+                    Some(v) => Ok(Encoded::Bytes(v)),
                     None => corrupt("invalid LZF compressed string"),
                 };
             }
             e => return corrupt(format!("unknown string encoding {e}")),
         };
-        Ok(crate::util::i64_to_bytes(int))
+        Ok(Encoded::Int(int))
     }
 
     /// A score of the old ZSET type: length-prefixed text, with 253/254/255
@@ -610,7 +711,7 @@ impl<R: Read> Reader<R> {
     /// which Redis skips on load.
     pub fn value(&mut self, t: u8, limits: &Limits) -> Result<Option<Value>> {
         Ok(Some(match t {
-            TYPE_STRING => string_value(self.string()?),
+            TYPE_STRING => self.string_object()?,
             TYPE_LIST => {
                 let n = self.length()?;
                 let mut l = List::default();
@@ -1224,14 +1325,25 @@ fn read_magic<R: Read>(r: &mut Reader<R>) -> Result<u16> {
     }
 }
 
-/// What a load reports as it goes, for `oxkey-server --check-rdb`:
-/// offsets are where the reader stands after the item.
+/// What receives a load: each key (which it may refuse, e.g. a duplicate,
+/// with an error), and what the file says about itself besides. Offsets
+/// are where the reader stands after the item.
 pub trait Observer {
+    fn key(&mut self, k: LoadedKey) -> Result<()>;
     fn aux(&mut self, _offset: u64, _key: &[u8], _value: &[u8]) {}
     fn select_db(&mut self, _offset: u64, _db: u64) {}
+    /// RESIZEDB: the announced size of the db just selected (untrusted).
+    fn resize_db(&mut self, _db: usize, _keys: u64, _expires: u64) {}
 }
 
-impl Observer for () {}
+/// A closure taking the keys, as an observer.
+struct Sink<F>(F);
+
+impl<F: FnMut(LoadedKey) -> Result<()>> Observer for Sink<F> {
+    fn key(&mut self, k: LoadedKey) -> Result<()> {
+        (self.0)(k)
+    }
+}
 
 /// Where a load was when it failed (redis-check-rdb's state).
 #[derive(Debug, Default)]
@@ -1248,20 +1360,19 @@ pub struct Position {
 /// Reads a whole RDB stream, handing each key to `sink` (which may refuse
 /// it, e.g. a duplicate key, with an error).
 pub fn load<R: Read>(input: R, opts: &LoadOptions, sink: impl FnMut(LoadedKey) -> Result<()>) -> Result<LoadInfo> {
-    load_observed(input, opts, sink, &mut ()).map_err(|(e, _)| e)
+    load_observed(input, opts, &mut Sink(sink)).map_err(|(e, _)| e)
 }
 
 /// `load`, reporting to `obs` and, on failure, where it stopped.
 pub fn load_observed<R: Read>(
     input: R,
     opts: &LoadOptions,
-    sink: impl FnMut(LoadedKey) -> Result<()>,
     obs: &mut impl Observer,
 ) -> Result<LoadInfo, (Error, Position)> {
-    let mut r = Reader::new(input);
+    let mut r = Reader::with_buffer(input, FILE_BUFFER);
     // redis-check-rdb names type 0 until the first key is read.
     let mut at = Position { doing: "start", key_type: Some(TYPE_STRING), ..Default::default() };
-    match load_body(&mut r, opts, sink, obs, &mut at) {
+    match load_body(&mut r, opts, obs, &mut at) {
         Ok(info) => Ok(LoadInfo { size: r.pos, ..info }),
         Err(e) => {
             at.offset = r.pos;
@@ -1273,7 +1384,6 @@ pub fn load_observed<R: Read>(
 fn load_body<R: Read>(
     r: &mut Reader<R>,
     opts: &LoadOptions,
-    mut sink: impl FnMut(LoadedKey) -> Result<()>,
     obs: &mut impl Observer,
     at: &mut Position,
 ) -> Result<LoadInfo> {
@@ -1320,10 +1430,11 @@ fn load_body<R: Read>(
                 continue;
             }
             OP_RESIZEDB => {
-                // Only a hint: nothing is allocated from it.
+                // Only a hint: the observer bounds what it sizes from it.
                 at.doing = "read-len";
-                r.length()?;
-                r.length()?;
+                let keys = r.length()?;
+                let expires = r.length()?;
+                obs.resize_db(db, keys, expires);
                 continue;
             }
             OP_SLOT_INFO => {
@@ -1382,11 +1493,11 @@ fn load_body<R: Read>(
         let mut obj = Obj::new(val);
         obj.expire_at = exp;
         set_access(&mut obj, idle, freq.map(|f| f as u32));
-        sink(LoadedKey { db, key, obj })?;
+        obs.key(LoadedKey { db, key, obj })?;
         info.keys_loaded += 1;
     }
     at.doing = "check-sum";
-    let computed = r.crc;
+    let computed = r.crc();
     if version >= 5 {
         let stored = u64::from_le_bytes(r.array()?);
         if opts.verify_checksum && stored != 0 {
@@ -1745,5 +1856,37 @@ mod tests {
         }
         let v = read(TYPE_ZSET_LISTPACK, &blob(z.as_bytes())).ok().flatten();
         assert_eq!(v.as_ref().map(text), Some(vec![b"a".to_vec(), b"1".to_vec(), b"b".to_vec(), b"2".to_vec()]));
+    }
+
+    #[test]
+    fn checksums_hold_across_read_buffers() {
+        // Values of every size around the buffer sizes, compressed or not.
+        let o = SaveOptions { version: 11, compress: false, access: AccessInfo::None };
+        let mut f = Vec::new();
+        write_header(&mut f, &o, 0, false, &[]);
+        write_db_header(&mut f, 0, 0, 0);
+        let sizes: Vec<usize> =
+            (0..40).map(|i| i * 7919 % 300_000).chain([4095, 4096, 4097, 262_143, 262_144]).collect();
+        for (i, n) in sizes.iter().enumerate() {
+            let v: Vec<u8> = (0..*n).map(|j| (j * 31 + i) as u8).collect();
+            write_key_value(&mut f, format!("k{i}").as_bytes(), &Obj::new(Value::from_bytes(&v)), &o);
+        }
+        f.push(OP_EOF);
+        let crc = crc64(0, &f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        let opts =
+            LoadOptions { limits: Limits::default(), verify_checksum: true, databases: 16, drop_expired_at: None };
+        let mut lens = Vec::new();
+        let info = load(&f[..], &opts, |k| {
+            lens.push(k.obj.val.as_bytes().map_or(0, |b| b.len()));
+            Ok(())
+        })
+        .expect("loads");
+        assert!(info.checksum_verified);
+        assert_eq!(info.size, f.len() as u64);
+        assert_eq!(lens, sizes);
+        let mut bad = f.clone();
+        bad[f.len() / 2] ^= 1;
+        assert!(load(&bad[..], &opts, |_| Ok(())).is_err());
     }
 }
