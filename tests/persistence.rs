@@ -780,6 +780,14 @@ fn valkey_91_files_load_both_ways() {
     let p: Vec<u8> = redis::cmd("DUMP").arg("str:emb").query(&mut v2.client()).expect("dump");
     let e = redis::cmd("RESTORE").arg("x").arg(0).arg(&p).query::<()>(&mut oc).expect_err("refused");
     assert!(e.to_string().contains("DUMP payload version or checksum are wrong"));
+    // Valkey 9's hash with field expiration times (type 22) is refused
+    // with a clear error.
+    let mut vc2 = v2.client();
+    let _: () = q(&mut vc2, &["FLUSHALL"]);
+    let _: i64 = q(&mut vc2, &["HSETEX", "h", "EX", "1000", "FIELDS", "1", "f", "v"]);
+    let _: () = q(&mut vc2, &["SAVE"]);
+    let (ok, report) = check_rdb(&server_binary(), &["--check-rdb"], &vdir2.join("dump.rdb"));
+    assert!(!ok && report.contains("hash with field expiration times (Valkey 9): not supported"), "{report}");
 }
 
 #[test]
