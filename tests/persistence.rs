@@ -1034,3 +1034,36 @@ fn check_rdb_reports_as_redis_check_rdb_does() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Usage:"));
 }
+
+#[test]
+fn lfu_frequencies_and_idle_times_survive_a_restart() {
+    let dir = tmpdir("ox-lfu");
+    let args = ["--maxmemory-policy", "allkeys-lfu"];
+    {
+        let ox = ox_from(&dir, &args);
+        let mut oc = ox.client();
+        let _: () = q(&mut oc, &["SET", "k", "v"]);
+        let p: Vec<u8> = redis::cmd("DUMP").arg("k").query(&mut oc).expect("dump");
+        let _: () =
+            redis::cmd("RESTORE").arg("hot").arg(0).arg(&p).arg("FREQ").arg(200).query(&mut oc).expect("restore");
+        assert_eq!(q::<String>(&mut oc, &["SAVE"]), "OK");
+    }
+    // Read at start-up, before the server's first tick.
+    let ox = ox_from(&dir, &args);
+    assert_eq!(q::<i64>(&mut ox.client(), &["OBJECT", "FREQ", "hot"]), 200);
+    drop(ox);
+    let dir = tmpdir("ox-lru");
+    let args = ["--maxmemory-policy", "allkeys-lru"];
+    {
+        let ox = ox_from(&dir, &args);
+        let mut oc = ox.client();
+        let _: () = q(&mut oc, &["SET", "k", "v"]);
+        let p: Vec<u8> = redis::cmd("DUMP").arg("k").query(&mut oc).expect("dump");
+        let _: () =
+            redis::cmd("RESTORE").arg("old").arg(0).arg(&p).arg("IDLETIME").arg(5000).query(&mut oc).expect("restore");
+        assert_eq!(q::<String>(&mut oc, &["SAVE"]), "OK");
+    }
+    let ox = ox_from(&dir, &args);
+    let idle: i64 = q(&mut ox.client(), &["OBJECT", "IDLETIME", "old"]);
+    assert!((5000..5010).contains(&idle), "{idle}");
+}

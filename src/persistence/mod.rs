@@ -237,6 +237,9 @@ impl rdb::Observer for Loader<'_> {
 /// A key already present is an error unless `merge`, where the file wins.
 pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadInfo, rdb::Error> {
     let file = std::fs::File::open(path)?;
+    // The clock objects are stamped with, and whether FREQ or IDLETIME
+    // applies, as the cron would have them (at start-up it has not run).
+    crate::db::refresh_access(&srv.config);
     // Each key takes at least 3 bytes of the file.
     let max_keys = file.metadata().map_or(0, |m| m.len() / 3);
     let opts = load_options(srv, true);
