@@ -84,7 +84,19 @@ impl Feature {
     /// Whether oxkey implements the feature. Flip a feature here when it
     /// lands; its parameters then accept every valid value.
     pub const fn built(self) -> bool {
-        matches!(self, Feature::Core | Feature::Rdb | Feature::Dump | Feature::KeyspaceEvents)
+        matches!(
+            self,
+            Feature::Core
+                | Feature::Rdb
+                | Feature::Aof
+                | Feature::Dump
+                | Feature::KeyspaceEvents
+                | Feature::ClientLimits
+                | Feature::UnixSocket
+                | Feature::ProtectedMode
+                | Feature::LatencyMonitor
+                | Feature::LatencyTracking
+        )
     }
 
     fn what(self) -> &'static str {
@@ -639,11 +651,13 @@ enum Phase {
     Runtime,
 }
 
-#[derive(Clone, Copy)]
-struct ObufLimit {
-    hard: u64,
-    soft: u64,
-    seconds: i64,
+/// One class's `client-output-buffer-limit`: hard bytes, soft bytes and
+/// how many seconds the soft limit may be exceeded (0 bytes = no limit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub seconds: i64,
 }
 
 const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
@@ -700,6 +714,14 @@ pub struct Config {
     pub io_threads: usize,
     pub active_expire_effort: u32,
     pub protected_mode: bool,
+    /// Output buffer limits of the normal, replica and pubsub classes.
+    pub obuf_limits: [ObufLimit; 3],
+    pub unixsocket: Option<String>,
+    pub unixsocketperm: u32,
+    /// Milliseconds from which an event enters the latency monitor (0 = off).
+    pub latency_monitor_threshold: i64,
+    pub latency_tracking: bool,
+    pub latency_tracking_percentiles: Vec<f64>,
     /// `no`, `yes` or `local`.
     pub enable_debug: String,
     /// `no`, `yes` or `local`.
@@ -733,6 +755,12 @@ impl Default for Config {
             io_threads: 0,
             active_expire_effort: 0,
             protected_mode: false,
+            obuf_limits: OBUF_DEFAULTS,
+            unixsocket: None,
+            unixsocketperm: 0,
+            latency_monitor_threshold: 0,
+            latency_tracking: false,
+            latency_tracking_percentiles: Vec::new(),
             enable_debug: String::new(),
             enable_protected_configs: String::new(),
             loglevel: String::new(),
@@ -1109,6 +1137,14 @@ impl Config {
             "io-threads" => self.io_threads = n as usize,
             "active-expire-effort" => self.active_expire_effort = n as u32,
             "protected-mode" => self.protected_mode = text == "yes",
+            "client-output-buffer-limit" => self.obuf_limits = parse_obuf(text),
+            "unixsocket" => self.unixsocket = (!text.is_empty()).then(|| text.clone()),
+            "unixsocketperm" => self.unixsocketperm = n as u32,
+            "latency-monitor-threshold" => self.latency_monitor_threshold = n,
+            "latency-tracking" => self.latency_tracking = text == "yes",
+            "latency-tracking-info-percentiles" => {
+                self.latency_tracking_percentiles = text.split(' ').filter_map(|p| parse_f64(p.as_bytes())).collect()
+            }
             "enable-debug-command" => self.enable_debug = text.clone(),
             "enable-protected-configs" => self.enable_protected_configs = text.clone(),
             "loglevel" => {
@@ -1127,22 +1163,16 @@ impl Config {
         v.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
     }
 
-    /// Output buffer limits (hard bytes, soft bytes, soft seconds) of the
-    /// normal, replica and pubsub classes.
-    pub fn client_output_buffer_limits(&self) -> [(u64, u64, i64); 3] {
-        parse_obuf(self.value_of("client-output-buffer-limit")).map(|l| (l.hard, l.soft, l.seconds))
-    }
-
     /// The keyspace notification classes as Redis's NOTIFY_* bit flags.
     pub fn notify_keyspace_events(&self) -> u32 {
         keyspace_events_flags(self.value_of("notify-keyspace-events")).unwrap_or(0)
     }
 
-    /// Whether Redis's protected mode is in force: `protected-mode yes`, the
-    /// default bind and no password. Clients from other hosts are then
-    /// refused (`-DENIED ...`); enforcing it belongs to the listener.
+    /// Whether Redis's protected mode is in force: `protected-mode yes` and
+    /// no password (Redis 7.0 applies it whatever `bind` says). Clients
+    /// from other hosts are then refused (`-DENIED ...`) by the listener.
     pub fn protected_mode_active(&self) -> bool {
-        self.protected_mode && self.value_of("bind") == "* -::*" && self.requirepass.is_none()
+        self.protected_mode && self.requirepass.is_none()
     }
 
     // ---- Start-up ---------------------------------------------------------
@@ -1602,7 +1632,7 @@ fn compile_class(pattern: &[u8], start: usize) -> (Box<[bool; 256]>, usize) {
 
 /// The error text of an I/O error, as C's strerror() (without Rust's
 /// "(os error N)" suffix).
-fn strerror(e: &std::io::Error) -> String {
+pub fn strerror(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(pos) => s[..pos].to_string(),
@@ -2282,7 +2312,10 @@ mod tests {
         set(&mut c, &[("oom-score-adj-values", "0 200 800"), ("slave-priority", "7")]).unwrap();
         assert_eq!(c.get("replica-priority"), Some("7"));
         assert!(c.protected_mode_active());
+        // Redis 7.0 protects whatever the bind; a password lifts it.
         c.load_text("bind 127.0.0.1").unwrap();
+        assert!(c.protected_mode_active());
+        c.load_text("requirepass x").unwrap();
         assert!(!c.protected_mode_active());
     }
 
@@ -2309,10 +2342,10 @@ mod tests {
         assert!(set(&mut c, &[("hz", "50"), ("maxclients", "0")]).is_err());
         assert_eq!(c.get("hz"), Some("10"));
         assert_eq!(
-            set(&mut c, &[("appendonly", "yes")]).unwrap_err(),
-            "CONFIG SET failed (possibly related to argument 'appendonly') - appendonly yes is not supported yet by oxkey (needs AOF persistence)"
+            set(&mut c, &[("maxmemory", "1")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'maxmemory') - maxmemory 1 is not supported yet by oxkey (needs eviction)"
         );
-        assert!(set(&mut c, &[("appendonly", "no"), ("port", "6379")]).is_ok());
+        assert!(set(&mut c, &[("maxmemory", "0"), ("port", "6379")]).is_ok());
         assert!(set(&mut c, &[("port", "6380")]).unwrap_err().contains("changing port at run time"));
     }
 
@@ -2329,7 +2362,7 @@ mod tests {
         assert!(e.ends_with("Bad directive or wrong number of arguments\n"), "{e}");
         assert!(c.load_text("port 1 2").unwrap_err().to_string().ends_with("wrong number of arguments\n"));
         assert!(c.load_text("port \"1").unwrap_err().to_string().contains("Unbalanced quotes"));
-        assert!(c.load_text("appendonly yes").unwrap_err().to_string().contains("not supported yet by oxkey"));
+        assert!(c.load_text("maxmemory 1").unwrap_err().to_string().contains("not supported yet by oxkey"));
         assert!(c.load_text("list-max-ziplist-entries 5").is_ok());
     }
 

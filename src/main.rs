@@ -9,6 +9,13 @@ use oxkey::config::{repr, Config, LoadError};
 use oxkey::server::logging;
 use tracing::Level;
 
+/// jemalloc, as Redis links it: its size classes carry no per-allocation
+/// header, so the many small allocations of a keyspace (entries, keys,
+/// listpacks) cost what they hold; with glibc malloc every one pays a
+/// header and rounds up to 16 bytes, 20-30% more memory per key.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// redis-server's arguments pass through clap untouched: they are not
 /// flags of their own but configuration lines, handled as Redis does.
 #[derive(Parser)]
@@ -141,6 +148,8 @@ fn main() {
         Some("-h" | "--help") => fail(&usage(&exe)),
         Some(flag @ ("--test-memory" | "--check-system")) => fail(&format!("{flag} is not supported by oxkey")),
         Some("--check-rdb") => std::process::exit(check_rdb(&exe, &args[1..])),
+        // redis-check-aof, built in.
+        Some("--check-aof") => std::process::exit(oxkey::persistence::aof::check::run(&args[1..])),
         _ => {}
     }
     if args.iter().any(|a| a == "--sentinel") {

@@ -373,7 +373,6 @@ fn unread_replies_before_auth_stay_bounded() {
 }
 
 #[test]
-#[ignore = "known defect: the decoder reserves an announced bulk length once 16 KiB of it arrived, and the process aborts when that is beyond memory (fuzz/README.md)"]
 fn bulk_announced_beyond_memory_does_not_abort() {
     // proto-max-bulk-len accepts up to 2^63-1 (as Redis's, which aborts here too).
     let mut srv = TestServer::start_with(&["--proto-max-bulk-len", "9223372036854775807"]);

@@ -111,6 +111,13 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
         Ok(()) => {
             // Key lookups track LRU or LFU by the policy: switch at once.
             crate::db::refresh_access(&ctx.srv.config);
+            // The AOF follows appendonly / appendfsync at once.
+            if crate::persistence::aof::config_changed(ctx.srv).is_err() {
+                let _ = ctx.srv.config.set("appendonly", "no", true);
+                return ctx.error(
+                    "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.",
+                );
+            }
             ctx.ok()
         }
         Err(e) => ctx.error(&format!("ERR {e}")),

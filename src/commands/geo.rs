@@ -231,7 +231,7 @@ macro_rules! lookup_zset {
     ($db:expr, $out:expr, $key:expr) => {
         match $db.get($key) {
             None => None,
-            Some(Obj { val: Value::ZSet(z), .. }) => Some(&**z),
+            Some(Obj { val: Value::ZSet(z), .. }) => Some(z),
             Some(_) => return $out.error(WRONGTYPE),
         }
     };
@@ -573,7 +573,7 @@ fn search(ctx: &mut Ctx, args: &[Bytes], src: usize, form: Form) {
             points.into_iter().map(|p| (p.member, if storedist { p.dist } else { p.score })).collect();
         items.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         items.dedup_by(|a, b| a.0 == b.0);
-        ctx.srv.dbs[dbi].set(&dst, Obj::new(Value::ZSet(Box::new(ZSet::from_sorted(items, limits)))));
+        ctx.srv.dbs[dbi].set(&dst, Obj::new(Value::ZSet(ZSet::from_sorted(items, limits))));
         ctx.dirty(returned as u64);
     } else if ctx.srv.dbs[dbi].del(&dst).is_some() {
         ctx.dirty(1);

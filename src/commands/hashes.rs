@@ -285,7 +285,7 @@ fn with_hash_or_create<R>(db: &mut Db, out: &mut Out, key: &[u8], f: impl FnOnce
     let mut h = Hash::default();
     let r = f(&mut h);
     if !h.is_empty() {
-        db.set(key, Obj::new(Value::Hash(Box::new(h))));
+        db.set(key, Obj::new(Value::Hash(h)));
     }
     Ok(r)
 }

@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod hyperloglog;
 pub mod introspection;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod persistence;
 pub mod pubsub;
@@ -292,6 +293,7 @@ static FAMILIES: &[&[CommandDef]] = &[
     hyperloglog::COMMANDS,
     introspection::COMMANDS,
     keys::COMMANDS,
+    latency::COMMANDS,
     lists::COMMANDS,
     persistence::COMMANDS,
     pubsub::COMMANDS,

@@ -1,5 +1,6 @@
-//! Persistence commands: DUMP, RESTORE, SAVE, BGSAVE, and DEBUG RELOAD's
-//! implementation. (LASTSAVE and SHUTDOWN live with the server commands.)
+//! Persistence commands: DUMP, RESTORE, SAVE, BGSAVE, BGREWRITEAOF, and
+//! DEBUG RELOAD's implementation. (LASTSAVE and SHUTDOWN live with the
+//! server commands.)
 
 use crate::executor::notify::class;
 use bytes::Bytes;
@@ -57,6 +58,18 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Asynchronously saves the database(s) to disk."
+    ),
+    cmd!(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        0,
+        NO_KEYS,
+        bgrewriteaof,
+        "server",
+        "1.0.0",
+        "O(1)",
+        "Asynchronously rewrites the append-only file to disk."
     ),
 ];
 
@@ -162,15 +175,37 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) {
         2 if eq_ic(&args[1], "schedule") => true,
         _ => return ctx.syntax_error(),
     };
-    // SCHEDULE only waits behind another kind of background job (an AOF
-    // rewrite, not built yet); behind a save Redis refuses either way.
-    let _ = schedule;
     if ctx.srv.persistence.bgsave_in_progress() {
         return ctx.error("ERR Background save already in progress");
+    }
+    // SCHEDULE waits behind an AOF rewrite; behind a save Redis refuses
+    // either way.
+    if ctx.srv.persistence.aof.rewrite_in_progress() {
+        if schedule {
+            ctx.srv.persistence.bgsave_scheduled = true;
+            return ctx.out().simple("Background saving scheduled");
+        }
+        return ctx.error("ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
     }
     match persistence::bgsave(ctx.srv) {
         Ok(()) => ctx.out().simple("Background saving started"),
         Err(_) => ctx.error("ERR"),
+    }
+}
+
+fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) {
+    let p = &mut ctx.srv.persistence;
+    if p.aof.rewrite_in_progress() {
+        return ctx.error("ERR Background append only file rewriting already in progress");
+    }
+    if p.bgsave_in_progress() {
+        p.aof.rewrite_scheduled = true;
+        return ctx.out().simple("Background append only file rewriting scheduled");
+    }
+    match persistence::aof::start_rewrite(ctx.srv) {
+        Ok(()) => ctx.out().simple("Background append only file rewriting started"),
+        Err(_) => ctx
+            .error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."),
     }
 }
 

@@ -42,8 +42,6 @@ pub struct Subscriptions {
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
     pub shard: HashSet<Bytes>,
-    /// When the pending output went over the soft limit (0 = it is not).
-    soft_limit_since_ms: i64,
 }
 
 impl Subscriptions {
@@ -173,7 +171,7 @@ pub fn unsubscribe_silently(srv: &mut Server, client: &mut Client) {
     for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
         unsubscribe_all(srv, client, kind, false);
     }
-    client.subs.soft_limit_since_ms = 0;
+    client.obuf_soft_since_s = 0;
 }
 
 /// Delivers a message to the channel's subscribers and to those of the
@@ -185,8 +183,8 @@ pub fn publish(srv: &mut Server, mut caller: Option<&mut Client>, channel: &[u8]
     }
     let mut receivers = 0;
     let mut over_limit = Vec::new();
-    let limits = Limits::of(srv);
-    let now = now_ms();
+    let limits = srv.config.obuf_limits;
+    let now_s = now_ms() / 1000;
     let Server { pubsub, clients, .. } = srv;
     let mut deliver = |id: u64, write: &dyn Fn(&mut Client)| {
         receivers += 1;
@@ -202,7 +200,7 @@ pub fn publish(srv: &mut Server, mut caller: Option<&mut Client>, channel: &[u8]
         if is_caller {
             return;
         }
-        if limits.exceeded(client, now) {
+        if client.output_limit_reached(&limits, now_s) {
             over_limit.push(id);
         } else {
             client.wake();
@@ -239,8 +237,8 @@ pub fn publish(srv: &mut Server, mut caller: Option<&mut Client>, channel: &[u8]
 /// SPUBLISH: shard channels have no patterns.
 fn publish_shard(srv: &mut Server, caller: &mut Client, channel: &[u8], message: &[u8]) -> usize {
     let Some(ids) = srv.pubsub.shard.get(channel) else { return 0 };
-    let limits = Limits::of(srv);
-    let now = now_ms();
+    let limits = srv.config.obuf_limits;
+    let now_s = now_ms() / 1000;
     let mut over_limit = Vec::new();
     let caller_id = caller.id;
     for &id in ids {
@@ -259,7 +257,7 @@ fn publish_shard(srv: &mut Server, caller: &mut Client, channel: &[u8], message:
         if id == caller_id {
             continue;
         }
-        if limits.exceeded(client, now) {
+        if client.output_limit_reached(&limits, now_s) {
             over_limit.push(id);
         } else {
             client.wake();
@@ -268,39 +266,6 @@ fn publish_shard(srv: &mut Server, caller: &mut Client, channel: &[u8], message:
     let n = ids.len();
     disconnect_slow(srv, over_limit);
     n
-}
-
-/// The `pubsub` class of `client-output-buffer-limit`.
-struct Limits {
-    hard: u64,
-    soft: u64,
-    soft_seconds: i64,
-}
-
-impl Limits {
-    fn of(srv: &Server) -> Limits {
-        let (hard, soft, soft_seconds) = srv.config.client_output_buffer_limits()[2];
-        Limits { hard, soft, soft_seconds }
-    }
-
-    /// Redis's `checkClientOutputBufferLimits` for a subscriber, updating
-    /// when it went over the soft limit.
-    fn exceeded(&self, client: &mut Client, now: i64) -> bool {
-        let used = client.out.buf.len() as u64;
-        if self.hard > 0 && used >= self.hard {
-            return true;
-        }
-        if self.soft > 0 && used >= self.soft {
-            let since = &mut client.subs.soft_limit_since_ms;
-            if *since == 0 {
-                *since = now;
-                return false;
-            }
-            return now - *since >= self.soft_seconds.saturating_mul(1000);
-        }
-        client.subs.soft_limit_since_ms = 0;
-        false
-    }
 }
 
 /// Closes subscribers over their output limit, as Redis does (the caller

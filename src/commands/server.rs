@@ -329,6 +329,7 @@ fn info_text(ctx: &Ctx, sections: &Sections) -> String {
         ("module_list", "Modules", modules_section),
         ("commandstats", "Commandstats", commandstats_section),
         ("errorstats", "Errorstats", errorstats_section),
+        ("latencystats", "Latencystats", latencystats_section),
         ("cluster", "Cluster", cluster_section),
         ("keyspace", "Keyspace", keyspace_section),
     ];
@@ -416,7 +417,7 @@ fn clients_section(ctx: &Ctx, s: &mut String) {
     for_each_client(ctx, |c| {
         n += 1;
         max_in = max_in.max(c.qbuf);
-        max_out = max_out.max(c.out.buf.len());
+        max_out = max_out.max(c.output_pending());
         // Clients held by CLIENT PAUSE are blocked too, as in Redis.
         blocked += (c.paused || c.blocked.is_some()) as usize;
         timed += c.blocked.as_ref().is_some_and(|b| b.deadline_ms > 0) as usize;
@@ -586,7 +587,7 @@ fn memory_section(ctx: &Ctx, s: &mut String) {
     }
     field!(s, "mem_clients_normal", "{clients_mem}");
     field!(s, "mem_cluster_links", "0");
-    field!(s, "mem_aof_buffer", "0");
+    field!(s, "mem_aof_buffer", "{}", ctx.srv.persistence.aof.buffer_len());
     field!(s, "mem_allocator", "libc");
     field!(s, "active_defrag_running", "0");
     field!(s, "lazyfree_pending_objects", "0");
@@ -594,21 +595,10 @@ fn memory_section(ctx: &Ctx, s: &mut String) {
 }
 
 fn persistence_section(ctx: &Ctx, s: &mut String) {
-    // RDB (no AOF yet). Loading happens before connections are accepted,
-    // so `loading` is always 0 when INFO can run.
+    // Loading happens before connections are accepted, so `loading` is
+    // always 0 when INFO can run.
     crate::persistence::info_rdb(ctx.srv, s);
-    field!(s, "aof_enabled", "0");
-    field!(s, "aof_rewrite_in_progress", "0");
-    field!(s, "aof_rewrite_scheduled", "0");
-    field!(s, "aof_last_rewrite_time_sec", "-1");
-    field!(s, "aof_current_rewrite_time_sec", "-1");
-    field!(s, "aof_last_bgrewrite_status", "ok");
-    field!(s, "aof_rewrites", "0");
-    field!(s, "aof_rewrites_consecutive_failures", "0");
-    field!(s, "aof_last_write_status", "ok");
-    field!(s, "aof_last_cow_size", "0");
-    field!(s, "module_fork_in_progress", "0");
-    field!(s, "module_fork_last_cow_size", "0");
+    crate::persistence::aof::info(ctx.srv, s);
 }
 
 fn stats_section(ctx: &Ctx, s: &mut String) {
@@ -782,6 +772,25 @@ fn commandstats_section(ctx: &Ctx, s: &mut String) {
 fn errorstats_section(ctx: &Ctx, s: &mut String) {
     for (code, n) in &ctx.srv.stats.errors {
         let _ = write!(s, "errorstat_{}:count={n}\r\n", info_safe(code));
+    }
+}
+
+/// Each command's latency percentiles (`latency-tracking`), in µs.
+fn latencystats_section(ctx: &Ctx, s: &mut String) {
+    let config = &ctx.srv.config;
+    if !config.latency_tracking {
+        return;
+    }
+    for (name, st) in &ctx.srv.stats.per_command {
+        let Some(h) = st.latency.as_deref() else { continue };
+        let _ = write!(s, "latency_percentiles_usec_{}:", info_safe(name));
+        for (i, &p) in config.latency_tracking_percentiles.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "p{p}={:.3}", h.value_at_percentile(p) as f64 / 1000.0);
+        }
+        s.push_str("\r\n");
     }
 }
 

@@ -308,13 +308,14 @@ struct Parts<'a> {
 
 fn parts<'a>(ctx: &'a mut Ctx) -> Parts<'a> {
     let srv = &mut *ctx.srv;
+    let propagating = srv.propagating();
     Parts {
         db: &mut srv.dbs[ctx.client.db],
         stats: &mut srv.stats,
         out: &mut ctx.client.out,
         dirty: &mut srv.dirty,
         prop: &mut ctx.propagate_as,
-        propagating: !srv.write_subscribers.is_empty(),
+        propagating,
         config: &srv.config,
         waiters: &srv.waiters,
         db_index: ctx.client.db,

@@ -202,4 +202,6 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) {
     }
     ctx.client.tx.executing = false;
     ctx.srv.end_atomic_writes();
+    // The block above is what propagates, not EXEC itself.
+    ctx.propagate_as = Some(Vec::new());
 }

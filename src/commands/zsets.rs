@@ -782,7 +782,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], mut items: Vec<Scored>) {
     sort_scored(&mut items);
     let n = items.len();
     let z = ZSet::from_sorted(items, limits(ctx));
-    ctx.db().set(dst, Obj::new(Value::ZSet(Box::new(z))));
+    ctx.db().set(dst, Obj::new(Value::ZSet(z)));
     ctx.dirty(1);
     // The event is the command's name: zunionstore, zrangestore...
     let event = ctx.cmd.name;
@@ -871,7 +871,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], incr: bool) {
             // member's length (duplicates included).
             let mut z = ZSet::with_hint(n, pairs[1].len(), limits);
             let outcome = apply_adds(&mut z, pairs, scores, flags, limits);
-            db.set(key, Obj::new(Value::ZSet(Box::new(z))));
+            db.set(key, Obj::new(Value::ZSet(z)));
             outcome
         }
     };
@@ -1937,8 +1937,8 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) {
             }
             items.reply(out, 0);
         }
-        ZSet::Skip { dict, .. } => {
-            let next = scan::scan_dict(dict, cursor, opts.count, |m, s| {
+        ZSet::Skip(z) => {
+            let next = scan::scan_dict(&z.dict, cursor, opts.count, |m, s| {
                 if opts.matches(&Entry::Str(m)) {
                     items.push_bytes(m);
                     items.push_bytes(fmt_g17(*s).as_bytes());

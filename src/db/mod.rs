@@ -7,17 +7,16 @@
 //! would never see the key.
 
 pub mod expire;
+pub mod key;
 pub mod value;
 
+pub use key::Key;
 pub use value::{Obj, Value};
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 
 use crate::types::dict::Dict;
 use crate::util::now_ms;
-
-/// Keys are binary-safe, owned and exactly sized.
-pub type Key = Box<[u8]>;
 
 // What a key lookup needs besides the db itself, kept in globals as Redis
 // keeps them in `server`: the cached LRU clock (refreshed every cron tick,

@@ -35,9 +35,10 @@ pub enum Value {
     /// Any other string (Redis's embstr and raw encodings).
     Str(Str),
     List(Box<List>),
-    Hash(Box<Hash>),
+    /// Unboxed: a hash or zset is 16 bytes (a listpack, or a pointer).
+    Hash(Hash),
     Set(Box<Set>),
-    ZSet(Box<ZSet>),
+    ZSet(ZSet),
     Stream(Box<Stream>),
 }
 

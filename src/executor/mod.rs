@@ -32,6 +32,8 @@ pub struct CommandStats {
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Durations while `latency-tracking` is on (made at the first one).
+    pub latency: Option<Box<crate::server::latency::Histogram>>,
 }
 
 #[derive(Default)]
@@ -129,6 +131,8 @@ pub struct Server {
     pub persistence: crate::persistence::State,
     /// Pub/Sub channels, patterns and shard channels with their subscribers.
     pub pubsub: commands::pubsub::PubSub,
+    /// The latency monitor's events (LATENCY LATEST...).
+    pub latency: crate::server::latency::Monitor,
 }
 
 impl Server {
@@ -164,19 +168,41 @@ impl Server {
             atomic: None,
             persistence: Default::default(),
             pubsub: Default::default(),
+            latency: Default::default(),
         }
     }
 
     /// Emits a write on the internal stream (AOF, replication).
     pub fn emit_write(&mut self, db: usize, argv: Vec<Bytes>) {
-        if self.write_subscribers.is_empty() {
+        if !self.propagating() {
             return;
         }
         if let Some(held) = &mut self.atomic {
             held.push(Write { db, argv });
             return;
         }
+        if self.persistence.aof.feeding() {
+            self.persistence.aof.feed(db, &argv);
+        }
         self.write_subscribers.retain(|s| s.send(Write { db, argv: argv.clone() }).is_ok());
+    }
+
+    /// `emit_write` of a command's own arguments: the AOF alone encodes
+    /// them in place, without a copy of the argument vector.
+    pub fn emit_write_args(&mut self, db: usize, args: &[Bytes]) {
+        if self.atomic.is_none() && self.write_subscribers.is_empty() {
+            if self.persistence.aof.feeding() {
+                self.persistence.aof.feed(db, args);
+            }
+            return;
+        }
+        self.emit_write(db, args.to_vec());
+    }
+
+    /// Whether anyone consumes the write stream (the AOF, subscribers).
+    #[inline]
+    pub fn propagating(&self) -> bool {
+        !self.write_subscribers.is_empty() || self.persistence.aof.feeding()
     }
 
     /// Whether writes are being held back (a transaction or script runs).
@@ -225,7 +251,7 @@ impl Server {
             self.stats.expired_keys += keys.len() as u64;
             for k in keys {
                 self.notify(caller.as_deref_mut(), notify::class::EXPIRED, "expired", &k, db);
-                self.emit_write(db, vec![Bytes::from_static(b"DEL"), Bytes::from(k.into_vec())]);
+                self.emit_write(db, vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(&k)]);
             }
             self.notify_created(caller.as_deref_mut(), db);
         }
@@ -242,7 +268,7 @@ impl Server {
         ConnSettings {
             password_required: self.config.requirepass.is_some(),
             max_bulk_len: self.config.proto_max_bulk_len,
-            query_limit: self.config.get("client-query-buffer-limit").and_then(|v| v.parse().ok()).unwrap_or(1 << 30),
+            query_limit: self.config.client_query_buffer_limit,
         }
     }
 
@@ -615,7 +641,7 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     }
     // A failed background save stops writes (stop-writes-on-bgsave-error).
     if cmd.def.has(flags::WRITE) && crate::persistence::writes_denied(srv) {
-        client.out.error(crate::persistence::MISCONF);
+        client.out.error(&crate::persistence::misconf(srv));
         commands::tx::flag_abort(client, None);
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
@@ -753,11 +779,17 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
 
     srv.stats.commands += 1;
     let is_error = client.out.buf.get(reply_start) == Some(&b'-');
+    let tracking = srv.config.latency_tracking;
     update_command_stats(srv, cmd, |st| {
         st.calls += 1;
         st.usec += elapsed_us as u64;
         st.failed += is_error as u64;
+        if tracking {
+            st.latency.get_or_insert_with(Default::default).record_ns(elapsed_us as u64 * 1000);
+        }
     });
+    let event = if def.has(flags::FAST) { "fast-command" } else { "command" };
+    srv.latency.add_if_needed(srv.config.latency_monitor_threshold, event, elapsed_us as u64 / 1000);
     if is_error {
         count_error(srv, client, reply_start, None);
     }
@@ -772,14 +804,14 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
     // As Redis's call(): whatever changed the dataset is propagated, read-only
     // commands included (PFCOUNT storing its cached cardinality); SAVE
     // lowering the counter is no change.
-    if srv.dirty > dirty_before && !srv.write_subscribers.is_empty() {
+    if srv.dirty > dirty_before && srv.propagating() {
         match propagate_as {
             Some(cmds) => {
                 for argv in cmds {
                     srv.emit_write(db, argv);
                 }
             }
-            None => srv.emit_write(db, args.to_vec()),
+            None => srv.emit_write_args(db, args),
         }
     }
 }
@@ -798,13 +830,27 @@ fn feed_monitors(srv: &mut Server, client: &mut Client, args: &[Bytes], redacted
         repr_into(&mut line, arg);
     }
     line.extend_from_slice(b"\r\n");
+    let (limits, now_s) = (srv.config.obuf_limits, now_ms() / 1000);
+    let mut over_limit = Vec::new();
+    let caller = client.id;
     for &id in &srv.monitors {
         let monitor = if id == client.id { Some(&mut *client) } else { srv.clients.get_mut(&id).map(|c| &mut **c) };
         if let Some(m) = monitor {
             if !m.reply_off {
                 m.out.raw(&line);
-                m.wake();
+                // A monitor that does not read is closed at its (normal
+                // class) output limit, as Redis's addReply would.
+                if id != caller && m.output_limit_reached(&limits, now_s) {
+                    over_limit.push(m.id);
+                } else {
+                    m.wake();
+                }
             }
+        }
+    }
+    for id in over_limit {
+        if srv.kill_client(id) {
+            srv.stats.output_buffer_limit_disconnections += 1;
         }
     }
 }

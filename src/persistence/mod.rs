@@ -4,6 +4,7 @@
 //! status, the background save in progress) and the operations the
 //! commands, the cron and start-up/shutdown call.
 
+pub mod aof;
 pub mod check;
 pub mod crc64;
 pub mod lzf;
@@ -38,6 +39,9 @@ pub struct State {
     pub functions: Vec<Vec<u8>>,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
+    /// BGSAVE SCHEDULE during an AOF rewrite: started when it ends.
+    pub bgsave_scheduled: bool,
+    pub aof: aof::State,
 }
 
 impl Default for State {
@@ -53,6 +57,8 @@ impl Default for State {
             functions: Vec::new(),
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
+            bgsave_scheduled: false,
+            aof: Default::default(),
         }
     }
 }
@@ -65,7 +71,7 @@ impl State {
     }
 
     pub fn bgsave_in_progress(&self) -> bool {
-        self.snapshot.is_some()
+        self.snapshot.as_ref().is_some_and(|s| !s.job.aof_base)
     }
 }
 
@@ -116,7 +122,20 @@ pub fn bgsave(srv: &mut Server) -> Result<(), String> {
 /// The cron's persistence work: a finished background save and the
 /// `save <seconds> <changes>` rules.
 pub fn cron(srv: &mut Server) {
-    snapshot::poll(srv);
+    let rewrite = srv.persistence.snapshot.as_ref().is_some_and(|s| s.job.aof_base);
+    if let Some(r) = snapshot::poll(srv) {
+        if rewrite {
+            aof::rewrite_done(srv, r);
+        }
+    }
+    if srv.persistence.snapshot.is_some() {
+        return;
+    }
+    if std::mem::take(&mut srv.persistence.bgsave_scheduled) {
+        let _ = bgsave(srv);
+        return;
+    }
+    aof::cron(srv);
     if srv.persistence.snapshot.is_some() {
         return;
     }
@@ -136,18 +155,31 @@ pub fn cron(srv: &mut Server) {
 /// while the last background save failed, save points are configured and
 /// `stop-writes-on-bgsave-error` is on.
 pub fn writes_denied(srv: &Server) -> bool {
-    !srv.persistence.last_bgsave_ok
+    (!srv.persistence.last_bgsave_ok
         && srv.config.get("stop-writes-on-bgsave-error") != Some("no")
-        && save_points_configured(srv)
+        && save_points_configured(srv))
+        || srv.persistence.aof.write_failed().is_some()
 }
 
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// The error a write refused by `writes_denied` gets: the RDB one, or for
+/// a failed AOF write Redis's "Errors writing to the AOF file".
+pub fn misconf(srv: &Server) -> String {
+    match srv.persistence.aof.write_failed() {
+        Some(e) if srv.persistence.last_bgsave_ok => format!("MISCONF Errors writing to the AOF file: {e}"),
+        _ => MISCONF.to_string(),
+    }
+}
 
 /// FLUSHALL's persistence side (flushAllDataAndResetRDB): a running
 /// background save is dropped, and with save points an empty file is
 /// saved at once.
 pub fn after_flushall(srv: &mut Server) {
-    snapshot::abort(srv);
+    // An AOF rewrite goes on: the FLUSHALL is in the new incremental file.
+    if srv.persistence.bgsave_in_progress() {
+        snapshot::abort(srv);
+    }
     if save_points_configured(srv) {
         let _ = save(srv);
     }
@@ -156,6 +188,15 @@ pub fn after_flushall(srv: &mut Server) {
 /// The final save of SHUTDOWN (`save`: SHUTDOWN SAVE, or save points
 /// without NOSAVE). A running background save is dropped first.
 pub fn shutdown_save(srv: &mut Server, save_wanted: bool, nosave: bool) -> Result<(), String> {
+    // The AOF was just turned on: exiting now would lose the dataset.
+    let aof = &srv.persistence.aof;
+    if aof.status == aof::Status::WaitRewrite && aof.rewrite_in_progress() {
+        tracing::warn!("Writing initial AOF, can't exit.");
+        return Err("Writing initial AOF".into());
+    }
+    if aof.rewrite_in_progress() {
+        tracing::warn!("There is a child rewriting the AOF. Killing it!");
+    }
     snapshot::abort(srv);
     if save_wanted || (save_points_configured(srv) && !nosave) {
         tracing::info!("Saving the final RDB snapshot before exiting.");
@@ -213,10 +254,10 @@ impl rdb::Observer for Loader<'_> {
         // then abandoned as a whole); with it the file wins.
         if self.merge {
             db.add(&k.key, k.obj);
-        } else if let Err(key) = db.insert_loaded(k.key.into_boxed_slice(), k.obj) {
+        } else if let Err(key) = db.insert_loaded(crate::db::Key::from(&k.key[..]), k.obj) {
             return Err(rdb::Error::Corrupt(format!(
                 "Duplicate key '{}' found in RDB file",
-                String::from_utf8_lossy(&key)
+                String::from_utf8_lossy(&key[..])
             )));
         }
         if self.delay > 0 {
@@ -256,6 +297,10 @@ pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadI
 /// client ever sees the loading state). A missing file is an empty
 /// dataset; a damaged one stops the server.
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
+    if srv.config.get("appendonly") == Some("yes") {
+        return aof::load_at_startup(srv);
+    }
+    aof::apply_config(srv);
     let path = snapshot::rdb_path(srv);
     if !std::path::Path::new(&path).exists() {
         return Ok(());

@@ -298,11 +298,11 @@ pub fn value_type(v: &Value, version: u16) -> u8 {
             Set::Pack(_) if version >= 11 => TYPE_SET_LISTPACK,
             _ => TYPE_SET,
         },
-        Value::ZSet(z) => match &**z {
+        Value::ZSet(z) => match z {
             ZSet::Pack(_) => TYPE_ZSET_LISTPACK,
-            ZSet::Skip { .. } => TYPE_ZSET_2,
+            ZSet::Skip(_) => TYPE_ZSET_2,
         },
-        Value::Hash(h) => match &**h {
+        Value::Hash(h) => match h {
             Hash::Pack(_) => TYPE_HASH_LISTPACK,
             Hash::Table(_) => TYPE_HASH,
         },
@@ -344,9 +344,10 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, opts: &SaveOptions) {
                 }
             }
         },
-        Value::ZSet(z) => match &**z {
+        Value::ZSet(z) => match z {
             ZSet::Pack(lp) => write_string(out, lp.as_bytes(), c),
-            ZSet::Skip { list, .. } => {
+            ZSet::Skip(z) => {
+                let list = &z.list;
                 // From the greatest to the smallest, as Redis walks its
                 // skiplist from the tail.
                 write_len(out, list.len() as u64);
@@ -359,7 +360,7 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, opts: &SaveOptions) {
                 }
             }
         },
-        Value::Hash(h) => match &**h {
+        Value::Hash(h) => match h {
             Hash::Pack(lp) => write_string(out, lp.as_bytes(), c),
             Hash::Table(d) => {
                 write_len(out, d.len() as u64);
@@ -485,10 +486,8 @@ pub fn dump_payload(v: &Value, opts: &SaveOptions) -> Vec<u8> {
 // ===========================================================================
 // Decoder
 
-/// Bytes read from a file at a time (small inputs such as DUMP payloads
-/// get a small buffer).
+/// Bytes read from a file at a time, when reading ahead is allowed.
 const FILE_BUFFER: usize = 256 * 1024;
-const SMALL_BUFFER: usize = 4096;
 
 /// A string's special encoding, decoded.
 enum Encoded {
@@ -496,13 +495,15 @@ enum Encoded {
     Bytes(Vec<u8>),
 }
 
-/// A buffered reader that keeps the CRC64 of everything consumed through
-/// it. The CRC is computed over whole stretches of the buffer (lazily, as
-/// they are left behind), not over each small read.
+/// A reader that keeps the CRC64 of everything consumed through it. With
+/// a buffer it reads ahead, and computes the CRC over whole stretches of
+/// the buffer (lazily, as they are left behind) rather than over each
+/// small read; without one it consumes exactly what it is asked for (an
+/// AOF's RDB preamble is followed by commands read from the same input).
 pub struct Reader<R> {
     inner: R,
     buf: Box<[u8]>,
-    /// The buffer's size once allocated (on the first read).
+    /// The buffer's size once allocated (on the first read); 0 for none.
     capacity: usize,
     /// Consumed up to `start`, filled up to `end`; `buf[crc_from..start]`
     /// is consumed but not yet in `crc`.
@@ -516,7 +517,7 @@ pub struct Reader<R> {
 
 impl<R: Read> Reader<R> {
     pub fn new(inner: R) -> Self {
-        Self::with_buffer(inner, SMALL_BUFFER)
+        Self::with_buffer(inner, 0)
     }
 
     fn with_buffer(inner: R, capacity: usize) -> Self {
@@ -549,7 +550,7 @@ impl<R: Read> Reader<R> {
         self.crc();
         let mut done = have;
         if out.len() - done >= self.capacity {
-            // Large: straight into `out`.
+            // Large, or no buffer: straight into `out`.
             self.inner.read_exact(&mut out[done..])?;
             self.crc = crc64(self.crc, &out[done..]);
             self.pos += out.len() as u64;
@@ -776,16 +777,16 @@ impl<R: Read> Reader<R> {
                     let s = if t == TYPE_ZSET_2 { self.binary_double()? } else { self.text_double()? };
                     items.push((m, s));
                 }
-                return zset_from_items(items, limits).map(|z| z.map(|z| Value::ZSet(Box::new(z))));
+                return zset_from_items(items, limits).map(|z| z.map(Value::ZSet));
             }
             TYPE_ZSET_ZIPLIST => {
                 let blob = self.string()?;
                 let items = scored_pairs(ziplist_entries(&blob)?)?;
-                return zset_from_items(items, limits).map(|z| z.map(|z| Value::ZSet(Box::new(z))));
+                return zset_from_items(items, limits).map(|z| z.map(Value::ZSet));
             }
             TYPE_ZSET_LISTPACK => {
                 let lp = listpack(self.string()?)?;
-                return zset_from_listpack(lp, limits).map(|z| z.map(|z| Value::ZSet(Box::new(z))));
+                return zset_from_listpack(lp, limits).map(|z| z.map(Value::ZSet));
             }
             TYPE_HASH => {
                 let n = self.length()?;
@@ -800,7 +801,7 @@ impl<R: Read> Reader<R> {
                 if h.is_empty() {
                     return Ok(None);
                 }
-                Value::Hash(Box::new(h))
+                Value::Hash(h)
             }
             TYPE_HASH_ZIPMAP => {
                 let blob = self.string()?;
@@ -825,7 +826,7 @@ impl<R: Read> Reader<R> {
                 if h.len() > limits.hash.entries || long {
                     h = table_from(&h);
                 }
-                Value::Hash(Box::new(h))
+                Value::Hash(h)
             }
             TYPE_MODULE_PRE_GA | TYPE_MODULE_2 => {
                 return Err(Error::Unsupported("The RDB file contains module data: modules are not supported".into()))
@@ -1069,7 +1070,7 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, limits: &Limits) -> Result<Op
             return corrupt("duplicate hash fields detected");
         }
     }
-    Ok(Some(Value::Hash(Box::new(h))))
+    Ok(Some(Value::Hash(h)))
 }
 
 fn score_of(e: &Entry<'_>) -> Result<f64> {
@@ -1358,18 +1359,27 @@ pub struct Position {
 }
 
 /// Reads a whole RDB stream, handing each key to `sink` (which may refuse
-/// it, e.g. a duplicate key, with an error).
+/// it, e.g. a duplicate key, with an error). Reads no byte past the
+/// stream's end.
 pub fn load<R: Read>(input: R, opts: &LoadOptions, sink: impl FnMut(LoadedKey) -> Result<()>) -> Result<LoadInfo> {
-    load_observed(input, opts, &mut Sink(sink)).map_err(|(e, _)| e)
+    run_load(Reader::new(input), opts, &mut Sink(sink)).map_err(|(e, _)| e)
 }
 
-/// `load`, reporting to `obs` and, on failure, where it stopped.
+/// Reads a whole RDB file (reading ahead: nothing may follow it in
+/// `input`), reporting to `obs` and, on failure, where it stopped.
 pub fn load_observed<R: Read>(
     input: R,
     opts: &LoadOptions,
     obs: &mut impl Observer,
 ) -> Result<LoadInfo, (Error, Position)> {
-    let mut r = Reader::with_buffer(input, FILE_BUFFER);
+    run_load(Reader::with_buffer(input, FILE_BUFFER), opts, obs)
+}
+
+fn run_load<R: Read>(
+    mut r: Reader<R>,
+    opts: &LoadOptions,
+    obs: &mut impl Observer,
+) -> Result<LoadInfo, (Error, Position)> {
     // redis-check-rdb names type 0 until the first key is read.
     let mut at = Position { doing: "start", key_type: Some(TYPE_STRING), ..Default::default() };
     match load_body(&mut r, opts, obs, &mut at) {
@@ -1876,17 +1886,26 @@ mod tests {
         f.extend_from_slice(&crc.to_le_bytes());
         let opts =
             LoadOptions { limits: Limits::default(), verify_checksum: true, databases: 16, drop_expired_at: None };
-        let mut lens = Vec::new();
-        let info = load(&f[..], &opts, |k| {
-            lens.push(k.obj.val.as_bytes().map_or(0, |b| b.len()));
-            Ok(())
-        })
-        .expect("loads");
-        assert!(info.checksum_verified);
-        assert_eq!(info.size, f.len() as u64);
-        assert_eq!(lens, sizes);
-        let mut bad = f.clone();
-        bad[f.len() / 2] ^= 1;
-        assert!(load(&bad[..], &opts, |_| Ok(())).is_err());
+        // Read exactly and read ahead.
+        for ahead in [false, true] {
+            let mut lens = Vec::new();
+            let sink = |k: LoadedKey| {
+                lens.push(k.obj.val.as_bytes().map_or(0, |b| b.len()));
+                Ok(())
+            };
+            let info = if ahead {
+                load_observed(&f[..], &opts, &mut Sink(sink)).map_err(|(e, _)| e)
+            } else {
+                load(&f[..], &opts, sink)
+            };
+            let info = info.expect("loads");
+            assert!(info.checksum_verified);
+            assert_eq!(info.size, f.len() as u64);
+            assert_eq!(lens, sizes);
+            let mut bad = f.clone();
+            bad[f.len() / 2] ^= 1;
+            assert!(load_observed(&bad[..], &opts, &mut Sink(|_| Ok(()))).is_err());
+            assert!(load(&bad[..], &opts, |_| Ok(())).is_err());
+        }
     }
 }

@@ -27,6 +27,10 @@ use crate::executor::Server;
 
 /// Bytes buffered before a chunk is handed to the writer.
 const CHUNK: usize = 256 * 1024;
+/// With `rdb-save-incremental-fsync` / `aof-rewrite-incremental-fsync`,
+/// the file is synced every this many bytes (Redis's REDIS_AUTOSYNC_BYTES),
+/// so that the final fsync does not stall on a whole file.
+const AUTOSYNC_BYTES: u64 = 4 * 1024 * 1024;
 /// The walk pauses while this much is waiting to be written.
 const MAX_IN_FLIGHT: usize = 8 * 1024 * 1024;
 /// Time one step of the walk may take while commands are running...
@@ -46,8 +50,63 @@ enum Msg {
     Abort,
 }
 
+/// What a snapshot writes: `dbfilename`, or an AOF base file (the RDB
+/// image with `aof-base` set, or with `commands` the dataset as commands).
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub dest: String,
+    pub aof_base: bool,
+    pub commands: bool,
+}
+
+impl Job {
+    pub fn rdb(srv: &Server) -> Job {
+        Job { dest: rdb_path(srv), aof_base: false, commands: false }
+    }
+
+    fn temp_path(&self) -> String {
+        if self.aof_base {
+            format!("temp-rewriteaof-bg-{}.aof", std::process::id())
+        } else {
+            format!("temp-{}.rdb", std::process::id())
+        }
+    }
+
+    fn select(&self, out: &mut Vec<u8>, db: usize) {
+        if self.commands {
+            crate::persistence::aof::rewrite::write_select(out, db);
+        } else {
+            out.push(rdb::OP_SELECTDB);
+            rdb::write_len(out, db as u64);
+        }
+    }
+
+    fn db_header(&self, out: &mut Vec<u8>, db: &crate::db::Db) {
+        if self.commands {
+            crate::persistence::aof::rewrite::write_select(out, db.id);
+        } else {
+            rdb::write_db_header(out, db.id, db.len(), db.volatile.len());
+        }
+    }
+
+    fn key(&self, out: &mut Vec<u8>, key: &[u8], o: &crate::db::Obj, opts: &SaveOptions) {
+        if self.commands {
+            crate::persistence::aof::rewrite::write_key(out, key, o);
+        } else {
+            rdb::write_key_value(out, key, o, opts);
+        }
+    }
+
+    fn end(&self, out: &mut Vec<u8>) {
+        if !self.commands {
+            out.push(rdb::OP_EOF);
+        }
+    }
+}
+
 /// A background save in progress.
 pub struct Snapshot {
+    pub job: Job,
     epoch: u32,
     opts: SaveOptions,
     /// Db being walked and the SCAN cursor into it; `db == dbs.len()` once
@@ -79,10 +138,6 @@ pub fn rdb_path(srv: &Server) -> String {
     srv.config.get("dbfilename").unwrap_or("dump.rdb").to_string()
 }
 
-fn temp_path() -> String {
-    format!("temp-{}.rdb", std::process::id())
-}
-
 /// Memory figure the `used-mem` AUX field reports.
 fn used_memory() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -91,9 +146,11 @@ fn used_memory() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-fn header(srv: &Server, opts: &SaveOptions) -> Vec<u8> {
+fn header(srv: &Server, opts: &SaveOptions, job: &Job) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    rdb::write_header(&mut out, opts, used_memory(), false, &srv.persistence.functions);
+    if !job.commands {
+        rdb::write_header(&mut out, opts, used_memory(), job.aof_base, &srv.persistence.functions);
+    }
     out
 }
 
@@ -102,44 +159,52 @@ fn header(srv: &Server, opts: &SaveOptions) -> Vec<u8> {
 fn write_all(
     srv: &Server,
     opts: &SaveOptions,
+    job: &Job,
     mut emit: impl FnMut(&mut Vec<u8>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let mut buf = header(srv, opts);
+    let mut buf = header(srv, opts, job);
     for db in &srv.dbs {
         if db.is_empty() {
             continue;
         }
-        rdb::write_db_header(&mut buf, db.id, db.len(), db.volatile.len());
+        job.db_header(&mut buf, db);
         for (k, o) in db.dict.iter() {
-            rdb::write_key_value(&mut buf, k, o, opts);
+            job.key(&mut buf, k, o, opts);
             if buf.len() >= CHUNK {
                 emit(&mut buf)?;
                 buf.clear();
             }
         }
     }
-    buf.push(rdb::OP_EOF);
+    job.end(&mut buf);
     emit(&mut buf)
 }
 
 /// SAVE: writes the file at once (this blocks the server, as Redis's SAVE
 /// does by definition). Returns an error text for the log.
 pub fn save_sync(srv: &Server) -> Result<(), String> {
+    save_sync_to(srv, &Job::rdb(srv))
+}
+
+/// Writes `job` at once (SAVE, or the AOF base created at start-up).
+pub fn save_sync_to(srv: &Server, job: &Job) -> Result<(), String> {
     let opts = SaveOptions::from_config(&srv.config);
     let checksum = srv.config.get("rdbchecksum") != Some("no");
-    let tmp = temp_path();
+    let tmp = job.temp_path();
     let result = (|| -> std::io::Result<()> {
         let mut f = std::io::BufWriter::with_capacity(CHUNK, File::create(&tmp)?);
         let mut crc = 0u64;
-        write_all(srv, &opts, |b| {
+        write_all(srv, &opts, job, |b| {
             crc = crc64(crc, b);
             f.write_all(b)
         })?;
-        let crc = if checksum { crc } else { 0 };
-        f.write_all(&crc.to_le_bytes())?;
+        if !job.commands {
+            let crc = if checksum { crc } else { 0 };
+            f.write_all(&crc.to_le_bytes())?;
+        }
         let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, rdb_path(srv))
+        std::fs::rename(&tmp, &job.dest)
     })();
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -159,11 +224,13 @@ fn writer(
     done: mpsc::Sender<Result<(), String>>,
     tmp: String,
     dest: String,
-    checksum: bool,
+    checksum: Option<bool>,
+    incremental_fsync: bool,
 ) {
     let result = (|| -> Result<bool, std::io::Error> {
         let mut f = File::create(&tmp)?;
         let mut crc = 0u64;
+        let mut unsynced = 0u64;
         loop {
             match rx.recv() {
                 Ok(Msg::Data(b)) => {
@@ -171,13 +238,21 @@ fn writer(
                     let r = f.write_all(&b);
                     in_flight.fetch_sub(b.len(), Ordering::Relaxed);
                     r?;
+                    unsynced += b.len() as u64;
+                    if incremental_fsync && unsynced >= AUTOSYNC_BYTES {
+                        f.sync_data()?;
+                        unsynced = 0;
+                    }
                 }
                 Ok(Msg::Finish) => break,
                 Ok(Msg::Abort) | Err(_) => return Ok(false),
             }
         }
-        let crc = if checksum { crc } else { 0 };
-        f.write_all(&crc.to_le_bytes())?;
+        // No trailer after commands (an AOF base in AOF format).
+        if let Some(checksum) = checksum {
+            let crc = if checksum { crc } else { 0 };
+            f.write_all(&crc.to_le_bytes())?;
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, &dest)?;
         Ok(true)
@@ -199,23 +274,31 @@ fn writer(
 impl Snapshot {
     /// Starts a background save of `srv`'s dataset.
     pub fn start(srv: &Server) -> std::io::Result<Snapshot> {
+        Self::start_job(srv, Job::rdb(srv))
+    }
+
+    /// Starts writing `job` in the background.
+    pub fn start_job(srv: &Server, job: Job) -> std::io::Result<Snapshot> {
         let opts = SaveOptions::from_config(&srv.config);
-        let checksum = srv.config.get("rdbchecksum") != Some("no");
+        let checksum = (!job.commands).then(|| srv.config.get("rdbchecksum") != Some("no"));
         let (tx, rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
         let in_flight = Arc::new(AtomicUsize::new(0));
-        let (tmp, dest) = (temp_path(), rdb_path(srv));
+        let (tmp, dest) = (job.temp_path(), job.dest.clone());
+        let param = if job.aof_base { "aof-rewrite-incremental-fsync" } else { "rdb-save-incremental-fsync" };
+        let incremental_fsync = srv.config.get(param) != Some("no");
         // A file that cannot be created fails the save later, as it fails
         // Redis's child: BGSAVE itself has started.
         let flight = in_flight.clone();
         let handle = std::thread::Builder::new()
             .name("rdb-writer".into())
-            .spawn(move || writer(rx, flight, done_tx, tmp, dest, checksum))?;
+            .spawn(move || writer(rx, flight, done_tx, tmp, dest, checksum, incremental_fsync))?;
         let keys_total = srv.dbs.iter().map(|d| d.len() as u64).sum();
         let key_delay_us = srv.config.get("rdb-key-save-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         Ok(Snapshot {
             epoch: crate::db::next_snapshot_epoch(),
-            buf: header(srv, &opts),
+            buf: header(srv, &opts, &job),
+            job,
             opts,
             db: 0,
             cursor: 0,
@@ -241,8 +324,7 @@ impl Snapshot {
 
     fn select(&mut self, db: usize) {
         if self.stream_db != Some(db) {
-            self.buf.push(rdb::OP_SELECTDB);
-            rdb::write_len(&mut self.buf, db as u64);
+            self.job.select(&mut self.buf, db);
             self.stream_db = Some(db);
         }
     }
@@ -268,7 +350,7 @@ impl Snapshot {
         }
         o.snap.set(self.epoch);
         self.select(db);
-        rdb::write_key_value(&mut self.buf, key, o, &self.opts);
+        self.job.key(&mut self.buf, key, o, &self.opts);
         self.keys_done += 1;
         if self.buf.len() >= CHUNK {
             self.flush();
@@ -289,18 +371,18 @@ impl Snapshot {
             }
             if self.cursor == 0 && self.stream_db != Some(self.db) {
                 self.stream_db = Some(self.db);
-                rdb::write_db_header(&mut self.buf, self.db, d.len(), d.volatile.len());
+                self.job.db_header(&mut self.buf, d);
             } else {
                 let db = self.db;
                 self.select(db);
             }
-            let (epoch, opts) = (self.epoch, self.opts);
+            let (epoch, opts, job) = (self.epoch, self.opts, &self.job);
             let buf = &mut self.buf;
             let mut written = 0;
             self.cursor = d.dict.scan(self.cursor, |k, o| {
                 if o.snap.get() != epoch {
                     o.snap.set(epoch);
-                    rdb::write_key_value(buf, k, o, &opts);
+                    job.key(buf, k, o, &opts);
                     written += 1;
                 }
             });
@@ -326,7 +408,7 @@ impl Snapshot {
         if self.db < dbs.len() {
             return false;
         }
-        self.buf.push(rdb::OP_EOF);
+        self.job.end(&mut self.buf);
         self.flush();
         let _ = self.tx.send(Msg::Finish);
         true
@@ -334,7 +416,7 @@ impl Snapshot {
 
     /// Drops the save: the temp file is removed and no file replaces the
     /// current one. Waits for the writer so that it cannot rename late.
-    fn abort(mut self) {
+    pub fn abort(mut self) {
         let _ = self.tx.send(Msg::Abort);
         if let Some(h) = self.writer.take() {
             let _ = h.join();
@@ -429,6 +511,10 @@ pub fn poll(srv: &mut Server) -> Option<Result<(), String>> {
     let mut snap = srv.persistence.snapshot.take()?;
     if let Some(h) = snap.writer.take() {
         let _ = h.join();
+    }
+    // An AOF rewrite's outcome is the AOF's to record.
+    if snap.job.aof_base {
+        return Some(r);
     }
     let st = &mut srv.persistence;
     st.last_bgsave_time_sec = (crate::util::now_ms() - snap.started_ms) / 1000;

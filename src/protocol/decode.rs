@@ -118,10 +118,13 @@ impl Decoder {
                     }
                 };
                 if buf.len() < len + 2 {
-                    // Make room for the rest of a large argument in one go once
-                    // part of it has really arrived.
-                    if len >= 32 * 1024 && buf.capacity() < len + 2 && buf.len() >= 16 * 1024 {
-                        buf.reserve(len + 2 - buf.len());
+                    // Make room for the rest of a large argument in one go (so
+                    // that it is not copied as the buffer grows) once an eighth
+                    // of it has really arrived: what is reserved stays within
+                    // a few times what the client sent, whatever it announced.
+                    let arrived = buf.len();
+                    if len >= 32 * 1024 && buf.capacity() < len + 2 && arrived >= 16 * 1024 && arrived >= len / 8 {
+                        buf.reserve(len + 2 - arrived);
                     }
                     return Ok(None);
                 }

@@ -8,11 +8,14 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::sync::{mpsc, Notify};
 
 use crate::commands::CommandDef;
+use crate::config::ObufLimit;
 use crate::executor::Request;
 use crate::protocol::Out;
 
@@ -35,6 +38,74 @@ pub struct ConnSettings {
     pub password_required: bool,
     pub max_bulk_len: i64,
     pub query_limit: i64,
+}
+
+/// What the executor and a connection task share about output on its way
+/// to the socket: how much is still unwritten (it counts against the
+/// output buffer limits) and whether the client was killed meanwhile.
+#[derive(Default)]
+pub struct Wire {
+    /// Bytes handed to the connection task and not yet written.
+    pub unsent: AtomicUsize,
+    /// Chunks of output handed over and not yet fully written.
+    pub chunks: AtomicUsize,
+    killed: AtomicBool,
+    kill: tokio::sync::Notify,
+}
+
+impl Wire {
+    pub fn handed(&self, bytes: usize) {
+        self.unsent.fetch_add(bytes, Ordering::Relaxed);
+        self.chunks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn unsent(&self) -> usize {
+        self.unsent.load(Ordering::Relaxed)
+    }
+
+    /// Makes the connection task drop what it is writing and close.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Relaxed);
+        self.kill.notify_one();
+    }
+
+    pub fn killed(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    /// Writes one chunk handed over with `handed` (or, with `handed_now`,
+    /// counted here), counting it down as it goes. Returns false when the
+    /// peer is gone or the client was killed: a peer that never reads
+    /// cannot hold the task (and the output) forever.
+    pub async fn write<S: tokio::io::AsyncWrite + Unpin>(&self, stream: &mut S, buf: &[u8], handed_now: bool) -> bool {
+        use tokio::io::AsyncWriteExt;
+        if handed_now {
+            self.handed(buf.len());
+        }
+        let mut pos = 0;
+        let ok = loop {
+            if pos == buf.len() {
+                break true;
+            }
+            if self.killed() {
+                break false;
+            }
+            tokio::select! {
+                biased;
+                r = stream.write(&buf[pos..]) => match r {
+                    Ok(0) | Err(_) => break false,
+                    Ok(n) => {
+                        pos += n;
+                        self.unsent.fetch_sub(n, Ordering::Relaxed);
+                    }
+                },
+                _ = self.kill.notified() => break false,
+            }
+        };
+        self.unsent.fetch_sub(buf.len() - pos, Ordering::Relaxed);
+        self.chunks.fetch_sub(1, Ordering::Relaxed);
+        ok
+    }
 }
 
 /// How the executor reaches a client's connection task.
@@ -126,6 +197,13 @@ pub struct Client {
     pub no_block: bool,
     /// Pub/Sub channels and patterns it listens to.
     pub subs: crate::commands::pubsub::Subscriptions,
+    /// Output handed to the connection task, not yet written.
+    pub wire: Arc<Wire>,
+    /// Connected through the unix socket (flag `U`).
+    pub unix: bool,
+    /// When the output went over its class's soft limit (unix seconds, 0 =
+    /// it is not over), as Redis's `obuf_soft_limit_reached_time`.
+    pub obuf_soft_since_s: i64,
 }
 
 impl Client {
@@ -167,6 +245,9 @@ impl Client {
             still_blocked: false,
             no_block: false,
             subs: Default::default(),
+            wire: Default::default(),
+            unix: false,
+            obuf_soft_since_s: 0,
         }
     }
 
@@ -176,6 +257,7 @@ impl Client {
             Outlet::Local(notify) => notify.notify_one(),
             Outlet::Remote(tx) => {
                 if !self.out.buf.is_empty() {
+                    self.wire.handed(self.out.buf.len());
                     let _ = tx.send(ToConn::Data(self.out.buf.split()));
                 }
             }
@@ -184,23 +266,35 @@ impl Client {
 
     /// Hands an I/O-thread connection the output of a finished batch.
     pub fn send_done(&mut self, settings: ConnSettings) {
-        if let Outlet::Remote(tx) = &self.outlet {
-            if !self.out.buf.is_empty() {
-                let _ = tx.send(ToConn::Data(self.out.buf.split()));
+        if let Some((tx, msgs)) = self.done_messages(settings) {
+            for m in msgs {
+                let _ = tx.send(m);
             }
-            let _ = tx.send(ToConn::Done {
-                id: self.id,
-                authenticated: self.authenticated || !settings.password_required,
-                max_bulk_len: settings.max_bulk_len,
-                query_limit: settings.query_limit,
-                close: self.close_after_reply,
-            });
         }
+    }
+
+    /// What `send_done` sends, to send later (after an fsync).
+    pub fn done_messages(&mut self, settings: ConnSettings) -> Option<(mpsc::UnboundedSender<ToConn>, Vec<ToConn>)> {
+        let Outlet::Remote(tx) = &self.outlet else { return None };
+        let mut msgs = Vec::with_capacity(2);
+        if !self.out.buf.is_empty() {
+            self.wire.handed(self.out.buf.len());
+            msgs.push(ToConn::Data(self.out.buf.split()));
+        }
+        msgs.push(ToConn::Done {
+            id: self.id,
+            authenticated: self.authenticated || !settings.password_required,
+            max_bulk_len: settings.max_bulk_len,
+            query_limit: settings.query_limit,
+            close: self.close_after_reply,
+        });
+        Some((tx.clone(), msgs))
     }
 
     /// Closes the connection of a client already removed from the server;
     /// its pending output is dropped.
     pub fn close_now(&self) {
+        self.wire.kill();
         match &self.outlet {
             // The task wakes and finds its client gone.
             Outlet::Local(notify) => notify.notify_one(),
@@ -218,10 +312,45 @@ impl Client {
         ClientType::Normal
     }
 
-    /// Clients the `timeout` config never closes: monitors (Redis flags them
-    /// as replicas) and clients blocked in a command (here: by CLIENT PAUSE).
+    /// Clients the `timeout` config never closes, as Redis's
+    /// `clientsCronHandleTimeout`: monitors (Redis flags them as replicas),
+    /// subscribers, and clients blocked in a command or by CLIENT PAUSE.
     pub fn exempt_from_timeout(&self) -> bool {
-        self.monitor || self.paused || self.blocked.is_some()
+        self.monitor || self.subs.active() || self.paused || self.blocked.is_some()
+    }
+
+    /// Output waiting to be written: what is in `out` (CLIENT LIST obl)
+    /// and what the connection task still has to write (omem).
+    pub fn output_pending(&self) -> usize {
+        self.out.buf.len() + self.wire.unsent()
+    }
+
+    /// Redis's `checkClientOutputBufferLimits`: over the hard limit, or
+    /// over the soft one for more than its seconds (`now_s` in unix
+    /// seconds); remembers when the soft limit was first passed.
+    pub fn output_limit_reached(&mut self, limits: &[ObufLimit; 3], now_s: i64) -> bool {
+        let limit = match self.kind() {
+            ClientType::Replica => limits[1],
+            ClientType::PubSub => limits[2],
+            ClientType::Normal | ClientType::Master => limits[0],
+        };
+        if limit.hard == 0 && limit.soft == 0 {
+            return false;
+        }
+        let used = self.output_pending() as u64;
+        let hard = limit.hard > 0 && used >= limit.hard;
+        let mut soft = limit.soft > 0 && used >= limit.soft;
+        if soft {
+            if self.obuf_soft_since_s == 0 {
+                self.obuf_soft_since_s = now_s;
+                soft = false;
+            } else if now_s - self.obuf_soft_since_s <= limit.seconds {
+                soft = false;
+            }
+        } else {
+            self.obuf_soft_since_s = 0;
+        }
+        hard || soft
     }
 
     /// Whether CLIENT PAUSE holds one of its commands.
@@ -247,11 +376,20 @@ impl Client {
         if self.subs.active() {
             f.push('P');
         }
+        if self.tx.in_multi() {
+            f.push('x');
+        }
         if self.paused || self.blocked.is_some() {
             f.push('b');
         }
+        if self.tx.dirty_cas {
+            f.push('d');
+        }
         if self.close_after_reply {
             f.push('c');
+        }
+        if self.unix {
+            f.push('U');
         }
         if self.no_evict {
             f.push('e');
@@ -270,10 +408,26 @@ impl Client {
     pub fn memory(&self, argv_mem: usize) -> usize {
         std::mem::size_of::<Client>()
             + self.out.buf.capacity()
+            + self.wire.unsent()
             + self.qbuf
             + self.qbuf_free
             + argv_mem
+            + self.multi_mem()
             + self.name.as_ref().map_or(0, |n| n.len())
+    }
+
+    /// Bytes of the commands queued by MULTI (CLIENT LIST multi-mem): their
+    /// arguments and the vectors holding them.
+    pub fn multi_mem(&self) -> usize {
+        self.tx.queued.as_ref().map_or(0, |q| {
+            q.capacity() * std::mem::size_of::<(crate::executor::Resolved, Vec<bytes::Bytes>)>()
+                + q.iter()
+                    .map(|(_, argv)| {
+                        argv.capacity() * std::mem::size_of::<bytes::Bytes>()
+                            + argv.iter().map(|a| a.len()).sum::<usize>()
+                    })
+                    .sum::<usize>()
+        })
     }
 
     /// Appends this client's CLIENT LIST line (without the newline), with
@@ -285,11 +439,15 @@ impl Client {
         }
         let argv_mem = argv_mem.max(self.argv_mem);
         let obl = self.out.buf.len();
+        let multi = self.tx.queued.as_ref().map_or(-1, |q| q.len() as i64);
+        // Output the connection task has yet to write makes it wait for the
+        // socket to become writable: Redis's write handler.
+        let events = if self.wire.unsent() > 0 { "rw" } else { "r" };
         let _ = write!(
             s,
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
-             qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} \
-             events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
+             qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} \
+             events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -302,13 +460,18 @@ impl Client {
             self.subs.channels.len(),
             self.subs.patterns.len(),
             self.subs.shard.len(),
+            multi,
             self.qbuf,
             self.qbuf_free,
             argv_mem,
+            self.multi_mem(),
             self.out.buf.capacity(),
             self.reply_peak.max(obl),
             obl,
+            self.wire.chunks.load(Ordering::Relaxed),
+            self.wire.unsent(),
             self.memory(argv_mem),
+            events,
             self.last_cmd_name(),
             self.user,
             self.out.resp,

@@ -4,17 +4,20 @@
 //! executor pushes output to the client (MONITOR, pub/sub), kills it, or
 //! ends the CLIENT PAUSE that holds one of its commands.
 
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::Notify;
 
-use super::client::{Client, Outlet};
+use super::client::{Client, Outlet, Wire};
 use super::Shared;
+use crate::config::Config;
 use crate::executor::{self, Request, Server};
 use crate::protocol::{Decoder, Limits};
 use crate::util::now_ms;
@@ -25,28 +28,110 @@ pub const IOBUF_LEN: usize = 16 * 1024;
 pub const SHRINK_ABOVE: usize = 1024 * 1024;
 /// What a refused connection is told, as Redis.
 pub const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
+/// What a client from another host is told in protected mode (Redis 7.0's
+/// text, typos included), before the connection is closed.
+pub const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-/// Registers a new client unless `maxclients` is reached (then counts the
-/// rejection and returns None), as Redis's `acceptCommonHandler`.
-pub fn admit(srv: &mut Server, peer: String, laddr: String, fd: i32, outlet: Outlet) -> Option<u64> {
+/// Where a connection comes from, as CLIENT LIST shows it.
+pub struct Peer {
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    /// A unix socket connection (always local).
+    pub unix: bool,
+}
+
+impl Peer {
+    pub fn tcp(stream: &TcpStream, peer: std::net::SocketAddr) -> Peer {
+        let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        Peer { addr: peer.to_string(), laddr, fd: stream.as_raw_fd(), unix: false }
+    }
+
+    /// Redis names both ends of a unix socket connection `path:0`.
+    pub fn unix(path: &str, fd: i32) -> Peer {
+        Peer { addr: format!("{path}:0"), laddr: format!("{path}:0"), fd, unix: true }
+    }
+
+    fn ip(&self) -> Option<IpAddr> {
+        if self.unix {
+            return None;
+        }
+        self.addr.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())
+    }
+}
+
+/// Whether protected mode refuses a client from `ip` (None: a unix
+/// socket): it is on, the default user has no password, and the client is
+/// not local, which for Redis 7.0 means exactly 127.0.0.1 or ::1 (not the
+/// rest of 127.0.0.0/8), whatever `bind` says.
+pub fn protected_mode_refuses(config: &Config, ip: Option<IpAddr>) -> bool {
+    let Some(ip) = ip else { return false };
+    let local = match ip {
+        IpAddr::V4(v4) => v4 == std::net::Ipv4Addr::LOCALHOST,
+        IpAddr::V6(v6) => v6 == std::net::Ipv6Addr::LOCALHOST,
+    };
+    !local && config.protected_mode_active()
+}
+
+/// Registers a new client, or refuses it with the message to write before
+/// closing (and counts the rejection): `maxclients` reached, then
+/// protected mode, as Redis's `acceptCommonHandler` and
+/// `clientAcceptHandler`.
+pub fn admit(srv: &mut Server, peer: Peer, outlet: Outlet, wire: Arc<Wire>) -> Result<u64, &'static [u8]> {
     if srv.clients.len() >= srv.config.maxclients {
         srv.stats.rejected_connections += 1;
-        return None;
+        return Err(MAX_CLIENTS_REACHED);
+    }
+    if protected_mode_refuses(&srv.config, peer.ip()) {
+        srv.stats.rejected_connections += 1;
+        return Err(PROTECTED_MODE_DENIED);
     }
     srv.stats.connections += 1;
     let id = srv.next_client_id;
     srv.next_client_id += 1;
     let authenticated = srv.config.requirepass.is_none();
-    let mut client = Box::new(Client::new(id, peer, laddr, fd, authenticated));
+    let mut client = Box::new(Client::new(id, peer.addr, peer.laddr, peer.fd, authenticated));
     client.outlet = outlet;
+    client.wire = wire;
+    client.unix = peer.unix;
     srv.clients.insert(id, client);
-    Some(id)
+    Ok(id)
 }
 
 /// Whether a query buffer this long is over `client-query-buffer-limit`
 /// (at least 1mb: shorter ones are never checked against the config).
 fn over_query_limit(srv: &Server, len: usize) -> bool {
-    len > SHRINK_ABOVE && len as i64 > srv.conn_settings().query_limit
+    len > SHRINK_ABOVE && len as i64 > srv.config.client_query_buffer_limit
+}
+
+/// Turns on TCP keepalive probes after `interval` idle seconds, as Redis's
+/// `anetKeepAlive` (probes every interval/3 seconds, 3 of them).
+pub fn set_keepalive(fd: i32, interval: i64) {
+    if interval <= 0 {
+        return;
+    }
+    const SOL_SOCKET: i32 = 1;
+    const SO_KEEPALIVE: i32 = 9;
+    const IPPROTO_TCP: i32 = 6;
+    const TCP_KEEPIDLE: i32 = 4;
+    const TCP_KEEPINTVL: i32 = 5;
+    const TCP_KEEPCNT: i32 = 6;
+    let idle = interval.min(i32::MAX as i64) as i32;
+    for (level, name, value) in [
+        (SOL_SOCKET, SO_KEEPALIVE, 1),
+        (IPPROTO_TCP, TCP_KEEPIDLE, idle),
+        (IPPROTO_TCP, TCP_KEEPINTVL, (idle / 3).max(1)),
+        (IPPROTO_TCP, TCP_KEEPCNT, 3),
+    ] {
+        super::set_int_option(fd, level, name, value);
+    }
+}
+
+/// Waits a little after a failed accept (out of file descriptors and
+/// similar) before trying again.
+async fn accept_failed(e: std::io::Error) {
+    tracing::warn!("Accepting client connection: {e}");
+    tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
 pub async fn accept_loop(shared: Shared, listener: TcpListener) {
@@ -54,28 +139,52 @@ pub async fn accept_loop(shared: Shared, listener: TcpListener) {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
-                // Out of file descriptors and similar: wait a little, go on.
-                tracing::warn!("Accepting client connection: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                accept_failed(e).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
-        let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let notify = Rc::new(Notify::new());
-        let outlet = Outlet::Local(notify.clone());
-        let admitted = admit(&mut shared.borrow_mut(), peer.to_string(), laddr, stream.as_raw_fd(), outlet);
-        match admitted {
-            Some(id) => {
-                tracing::debug!("Accepted {peer}");
-                tokio::task::spawn_local(serve(shared.clone(), stream, id, notify));
+        set_keepalive(stream.as_raw_fd(), shared.borrow().config.tcp_keepalive);
+        let peer = Peer::tcp(&stream, peer);
+        start(&shared, stream, peer);
+    }
+}
+
+pub async fn accept_unix_loop(shared: Shared, listener: UnixListener, path: String) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let peer = Peer::unix(&path, stream.as_raw_fd());
+                start(&shared, stream, peer);
             }
-            // Best effort, as Redis: the socket is new, the kernel buffer empty.
-            None => {
-                let _ = stream.try_write(MAX_CLIENTS_REACHED);
-            }
+            Err(e) => accept_failed(e).await,
         }
     }
+}
+
+/// Admits a connection and spawns its task, or tells it why not.
+fn start<S: AsyncRead + AsyncWrite + Unpin + 'static>(shared: &Shared, stream: S, peer: Peer) {
+    let notify = Rc::new(Notify::new());
+    let wire = Arc::new(Wire::default());
+    let outlet = Outlet::Local(notify.clone());
+    let addr = peer.addr.clone();
+    let admitted = admit(&mut shared.borrow_mut(), peer, outlet, wire.clone());
+    match admitted {
+        Ok(id) => {
+            tracing::debug!("Accepted {addr}");
+            tokio::task::spawn_local(serve(shared.clone(), stream, id, notify, wire));
+        }
+        Err(msg) => {
+            tokio::task::spawn_local(refuse(stream, msg));
+        }
+    }
+}
+
+/// Best effort, as Redis: the socket is new, its kernel buffer empty.
+async fn refuse<S: AsyncWrite + Unpin>(mut stream: S, msg: &'static [u8]) {
+    let write = stream.write_all(msg);
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    let _ = stream.shutdown().await;
 }
 
 /// The connection side of one client.
@@ -86,7 +195,13 @@ struct Conn {
     wbuf: BytesMut,
 }
 
-async fn serve(shared: Shared, mut stream: TcpStream, id: u64, notify: Rc<Notify>) {
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: Shared,
+    mut stream: S,
+    id: u64,
+    notify: Rc<Notify>,
+    wire: Arc<Wire>,
+) {
     let mut conn = Conn {
         id,
         decoder: Decoder::new(),
@@ -104,8 +219,15 @@ async fn serve(shared: Shared, mut stream: TcpStream, id: u64, notify: Rc<Notify
             _ = notify.notified() => 0,
         };
         let Some(close) = process(&shared, &mut conn, read) else { break };
+        // appendfsync always: no reply before the writes are on disk.
+        let gate = shared.borrow().persistence.aof.fsync_gate();
+        if let Some((mut synced, upto)) = gate {
+            let _ = synced.wait_for(|&at| at >= upto).await;
+        }
         if !conn.wbuf.is_empty() {
-            if stream.write_all(&conn.wbuf).await.is_err() {
+            // Until written, the output counts against the client's limits;
+            // a kill ends the wait.
+            if !wire.write(&mut stream, &conn.wbuf, true).await {
                 break;
             }
             conn.wbuf.clear();
@@ -125,6 +247,23 @@ async fn serve(shared: Shared, mut stream: TcpStream, id: u64, notify: Rc<Notify
     shared.borrow_mut().unlink_client(id);
 }
 
+/// Redis's `closeClientOnOutputBufferLimitReached`: whether the client
+/// just went over its output buffer limit, and if so kills it (its
+/// pending output is dropped) and counts it.
+pub fn close_on_output_limit(srv: &mut Server, mut client: Box<Client>, now_s: i64) -> Option<Box<Client>> {
+    if !client.output_limit_reached(&srv.config.obuf_limits, now_s) {
+        return Some(client);
+    }
+    let mut info = String::new();
+    client.write_info(&mut info, now_ms(), 0);
+    tracing::warn!("Client {info} scheduled to be closed ASAP for overcoming of output buffer limits.");
+    srv.stats.output_buffer_limit_disconnections += 1;
+    let id = client.id;
+    srv.clients.insert(id, client);
+    srv.kill_client(id);
+    None
+}
+
 /// Runs the held requests and then those in the read buffer, until one is
 /// held by CLIENT PAUSE or more bytes are needed. The output ends up in
 /// `conn.wbuf`. Returns whether to close after writing it, or None when the
@@ -137,6 +276,7 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
         return None;
     }
     let mut client = srv.clients.remove(&conn.id)?;
+    let now_s = now_ms() / 1000;
     if read > 0 {
         srv.stats.net_input_bytes += read as u64;
         client.last_interaction_ms = now_ms();
@@ -156,7 +296,9 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
                 Ok(None) => break,
                 Err(e) => Request::ProtocolError(e.0),
             };
-            if !executor::run_request(srv, &mut client, req) {
+            let ran = executor::run_request(srv, &mut client, req);
+            client = close_on_output_limit(srv, client, now_s)?;
+            if !ran {
                 break;
             }
         }

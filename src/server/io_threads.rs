@@ -11,15 +11,16 @@
 use std::cell::Cell;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
-use super::client::{Outlet, ToConn};
-use super::conn::{admit, IOBUF_LEN, MAX_CLIENTS_REACHED, SHRINK_ABOVE};
+use super::client::{Outlet, ToConn, Wire};
+use super::conn::{admit, close_on_output_limit, set_keepalive, Peer, IOBUF_LEN, SHRINK_ABOVE};
 use super::Shared;
 use crate::executor::{self, Request};
 use crate::protocol::{Decoder, Limits};
@@ -28,18 +29,35 @@ use crate::util::now_ms;
 /// What connection tasks tell the executor thread.
 pub enum ToExecutor {
     /// A new connection; the answer (Done, or Data then Kill) goes to `tx`.
-    Connect { peer: String, laddr: String, fd: i32, tx: mpsc::UnboundedSender<ToConn> },
+    Connect { peer: Peer, tx: mpsc::UnboundedSender<ToConn>, wire: Arc<Wire> },
     /// Requests read at once, and the read buffer's state for CLIENT LIST.
     Batch { id: u64, reqs: Vec<Request>, read: usize, qbuf: usize, qbuf_free: usize },
+    /// Bytes read that complete no request yet (part of a big one): the
+    /// client is not idle, and CLIENT LIST shows them in its query buffer.
+    Progress { id: u64, read: usize, qbuf: usize, qbuf_free: usize },
     /// The connection is gone.
     Closed { id: u64 },
+}
+
+/// An accepted connection on its way to an I/O thread.
+enum Accepted {
+    Tcp(std::net::TcpStream, std::net::SocketAddr),
+    Unix(std::os::unix::net::UnixStream, String),
 }
 
 /// Hands accepted connections to the I/O threads in turn.
 #[derive(Clone)]
 pub struct Dispatch {
-    threads: Rc<Vec<mpsc::UnboundedSender<(std::net::TcpStream, String)>>>,
+    threads: Rc<Vec<mpsc::UnboundedSender<Accepted>>>,
     next: Rc<Cell<usize>>,
+}
+
+impl Dispatch {
+    fn send(&self, conn: Accepted) {
+        let i = self.next.get();
+        self.next.set((i + 1) % self.threads.len());
+        let _ = self.threads[i].send(conn);
+    }
 }
 
 /// Starts the executor's batch loop on this thread and `n` I/O threads,
@@ -50,14 +68,24 @@ pub fn start(shared: Shared, n: usize) -> std::io::Result<Dispatch> {
     let mut threads = Vec::with_capacity(n);
     for i in 0..n {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let (tx, mut conns) = mpsc::unbounded_channel::<(std::net::TcpStream, String)>();
+        let (tx, mut conns) = mpsc::unbounded_channel::<Accepted>();
         let to_exec = to_exec.clone();
         std::thread::Builder::new().name(format!("io-thread-{}", i + 1)).spawn(move || {
             rt.block_on(async move {
-                while let Some((stream, peer)) = conns.recv().await {
-                    match TcpStream::from_std(stream) {
-                        Ok(stream) => drop(tokio::spawn(serve(stream, peer, to_exec.clone()))),
-                        Err(e) => tracing::warn!("Registering client connection: {e}"),
+                while let Some(conn) = conns.recv().await {
+                    let registered = match conn {
+                        Accepted::Tcp(stream, addr) => TcpStream::from_std(stream).map(|stream| {
+                            let _ = stream.set_nodelay(true);
+                            let peer = Peer::tcp(&stream, addr);
+                            drop(tokio::spawn(serve(stream, peer, to_exec.clone())));
+                        }),
+                        Accepted::Unix(stream, path) => UnixStream::from_std(stream).map(|stream| {
+                            let peer = Peer::unix(&path, stream.as_raw_fd());
+                            drop(tokio::spawn(serve(stream, peer, to_exec.clone())));
+                        }),
+                    };
+                    if let Err(e) = registered {
+                        tracing::warn!("Registering client connection: {e}");
                     }
                 }
             })
@@ -69,7 +97,7 @@ pub fn start(shared: Shared, n: usize) -> std::io::Result<Dispatch> {
 
 /// Accepts on the executor's thread (a rare, cheap call) and passes each
 /// connection to the next I/O thread.
-pub async fn accept_loop(listener: TcpListener, dispatch: Dispatch) {
+pub async fn accept_loop(shared: Shared, listener: TcpListener, dispatch: Dispatch) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
@@ -79,10 +107,24 @@ pub async fn accept_loop(listener: TcpListener, dispatch: Dispatch) {
                 continue;
             }
         };
+        set_keepalive(stream.as_raw_fd(), shared.borrow().config.tcp_keepalive);
         let Ok(stream) = stream.into_std() else { continue };
-        let i = dispatch.next.get();
-        dispatch.next.set((i + 1) % dispatch.threads.len());
-        let _ = dispatch.threads[i].send((stream, peer.to_string()));
+        dispatch.send(Accepted::Tcp(stream, peer));
+    }
+}
+
+pub async fn accept_unix_loop(listener: UnixListener, path: String, dispatch: Dispatch) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let Ok(stream) = stream.into_std() else { continue };
+        dispatch.send(Accepted::Unix(stream, path.clone()));
     }
 }
 
@@ -92,11 +134,15 @@ async fn executor_loop(shared: Shared, mut rx: mpsc::UnboundedReceiver<ToExecuto
         let mut guard = shared.borrow_mut();
         let srv = &mut *guard;
         match msg {
-            ToExecutor::Connect { peer, laddr, fd, tx } => {
-                let Some(id) = admit(srv, peer, laddr, fd, Outlet::Remote(tx.clone())) else {
-                    let _ = tx.send(ToConn::Data(BytesMut::from(MAX_CLIENTS_REACHED)));
-                    let _ = tx.send(ToConn::Kill);
-                    continue;
+            ToExecutor::Connect { peer, tx, wire } => {
+                let id = match admit(srv, peer, Outlet::Remote(tx.clone()), wire.clone()) {
+                    Ok(id) => id,
+                    Err(msg) => {
+                        wire.handed(msg.len());
+                        let _ = tx.send(ToConn::Data(BytesMut::from(msg)));
+                        let _ = tx.send(ToConn::Kill);
+                        continue;
+                    }
                 };
                 let settings = srv.conn_settings();
                 if let Some(client) = srv.clients.get_mut(&id) {
@@ -111,21 +157,53 @@ async fn executor_loop(shared: Shared, mut rx: mpsc::UnboundedReceiver<ToExecuto
                 client.qbuf = qbuf;
                 client.qbuf_free = qbuf_free;
                 srv.start_batch();
+                let now_s = now_ms() / 1000;
+                let mut alive = Some(client);
                 for req in reqs {
+                    let Some(mut client) = alive.take() else { break };
                     if client.close_after_reply {
+                        alive = Some(client);
                         break;
                     }
                     executor::run_request(srv, &mut client, req);
+                    // Over its output limit: killed, the rest is dropped.
+                    alive = close_on_output_limit(srv, client, now_s);
                 }
                 srv.start_batch();
+                let Some(mut client) = alive else {
+                    srv.resume_remote_clients();
+                    continue;
+                };
                 client.qbuf = 0;
                 client.reply_peak = client.out.buf.len();
                 srv.stats.net_output_bytes += client.out.buf.len() as u64;
                 // A batch a pause holds is done when the pause ends.
                 if !client.is_held() {
-                    client.send_done(srv.conn_settings());
+                    match srv.persistence.aof.fsync_gate() {
+                        None => client.send_done(srv.conn_settings()),
+                        // appendfsync always: the replies leave once the
+                        // writes are on disk.
+                        Some((mut synced, upto)) => {
+                            if let Some((tx, msgs)) = client.done_messages(srv.conn_settings()) {
+                                tokio::task::spawn_local(async move {
+                                    let _ = synced.wait_for(|&at| at >= upto).await;
+                                    for m in msgs {
+                                        let _ = tx.send(m);
+                                    }
+                                });
+                            }
+                        }
+                    }
                 }
                 srv.clients.insert(id, client);
+            }
+            ToExecutor::Progress { id, read, qbuf, qbuf_free } => {
+                if let Some(client) = srv.clients.get_mut(&id) {
+                    srv.stats.net_input_bytes += read as u64;
+                    client.last_interaction_ms = now_ms();
+                    client.qbuf = qbuf;
+                    client.qbuf_free = qbuf_free;
+                }
             }
             ToExecutor::Closed { id } => {
                 srv.unlink_client(id);
@@ -148,8 +226,9 @@ struct Settings {
 /// settings and whether to close, or None when the client is gone. Reads on
 /// meanwhile (a blocking command may wait long), so that a peer hanging up
 /// is noticed; what arrives stays in `rbuf` and is counted in `read`.
-async fn await_done(
-    stream: &mut TcpStream,
+async fn await_done<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    wire: &Wire,
     rx: &mut mpsc::UnboundedReceiver<ToConn>,
     rbuf: &mut BytesMut,
     read: &mut usize,
@@ -157,7 +236,7 @@ async fn await_done(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg? {
-                ToConn::Data(b) => stream.write_all(&b).await.ok()?,
+                ToConn::Data(b) => wire.write(stream, &b, false).await.then_some(())?,
                 ToConn::Done { id, authenticated, max_bulk_len, query_limit, close } => {
                     let limits = Limits { max_bulk_len, authenticated };
                     return Some((Settings { id, limits, query_limit }, close));
@@ -173,18 +252,21 @@ async fn await_done(
 }
 
 /// One connection, on an I/O thread.
-async fn serve(mut stream: TcpStream, peer: String, to_exec: mpsc::UnboundedSender<ToExecutor>) {
-    let _ = stream.set_nodelay(true);
-    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    peer: Peer,
+    to_exec: mpsc::UnboundedSender<ToExecutor>,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let connect = ToExecutor::Connect { peer, laddr, fd: stream.as_raw_fd(), tx };
+    let wire = Arc::new(Wire::default());
+    let connect = ToExecutor::Connect { peer, tx, wire: wire.clone() };
     if to_exec.send(connect).is_err() {
         return;
     }
     let mut decoder = Decoder::new();
     let mut rbuf = BytesMut::with_capacity(IOBUF_LEN);
     let mut early = 0;
-    let Some((mut settings, _)) = await_done(&mut stream, &mut rx, &mut rbuf, &mut early).await else {
+    let Some((mut settings, _)) = await_done(&mut stream, &wire, &mut rx, &mut rbuf, &mut early).await else {
         let _ = stream.shutdown().await;
         return;
     };
@@ -202,7 +284,7 @@ async fn serve(mut stream: TcpStream, peer: String, to_exec: mpsc::UnboundedSend
                 },
                 msg = rx.recv() => match msg {
                     Some(ToConn::Data(b)) => {
-                        if stream.write_all(&b).await.is_err() {
+                        if !wire.write(&mut stream, &b, false).await {
                             break;
                         }
                         continue;
@@ -230,9 +312,16 @@ async fn serve(mut stream: TcpStream, peer: String, to_exec: mpsc::UnboundedSend
             if to_exec.send(batch).is_err() {
                 break 'conn;
             }
-            match await_done(&mut stream, &mut rx, &mut rbuf, &mut unsent_read).await {
+            match await_done(&mut stream, &wire, &mut rx, &mut rbuf, &mut unsent_read).await {
                 Some((s, false)) => settings = s,
                 Some((_, true)) | None => break 'conn,
+            }
+        }
+        if unsent_read > 0 {
+            let qbuf_free = rbuf.capacity() - rbuf.len();
+            let progress = ToExecutor::Progress { id, read: unsent_read, qbuf: rbuf.len(), qbuf_free };
+            if to_exec.send(progress).is_err() {
+                break;
             }
         }
         if rbuf.is_empty() && rbuf.capacity() > SHRINK_ABOVE {

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod conn;
 pub mod io_threads;
+pub mod latency;
 pub mod logging;
 
 use std::cell::RefCell;
@@ -65,17 +66,97 @@ async fn bind_one(addr: &str, config: &Config) -> std::io::Result<TcpListener> {
 
 fn set_v6_only(socket: &tokio::net::TcpSocket) {
     use std::os::fd::AsRawFd;
-    let one: libc_int = 1;
-    // SAFETY: setsockopt on a socket we own, with a valid pointer to an int.
+    const IPPROTO_IPV6: i32 = 41;
+    const IPV6_V6ONLY: i32 = 26;
+    set_int_option(socket.as_raw_fd(), IPPROTO_IPV6, IPV6_V6ONLY, 1);
+}
+
+/// Sets an integer socket option; failures are ignored (best effort).
+pub(crate) fn set_int_option(fd: i32, level: i32, name: i32, value: i32) {
+    let value: libc_int = value;
+    // SAFETY: setsockopt on a socket the caller owns, with a valid pointer
+    // to an int and its size.
     unsafe {
-        setsockopt(
-            socket.as_raw_fd(),
-            41, /* IPPROTO_IPV6 */
-            26, /* IPV6_V6ONLY */
-            &one as *const libc_int as *const _,
-            4,
-        );
+        setsockopt(fd, level, name, &value as *const libc_int as *const _, 4);
     }
+}
+
+/// File descriptors kept for listeners, files and the like beyond one per
+/// client, as Redis's CONFIG_MIN_RESERVED_FDS.
+const RESERVED_FDS: u64 = 32;
+
+/// Redis's `adjustOpenFilesLimit`: raises the open files limit to what
+/// `maxclients` needs, or as close to it as the system allows (16 at a
+/// time), and lowers `maxclients` to fit when it cannot.
+fn adjust_open_files_limit(config: &mut Config) -> std::io::Result<()> {
+    #[repr(C)]
+    struct Rlimit {
+        cur: u64,
+        max: u64,
+    }
+    extern "C" {
+        fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
+        fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
+    }
+    const RLIMIT_NOFILE: i32 = 7;
+    let wanted = config.maxclients as u64 + RESERVED_FDS;
+    let mut limit = Rlimit { cur: 0, max: 0 };
+    // SAFETY: getrlimit fills a struct we own, laid out as Linux's rlimit.
+    if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Ok(());
+    }
+    let old = limit.cur;
+    if old >= wanted {
+        return Ok(());
+    }
+    let mut best = wanted;
+    while best > old {
+        let try_limit = Rlimit { cur: best, max: best };
+        // SAFETY: setrlimit reads a valid rlimit struct.
+        if unsafe { setrlimit(RLIMIT_NOFILE, &try_limit) } == 0 {
+            break;
+        }
+        if best < 16 {
+            best = old;
+            break;
+        }
+        best -= 16;
+    }
+    let best = best.max(old);
+    if best >= wanted {
+        tracing::info!("Increased maximum number of open files to {wanted} (it was originally set to {old}).");
+        return Ok(());
+    }
+    if best <= RESERVED_FDS {
+        return Err(std::io::Error::other(format!(
+            "Your current 'ulimit -n' of {old} is not enough for the server to start. Please increase your open file \
+             limit to at least {wanted}. Exiting."
+        )));
+    }
+    let maxclients = best - RESERVED_FDS;
+    tracing::warn!(
+        "You requested maxclients of {} requiring at least {wanted} max file descriptors.",
+        config.maxclients
+    );
+    tracing::warn!(
+        "Current maximum open files is {best}. maxclients has been reduced to {maxclients} to compensate for low \
+         ulimit. If you need higher maxclients increase 'ulimit -n'."
+    );
+    config.set("maxclients", &maxclients.to_string(), true).map_err(std::io::Error::other)
+}
+
+/// Listens on the `unixsocket` path, as Redis: a stale socket file is
+/// removed first, and the file gets `unixsocketperm` if set.
+fn bind_unix(config: &Config) -> std::io::Result<Option<(tokio::net::UnixListener, String)>> {
+    let Some(path) = config.unixsocket.clone() else { return Ok(None) };
+    let _ = std::fs::remove_file(&path);
+    let fail = |e: std::io::Error| std::io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}"));
+    let listener = tokio::net::UnixListener::bind(&path).map_err(fail)?;
+    if config.unixsocketperm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(config.unixsocketperm)).map_err(fail)?;
+    }
+    Ok(Some((listener, path)))
 }
 
 #[allow(non_camel_case_types)]
@@ -89,11 +170,13 @@ extern "C" {
 /// execute their commands directly on the shared state, so a request needs
 /// no hand-off between threads. With `io-threads N > 1`, connections run on
 /// N-1 other threads and pass whole batches to this one.
-pub fn run(config: Config) -> std::io::Result<()> {
+pub fn run(mut config: Config) -> std::io::Result<()> {
+    adjust_open_files_limit(&mut config)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = LocalSet::new();
     local.block_on(&rt, async move {
         let listeners = bind_all(&config).await?;
+        let unix = bind_unix(&config)?;
         let hz = config.hz;
         let io_threads = config.io_threads;
         let shared: Shared = Rc::new(RefCell::new(Server::new(config)));
@@ -108,21 +191,31 @@ pub fn run(config: Config) -> std::io::Result<()> {
                 tracing::info!("Ready to accept connections tcp {a}");
             }
         }
+        if let Some((_, path)) = &unix {
+            tracing::info!("Ready to accept connections unix {path}");
+        }
         if io_threads > 1 {
             let dispatch = io_threads::start(shared.clone(), io_threads - 1)?;
             tracing::info!("Started {} I/O threads", io_threads - 1);
             for listener in listeners {
-                tokio::task::spawn_local(io_threads::accept_loop(listener, dispatch.clone()));
+                tokio::task::spawn_local(io_threads::accept_loop(shared.clone(), listener, dispatch.clone()));
+            }
+            if let Some((listener, path)) = unix {
+                tokio::task::spawn_local(io_threads::accept_unix_loop(listener, path, dispatch));
             }
         } else {
             for listener in listeners {
                 tokio::task::spawn_local(conn::accept_loop(shared.clone(), listener));
+            }
+            if let Some((listener, path)) = unix {
+                tokio::task::spawn_local(conn::accept_unix_loop(shared.clone(), listener, path));
             }
         }
         tokio::task::spawn_local(cron(shared.clone(), hz));
         tokio::task::spawn_local(pause_watcher(shared.clone()));
         tokio::task::spawn_local(deadline_watcher(shared.clone()));
         tokio::task::spawn_local(crate::persistence::snapshot::driver(shared.clone()));
+        tokio::task::spawn_local(crate::persistence::aof::flusher(shared.clone()));
         let notify = shared.borrow().shutdown_notify.clone();
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -141,6 +234,7 @@ pub fn run(config: Config) -> std::io::Result<()> {
             }
         }
         tracing::warn!("User requested shutdown...");
+        crate::persistence::aof::shutdown(&mut shared.borrow_mut());
         tracing::warn!("oxkey is now ready to exit, bye bye...");
         Ok(())
     })
@@ -194,9 +288,14 @@ async fn cron(shared: Shared, hz: u32) {
         let mut srv = shared.borrow_mut();
         // Keys do not expire while CLIENT PAUSE holds writes.
         if !srv.expire_paused() {
+            let started = std::time::Instant::now();
             crate::db::expire::active_cycle(&mut srv, 1000 / hz as u64);
+            let ms = started.elapsed().as_millis() as u64;
+            let threshold = srv.config.latency_monitor_threshold;
+            srv.latency.add_if_needed(threshold, "expire-cycle", ms);
         }
         close_idle_clients(&mut srv);
+        close_over_output_limits(&mut srv);
         for db in srv.dbs.iter_mut() {
             db.dict.rehash(100);
             db.volatile.rehash(100);
@@ -234,5 +333,24 @@ fn close_idle_clients(srv: &mut Server) {
     for id in idle {
         tracing::debug!("Closing idle client");
         srv.kill_client(id);
+    }
+}
+
+/// Closes clients over their output buffer limit, as Redis's
+/// `clientsCron`: a client whose output is stuck over the soft limit is
+/// closed once its seconds are up even if nothing more is written to it.
+fn close_over_output_limits(srv: &mut Server) {
+    if srv.config.obuf_limits.iter().all(|l| l.hard == 0 && l.soft == 0) {
+        return;
+    }
+    let now_s = crate::util::now_ms() / 1000;
+    let pending: Vec<u64> =
+        srv.clients.values().filter(|c| c.output_pending() > 0 || c.obuf_soft_since_s != 0).map(|c| c.id).collect();
+    for id in pending {
+        if let Some(client) = srv.clients.remove(&id) {
+            if let Some(client) = conn::close_on_output_limit(srv, client, now_s) {
+                srv.clients.insert(id, client);
+            }
+        }
     }
 }

@@ -86,7 +86,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Clone for Dict<K, V> {
 }
 
 impl<K: Hash + Eq, V> DictTables<K, V> {
-    pub fn new() -> Self {
+    fn new() -> Self {
         DictTables { t0: Table::empty(), t1: Table::empty(), rehash_idx: None, hasher: RandomState::new() }
     }
 

@@ -39,7 +39,10 @@ impl Entry<'_> {
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
+    /// Exactly sized, as Redis reallocs a listpack on every change: a Vec's
+    /// spare capacity would be waste in every small collection, and a boxed
+    /// slice is 16 bytes, so the enums holding a listpack stay small.
+    buf: Box<[u8]>,
 }
 
 impl Default for Listpack {
@@ -144,7 +147,15 @@ impl Listpack {
         buf.extend_from_slice(&((HEADER + 1) as u32).to_le_bytes());
         buf.extend_from_slice(&0u16.to_le_bytes());
         buf.push(EOF);
-        Listpack { buf }
+        Listpack { buf: buf.into_boxed_slice() }
+    }
+
+    /// Runs `f` on the buffer as a Vec (no copy either way when `f` leaves
+    /// no spare capacity; a shrink is one in-place realloc).
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        f(&mut v);
+        self.buf = v.into_boxed_slice();
     }
 
     /// Takes a listpack blob (e.g. from an RDB file) after checking every
@@ -157,7 +168,7 @@ impl Listpack {
         if total != buf.len() {
             return None;
         }
-        let lp = Listpack { buf };
+        let lp = Listpack { buf: buf.into_boxed_slice() };
         let mut pos = HEADER;
         let mut count = 0usize;
         while lp.buf[pos] != EOF {
@@ -185,12 +196,12 @@ impl Listpack {
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
+        self.buf.into_vec()
     }
 
     /// Bytes of memory held, for memory figures.
     pub fn allocated(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
     }
 
     pub fn bytes_len(&self) -> usize {
@@ -347,8 +358,10 @@ impl Listpack {
         let e = encode_entry(v);
         // Grow by exactly the entry, as Redis reallocs a listpack: doubling
         // would leave up to half of every small collection unused.
-        self.buf.reserve_exact(e.len());
-        self.buf.splice(at..at, e);
+        self.edit(|buf| {
+            buf.reserve_exact(e.len());
+            buf.splice(at..at, e);
+        });
         self.set_header(count + 1);
     }
 
@@ -365,7 +378,9 @@ impl Listpack {
     pub fn delete(&mut self, pos: usize) -> Option<usize> {
         let count = self.len();
         let l = self.entry_len(pos);
-        self.buf.drain(pos..pos + l + backlen_size(l));
+        self.edit(|buf| {
+            buf.drain(pos..pos + l + backlen_size(l));
+        });
         self.set_header(count.saturating_sub(1));
         (self.buf[pos] != EOF).then_some(pos)
     }
@@ -380,7 +395,9 @@ impl Listpack {
             end += l + backlen_size(l);
             removed += 1;
         }
-        self.buf.drain(pos..end);
+        self.edit(|buf| {
+            buf.drain(pos..end);
+        });
         self.set_header(count - removed);
     }
 
@@ -388,8 +405,10 @@ impl Listpack {
     pub fn replace(&mut self, pos: usize, v: &[u8]) {
         let l = self.entry_len(pos);
         let e = encode_entry(v);
-        self.buf.reserve_exact(e.len().saturating_sub(l + backlen_size(l)));
-        self.buf.splice(pos..pos + l + backlen_size(l), e);
+        self.edit(|buf| {
+            buf.reserve_exact(e.len().saturating_sub(l + backlen_size(l)));
+            buf.splice(pos..pos + l + backlen_size(l), e);
+        });
         let total = self.buf.len() as u32;
         self.buf[0..4].copy_from_slice(&total.to_le_bytes());
     }

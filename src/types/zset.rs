@@ -17,11 +17,15 @@ use super::skiplist::{LexRange, ScoreRange, SkipList};
 #[derive(Clone)]
 pub enum ZSet {
     Pack(Listpack),
-    /// The skiplist is boxed so that a small (listpack) zset stays small.
-    Skip {
-        dict: Dict<Box<[u8]>, f64>,
-        list: Box<SkipList>,
-    },
+    /// Boxed, so that a zset is 16 bytes and sits in a key's value unboxed.
+    Skip(Box<Sorted>),
+}
+
+/// The skiplist encoding: member to score, and the order by score.
+#[derive(Clone)]
+pub struct Sorted {
+    pub dict: Dict<Box<[u8]>, f64>,
+    pub list: SkipList,
 }
 
 /// A member and its score, as range queries return them.
@@ -179,7 +183,7 @@ impl ZSet {
         if size_hint <= limits.entries && max_len <= limits.value {
             ZSet::Pack(Listpack::new())
         } else {
-            ZSet::Skip { dict: Dict::new(), list: Box::new(SkipList::new()) }
+            ZSet::Skip(Box::new(Sorted { dict: Dict::new(), list: SkipList::new() }))
         }
     }
 
@@ -213,14 +217,17 @@ impl ZSet {
                 list.insert(s, &m);
                 dict.insert_new(m.into_boxed_slice(), s);
             }
-            ZSet::Skip { dict, list: Box::new(list) }
+            ZSet::Skip(Box::new(Sorted { dict, list }))
         }
     }
 
     pub fn len(&self) -> usize {
         match self {
             ZSet::Pack(lp) => lp.len() / 2,
-            ZSet::Skip { list, .. } => list.len(),
+            ZSet::Skip(z) => {
+                let Sorted { list, .. } = &**z;
+                list.len()
+            }
         }
     }
 
@@ -231,14 +238,17 @@ impl ZSet {
     pub fn encoding(&self) -> &'static str {
         match self {
             ZSet::Pack(_) => "listpack",
-            ZSet::Skip { .. } => "skiplist",
+            ZSet::Skip(_) => "skiplist",
         }
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
             ZSet::Pack(lp) => pack_find(lp, member).map(|(_, s)| s),
-            ZSet::Skip { dict, .. } => dict.get(member).copied(),
+            ZSet::Skip(z) => {
+                let Sorted { dict, .. } = &**z;
+                dict.get(member).copied()
+            }
         }
     }
 
@@ -275,7 +285,8 @@ impl ZSet {
             }
             self.convert_to_skiplist();
         }
-        let ZSet::Skip { dict, list } = self else { return Ok((AddResult::Skipped, score)) };
+        let ZSet::Skip(z) = self else { return Ok((AddResult::Skipped, score)) };
+        let Sorted { dict, list } = &mut **z;
         match dict.get_mut(member) {
             Some(cur_ref) => {
                 let cur = *cur_ref;
@@ -313,7 +324,8 @@ impl ZSet {
                 lp.delete_range(p, 2);
                 Some(s)
             }
-            ZSet::Skip { dict, list } => {
+            ZSet::Skip(z) => {
+                let Sorted { dict, list } = &mut **z;
                 let s = dict.remove(member)?;
                 list.remove(s, member);
                 Some(s)
@@ -332,7 +344,8 @@ impl ZSet {
                 lp.delete_range(m, 2);
                 Some(r)
             }
-            ZSet::Skip { dict, list } => {
+            ZSet::Skip(z) => {
+                let Sorted { dict, list } = &mut **z;
                 let (m, s) = if max { list.pop_last()? } else { list.pop_first()? };
                 dict.remove(&m[..]);
                 Some(f(&m, s))
@@ -349,7 +362,7 @@ impl ZSet {
                 list.insert(s, &m);
                 dict.insert_new(m.into_boxed_slice(), s);
             }
-            *self = ZSet::Skip { dict, list: Box::new(list) };
+            *self = ZSet::Skip(Box::new(Sorted { dict, list }));
         }
     }
 
@@ -362,7 +375,8 @@ impl ZSet {
                 .enumerate()
                 .find(|(_, (_, m, _))| m.eq_bytes(member))
                 .map(|(i, (_, _, s))| (i, s))?,
-            ZSet::Skip { dict, list } => {
+            ZSet::Skip(z) => {
+                let Sorted { dict, list } = &**z;
                 let s = *dict.get(member)?;
                 (list.rank(s, member)? - 1, s)
             }
@@ -374,7 +388,10 @@ impl ZSet {
     pub fn iter(&self) -> Box<dyn Iterator<Item = Scored> + '_> {
         match self {
             ZSet::Pack(lp) => Box::new(Pairs::new(lp, false).map(|(_, m, s)| (m.to_vec(), s))),
-            ZSet::Skip { list, .. } => Box::new(list.iter().map(|(m, s)| (m.to_vec(), s))),
+            ZSet::Skip(z) => {
+                let Sorted { list, .. } = &**z;
+                Box::new(list.iter().map(|(m, s)| (m.to_vec(), s)))
+            }
         }
     }
 
@@ -386,7 +403,8 @@ impl ZSet {
                     with_bytes(m, |b| f(b, s));
                 }
             }
-            ZSet::Skip { list, .. } => {
+            ZSet::Skip(z) => {
+                let Sorted { list, .. } = &**z;
                 for (m, s) in list.iter() {
                     f(m, s);
                 }
@@ -405,7 +423,8 @@ impl ZSet {
                     }
                 }
             }
-            ZSet::Skip { list, .. } => {
+            ZSet::Skip(z) => {
+                let Sorted { list, .. } = &**z;
                 let n = list.len();
                 if first >= n {
                     return;
@@ -465,7 +484,10 @@ impl ZSet {
                 }
                 (before, inside)
             }
-            ZSet::Skip { list, .. } => list.score_span(r),
+            ZSet::Skip(z) => {
+                let Sorted { list, .. } = &**z;
+                list.score_span(r)
+            }
         }
     }
 
@@ -502,7 +524,8 @@ impl ZSet {
                 }
                 (start, 1 + it.take_while(|(_, (_, m, _))| with_bytes(*m, |b| stay(r, b))).count())
             }
-            ZSet::Skip { list, .. } => {
+            ZSet::Skip(z) => {
+                let Sorted { list, .. } = &**z;
                 let found = if rev { list.last_in_lex_rank(r) } else { list.first_in_lex_rank(r) };
                 let Some(rank) = found else { return (0, 0) };
                 let start = if rev { list.len() - rank } else { rank - 1 };
@@ -620,7 +643,7 @@ impl ZSet {
     pub fn count_in_lex(&self, r: &LexRange) -> usize {
         match self {
             ZSet::Pack(_) => self.lex_run(r, false).1,
-            ZSet::Skip { list, .. } => match (list.first_in_lex_rank(r), list.last_in_lex_rank(r)) {
+            ZSet::Skip(z) => match (z.list.first_in_lex_rank(r), z.list.last_in_lex_rank(r)) {
                 (Some(a), Some(b)) => (b + 1).saturating_sub(a),
                 _ => 0,
             },
@@ -636,7 +659,10 @@ impl ZSet {
         let end = end.min(self.len() - 1);
         match self {
             ZSet::Pack(lp) => remove_pack_run(lp, start, end - start + 1),
-            ZSet::Skip { dict, list } => forget(dict, list.remove_rank_range(start + 1, end + 1)),
+            ZSet::Skip(z) => {
+                let Sorted { dict, list } = &mut **z;
+                forget(dict, list.remove_rank_range(start + 1, end + 1))
+            }
         }
     }
 
@@ -645,7 +671,10 @@ impl ZSet {
         let (before, inside) = self.score_span(r);
         match self {
             ZSet::Pack(lp) => remove_pack_run(lp, before, inside),
-            ZSet::Skip { dict, list } => forget(dict, list.remove_score_range(r)),
+            ZSet::Skip(z) => {
+                let Sorted { dict, list } = &mut **z;
+                forget(dict, list.remove_score_range(r))
+            }
         }
     }
 
@@ -654,7 +683,10 @@ impl ZSet {
         let (first, n) = self.lex_run(r, false);
         match self {
             ZSet::Pack(lp) => remove_pack_run(lp, first, n),
-            ZSet::Skip { dict, list } => forget(dict, list.remove_lex_range(r)),
+            ZSet::Skip(z) => {
+                let Sorted { dict, list } = &mut **z;
+                forget(dict, list.remove_lex_range(r))
+            }
         }
     }
 
@@ -681,7 +713,8 @@ impl ZSet {
                     }
                 }
             }
-            ZSet::Skip { dict, .. } => {
+            ZSet::Skip(z) => {
+                let Sorted { dict, .. } = &**z;
                 for _ in 0..n {
                     let Some((m, s)) = dict.random(rng) else { break };
                     if !f(m, *s) {
@@ -712,7 +745,8 @@ impl ZSet {
                     }
                 }
             }
-            ZSet::Skip { dict, list } => {
+            ZSet::Skip(z) => {
+                let Sorted { dict, list } = &**z;
                 if n.saturating_mul(3) > len {
                     // Close to the whole set: shuffle a copy of the handles.
                     let mut all: Vec<(&[u8], f64)> = list.iter().collect();
@@ -745,7 +779,10 @@ impl ZSet {
                 }
                 0
             }
-            ZSet::Skip { dict, .. } => dict.scan(cursor, |m, s| f(m, ScanScore::Value(*s))),
+            ZSet::Skip(z) => {
+                let Sorted { dict, .. } = &**z;
+                dict.scan(cursor, |m, s| f(m, ScanScore::Value(*s)))
+            }
         }
     }
 
@@ -753,7 +790,10 @@ impl ZSet {
     pub fn allocated(&self) -> usize {
         match self {
             ZSet::Pack(lp) => lp.allocated(),
-            ZSet::Skip { dict, list } => list.allocated() + dict.slots() * 8 + dict.len() * 48,
+            ZSet::Skip(z) => {
+                let Sorted { dict, list } = &**z;
+                list.allocated() + dict.slots() * 8 + dict.len() * 48
+            }
         }
     }
 }

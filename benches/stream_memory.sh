@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Bytes per stream entry: one stream of N entries (default 1,000,000) of 3
+# small fields (`XADD events * a 1 b 2 c 3`), loaded into a fresh oxkey,
+# Redis 7.0 and Valkey 9.1; B/entry = (RSS loaded - RSS empty) / N, and the
+# same from INFO used_memory.
+#
+#   benches/stream_memory.sh [N]
+#
+# Uses kvbench's lib.sh (../shared/bench, or KVBENCH_DIR) to start and stop
+# the servers.
+set -euo pipefail
+ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+BENCH=${KVBENCH_DIR:-$ROOT/../shared/bench}
+[ -f "$BENCH/lib.sh" ] || { echo "benches/stream_memory.sh: no $BENCH/lib.sh (set KVBENCH_DIR)" >&2; exit 1; }
+source "$BENCH/lib.sh"
+N=${1:-1000000}
+cd "$ROOT"
+cargo build --release --bin oxkey-server
+load_peers
+setup_pinning
+BASE_PORT=${KVBENCH_BASE_PORT:-7520}
+used() { "$REDIS_CLI" -p "$1" info memory | awk -F: '/^used_memory:/ { print $2 + 0 }'; }
+
+printf '| server | entries | B/entry (RSS) | B/entry (used_memory) |\n|---|---:|---:|---:|\n'
+for server in candidate redis valkey; do
+    port=$(server_port "$server")
+    dir=$(mktemp -d)
+    CAND_ARGV=("$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1 --dir "$dir")
+    start_server "$server" "$port" "$dir/log" "$dir"
+    rss0=$(rss_kb "${LPID[$server]}")
+    mem0=$(used "$port")
+    python3 -c "
+import sys
+cmd = b'*9\r\n\$4\r\nXADD\r\n\$6\r\nevents\r\n\$1\r\n*\r\n\$1\r\na\r\n\$1\r\n1\r\n\$1\r\nb\r\n\$1\r\n2\r\n\$1\r\nc\r\n\$1\r\n3\r\n'
+sys.stdout.buffer.write(cmd * $N)" | "$REDIS_CLI" -p "$port" --pipe >/dev/null
+    sleep 1
+    [[ $("$REDIS_CLI" -p "$port" xlen events) == "$N" ]] || die "$server: XLEN is not $N"
+    rss1=$(rss_kb "${LPID[$server]}")
+    mem1=$(used "$port")
+    awk -v s="$server" -v n="$N" -v r0="$rss0" -v r1="$rss1" -v m0="$mem0" -v m1="$mem1" \
+        'BEGIN { printf "| %s | %d | %.1f | %.1f |\n", s, n, (r1 - r0) * 1024 / n, (m1 - m0) / n }'
+    stop_server "$server"
+    rm -rf "$dir"
+done
