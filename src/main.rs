@@ -261,6 +261,21 @@ fn healthcheck(args: &[String]) -> ! {
     fail(&format!("healthcheck: {last}"));
 }
 
+/// `--check-rdb FILE`, as redis-check-rdb: the report on standard output,
+/// exit status 0 for a sound file, 1 otherwise.
+fn check_rdb(exe: &str, rest: &[String]) -> i32 {
+    let [file] = rest else {
+        eprintln!("Usage: {exe} --check-rdb <rdb-file-name>");
+        return 1;
+    };
+    let ok = oxkey::persistence::check::check_file(file, &mut std::io::stdout().lock());
+    if ok {
+        0
+    } else {
+        1
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let args: Vec<String> = cli.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
@@ -276,6 +291,7 @@ fn main() {
         }
         Some("-h" | "--help") => fail(&usage(&exe)),
         Some(flag @ ("--test-memory" | "--check-system")) => fail(&format!("{flag} is not supported by oxkey")),
+        Some("--check-rdb") => std::process::exit(check_rdb(&exe, &args[1..])),
         // redis-check-aof, built in.
         Some("--check-aof") => std::process::exit(oxkey::persistence::aof::check::run(&args[1..])),
         _ => {}

@@ -130,6 +130,7 @@ fn populate(c: &mut Connection) {
     run(c, &["SET", "exp:s", "v", "EX", "100000"]);
     run(c, &["RPUSH", "exp:list", "a"]);
     run(c, &["PEXPIRE", "exp:list", "100000000"]);
+    populate_streams(c);
     run(c, &["SELECT", "1"]);
     run(c, &["SET", "db1:key", "one"]);
     run(c, &["HSET", "db1:hash", "a", "b"]);
@@ -139,8 +140,111 @@ fn populate(c: &mut Connection) {
     run(c, &["SELECT", "0"]);
 }
 
+/// Streams with explicit IDs (so that two servers fill them alike): several
+/// nodes of 100 entries, entries with fields of their own, deletions and
+/// trims, consumer groups with pending entries (claimed, acknowledged,
+/// deleted), a consumer without any, XSETID's counters, empty streams.
+fn populate_streams(c: &mut Connection) {
+    let run = |c: &mut Connection, args: &[&str]| {
+        let _: redis::Value = q(c, args);
+    };
+    for i in 1..=250u32 {
+        let (id, v) = (format!("{i}-{}", i % 7), i.to_string());
+        if i % 3 == 0 {
+            run(c, &["XADD", "stream:plain", &id, "other", &v]);
+        } else {
+            run(c, &["XADD", "stream:plain", &id, "a", &v, "bb", &"text".repeat(i as usize % 9)]);
+        }
+    }
+    for i in 1..=10 {
+        run(c, &["XADD", "stream:groups", &format!("{i}-0"), "f", &format!("v{i}")]);
+    }
+    run(c, &["XGROUP", "CREATE", "stream:groups", "g1", "0"]);
+    run(c, &["XGROUP", "CREATE", "stream:groups", "g2", "$", "ENTRIESREAD", "10"]);
+    run(c, &["XGROUP", "CREATE", "stream:groups", "g3", "5-0"]);
+    run(c, &["XGROUP", "CREATECONSUMER", "stream:groups", "g3", "idle"]);
+    run(c, &["XREADGROUP", "GROUP", "g1", "alice", "COUNT", "4", "STREAMS", "stream:groups", ">"]);
+    run(c, &["XREADGROUP", "GROUP", "g1", "bob", "COUNT", "3", "STREAMS", "stream:groups", ">"]);
+    run(c, &["XACK", "stream:groups", "g1", "2-0"]);
+    run(c, &["XCLAIM", "stream:groups", "g1", "bob", "0", "3-0"]);
+    run(c, &["XDEL", "stream:groups", "4-0"]);
+    run(c, &["XREADGROUP", "GROUP", "g1", "carol", "NOACK", "COUNT", "1", "STREAMS", "stream:groups", ">"]);
+    for i in 1..=150 {
+        run(c, &["XADD", "stream:deleted", &format!("{i}-0"), "f", "v"]);
+    }
+    run(c, &["XDEL", "stream:deleted", "1-0", "50-0", "120-0"]);
+    run(c, &["XTRIM", "stream:deleted", "MAXLEN", "130"]);
+    run(c, &["XADD", "stream:setid", "5-0", "a", "1"]);
+    run(c, &["XSETID", "stream:setid", "100-5", "ENTRIESADDED", "40", "MAXDELETEDID", "90-0"]);
+    run(c, &["XADD", "stream:empty", "7-7", "x", "y"]);
+    run(c, &["XDEL", "stream:empty", "7-7"]);
+    run(c, &["XGROUP", "CREATE", "stream:emptygroup", "g", "$", "MKSTREAM"]);
+}
+
+/// XINFO STREAM FULL in a form both servers print alike: Redis 7.2's
+/// consumer active-time (which 7.0 lacks) left out, and without `times`
+/// the seen and delivery times too (for servers filled apart).
+fn stream_text(v: &redis::Value, times: bool, out: &mut String) {
+    use redis::Value as V;
+    match v {
+        V::Array(items) => {
+            out.push('[');
+            let mut i = 0;
+            while i < items.len() {
+                let key = match &items[i] {
+                    V::BulkString(b) => b.as_slice(),
+                    _ => b"",
+                };
+                match (key, items.get(i + 1)) {
+                    (b"active-time", Some(_)) => {
+                        i += 2;
+                        continue;
+                    }
+                    (b"seen-time", Some(_)) if !times => {
+                        out.push_str("seen-time - ");
+                        i += 2;
+                        continue;
+                    }
+                    (b"pending", Some(V::Array(pel))) if !times => {
+                        // [id, (consumer,) delivery-time, count]: the time
+                        // is second from the end.
+                        out.push_str("pending [");
+                        for e in pel {
+                            let mut e = e.clone();
+                            if let V::Array(parts) = &mut e {
+                                let n = parts.len();
+                                if n >= 3 {
+                                    parts[n - 2] = V::Nil;
+                                }
+                            }
+                            stream_text(&e, times, out);
+                        }
+                        out.push_str("] ");
+                        i += 2;
+                        continue;
+                    }
+                    _ => {}
+                }
+                stream_text(&items[i], times, out);
+                out.push(' ');
+                i += 1;
+            }
+            out.push(']');
+        }
+        V::BulkString(b) => out.push_str(&String::from_utf8_lossy(b)),
+        V::Int(n) => out.push_str(&n.to_string()),
+        V::Nil => out.push_str("nil"),
+        other => out.push_str(&format!("{other:?}")),
+    }
+}
+
 /// What a server holds, key by key, in a form both servers print alike.
 fn contents(c: &mut Connection) -> BTreeMap<String, String> {
+    contents_with(c, true)
+}
+
+/// `contents`, with stream times or not.
+fn contents_with(c: &mut Connection, times: bool) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for db in 0..16 {
         let _: () = q(c, &["SELECT", &db.to_string()]);
@@ -165,6 +269,13 @@ fn contents(c: &mut Connection) -> BTreeMap<String, String> {
                 "hash" => {
                     let m: BTreeMap<String, String> = redis::cmd("HGETALL").arg(&k).query(c).expect("h");
                     format!("{m:?}")
+                }
+                "stream" => {
+                    let v: redis::Value =
+                        redis::cmd("XINFO").arg("STREAM").arg(&k).arg("FULL").arg("COUNT").arg(0).query(c).expect("x");
+                    let mut text = String::new();
+                    stream_text(&v, times, &mut text);
+                    text
                 }
                 other => panic!("unexpected type {other}"),
             };
@@ -282,6 +393,11 @@ fn dump_payloads_equal_redis_and_restore_both_ways() {
         "zset:small",
         "zset:big",
         "hash:small",
+        "stream:plain",
+        "stream:deleted",
+        "stream:setid",
+        "stream:empty",
+        "stream:emptygroup",
     ] {
         let a: Vec<u8> = redis::cmd("DUMP").arg(key).query(&mut rc).expect("dump");
         let b: Vec<u8> = redis::cmd("DUMP").arg(key).query(&mut oc).expect("dump");
@@ -318,9 +434,22 @@ fn dump_payloads_equal_redis_and_restore_both_ways() {
         let _: () = redis::cmd("RESTORE").arg(&copy).arg(0).arg(&from_redis).query(&mut oc).expect("restore in oxkey");
         let _: () = redis::cmd("RESTORE").arg(&copy).arg(0).arg(&from_ox).query(&mut rc).expect("restore in redis");
     }
-    let (a, b) = (contents(&mut rc), contents(&mut oc));
+    // Filled apart, the servers' consumer groups differ in their times.
+    let (a, b) = (contents_with(&mut rc, false), contents_with(&mut oc, false));
     assert_eq!(a, b);
     assert!(a.contains_key("0/copy:hash:big") && a.len() > 2 * keys.len() - 1);
+    // A stream's times move with it.
+    for key in ["stream:groups", "stream:emptygroup"] {
+        let copy = format!("copy:{key}");
+        let full = |c: &mut Connection, k: &str| {
+            let v: redis::Value = redis::cmd("XINFO").arg("STREAM").arg(k).arg("FULL").query(c).expect("xinfo");
+            let mut text = String::new();
+            stream_text(&v, true, &mut text);
+            text
+        };
+        assert_eq!(full(&mut rc, key), full(&mut oc, &copy), "{key} from Redis");
+        assert_eq!(full(&mut oc, key), full(&mut rc, &copy), "{key} from oxkey");
+    }
 }
 
 #[test]
@@ -651,6 +780,14 @@ fn valkey_91_files_load_both_ways() {
     let p: Vec<u8> = redis::cmd("DUMP").arg("str:emb").query(&mut v2.client()).expect("dump");
     let e = redis::cmd("RESTORE").arg("x").arg(0).arg(&p).query::<()>(&mut oc).expect_err("refused");
     assert!(e.to_string().contains("DUMP payload version or checksum are wrong"));
+    // Valkey 9's hash with field expiration times (type 22) is refused
+    // with a clear error.
+    let mut vc2 = v2.client();
+    let _: () = q(&mut vc2, &["FLUSHALL"]);
+    let _: i64 = q(&mut vc2, &["HSETEX", "h", "EX", "1000", "FIELDS", "1", "f", "v"]);
+    let _: () = q(&mut vc2, &["SAVE"]);
+    let (ok, report) = check_rdb(&server_binary(), &["--check-rdb"], &vdir2.join("dump.rdb"));
+    assert!(!ok && report.contains("hash with field expiration times (Valkey 9): not supported"), "{report}");
 }
 
 #[test]
@@ -729,4 +866,204 @@ fn uncompressed_and_unchecksummed_files_load_into_redis() {
         String::from_utf8_lossy(&out.stdout).contains("Wrong RDB checksum")
             || String::from_utf8_lossy(&out.stderr).contains("Wrong RDB checksum")
     );
+}
+
+/// Waits for the background save and returns INFO persistence.
+fn bgsave_and_wait(c: &mut Connection) -> String {
+    assert_eq!(q::<String>(c, &["BGSAVE"]), "Background saving started");
+    wait_bgsave(c);
+    q(c, &["INFO", "persistence"])
+}
+
+fn expect_misconf(raw: &mut common::RawConn) {
+    // Redis 7.0's reply, word for word.
+    assert_eq!(raw.cmd(&["SET", "b", "2"]), Resp::Error(oxkey::persistence::MISCONF.into()));
+    assert!(oxkey::persistence::MISCONF.starts_with("MISCONF Redis is configured to save RDB snapshots"));
+}
+
+#[test]
+fn a_full_disk_fails_saves_and_writes_resume_once_a_save_succeeds() {
+    let dir = tmpdir("ox-devfull");
+    let ox = ox_from(&dir, &["--save", "3600 1"]);
+    let mut oc = ox.client();
+    let mut raw = ox.raw();
+    let _: () = q(&mut oc, &["SET", "a", "1"]);
+    // The save's temp file is a link to /dev/full: every write to it fails
+    // with ENOSPC, as on a full disk.
+    let temp = dir.join(format!("temp-{}.rdb", ox.pid()));
+    std::os::unix::fs::symlink("/dev/full", &temp).expect("symlink");
+    assert_eq!(raw.cmd(&["SAVE"]), Resp::Error("ERR".into()));
+    // A failed save removes its temp file.
+    assert!(std::fs::symlink_metadata(&temp).is_err());
+    std::os::unix::fs::symlink("/dev/full", &temp).expect("symlink");
+    let info = bgsave_and_wait(&mut oc);
+    assert!(info.contains("rdb_last_bgsave_status:err"), "{info}");
+    assert!(!dir.join("dump.rdb").exists());
+    expect_misconf(&mut raw);
+    // Reads go on, and so does the refusal until a save succeeds.
+    assert_eq!(raw.cmd(&["GET", "a"]), Resp::bulk("1"));
+    assert!(std::fs::symlink_metadata(&temp).is_err());
+    expect_misconf(&mut raw);
+    // The disk has room again: the next save succeeds and writes resume.
+    let info = bgsave_and_wait(&mut oc);
+    assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+    assert_eq!(raw.cmd(&["SET", "b", "2"]), Resp::ok());
+    let copy = tmpdir("ox-devfull-load");
+    std::fs::copy(dir.join("dump.rdb"), copy.join("dump.rdb")).expect("copy");
+    assert_eq!(q::<String>(&mut ox_from(&copy, &[]).client(), &["GET", "a"]), "1");
+}
+
+#[test]
+fn a_tiny_tmpfs_fills_up_and_a_bigger_dir_recovers() {
+    let dir = tmpdir("ox-tmpfs");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&dir)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(dir.clone());
+    let ox = ox_from(&dir, &["--save", "3600 1", "--enable-protected-configs", "yes", "--rdbcompression", "no"]);
+    let mut oc = ox.client();
+    let mut raw = ox.raw();
+    // About 200 KB of data for a 64 KB file system.
+    let mut pipe = redis::pipe();
+    for i in 0..200 {
+        pipe.cmd("SET").arg(format!("k{i}")).arg(format!("{i:01000}")).ignore();
+    }
+    let _: () = pipe.query(&mut oc).expect("fill");
+    let info = bgsave_and_wait(&mut oc);
+    assert!(info.contains("rdb_last_bgsave_status:err"), "{info}");
+    expect_misconf(&mut raw);
+    // Nothing is left behind on the full file system.
+    let left: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
+    assert!(left.is_empty(), "{left:?}");
+    let roomy = tmpdir("ox-tmpfs-roomy");
+    assert_eq!(q::<String>(&mut oc, &["CONFIG", "SET", "dir", roomy.to_str().expect("utf8")]), "OK");
+    let info = bgsave_and_wait(&mut oc);
+    assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+    assert_eq!(raw.cmd(&["SET", "b", "2"]), Resp::ok());
+    assert!(std::fs::metadata(roomy.join("dump.rdb")).expect("dump").len() > 200_000);
+}
+
+/// A checker's report without what only the wording differs in: the error
+/// message (its offset stays), the type's name (its number stays) and
+/// Redis's log lines.
+fn report_shape(report: &str) -> Vec<String> {
+    let mut after_marker = false;
+    let mut out = Vec::new();
+    for line in report.lines() {
+        let is_log = line.split_once(":C ").is_some_and(|(pid, _)| pid.chars().all(|c| c.is_ascii_digit()));
+        if is_log {
+            continue;
+        }
+        if std::mem::replace(&mut after_marker, line == "--- RDB ERROR DETECTED ---") {
+            out.push(line.split(']').next().unwrap_or(line).to_string());
+        } else if let Some(t) = line.strip_prefix("[additional info] Reading type ") {
+            out.push(t.split(' ').next().unwrap_or(t).to_string());
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    out
+}
+
+fn check_rdb(tool: &Path, extra: &[&str], file: &Path) -> (bool, String) {
+    let out = Command::new(tool).args(extra).arg(file).output().expect("run the checker");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{text}");
+    (out.status.success(), text)
+}
+
+#[test]
+fn check_rdb_reports_as_redis_check_rdb_does() {
+    let rdir = tmpdir("r70-check");
+    let r = Redis::start(7577, &rdir);
+    let mut rc = r.client();
+    populate(&mut rc);
+    let _: () = q(&mut rc, &["SAVE"]);
+    drop(r);
+    let file = rdir.join("dump.rdb");
+    let redis_check = Path::new("redis-check-rdb");
+    let (ok, ours) = check_rdb(&server_binary(), &["--check-rdb"], &file);
+    let (_, theirs) = check_rdb(redis_check, &[], &file);
+    assert!(ok, "{ours}");
+    assert_eq!(ours, theirs);
+    // Cut copies: the same report, but for the wording of the error.
+    let good = std::fs::read(&file).expect("dump");
+    let damaged = tmpdir("ox-check-damaged").join("dump.rdb");
+    for len in [5, 20, good.len() / 3, good.len() / 2, good.len() - 4] {
+        std::fs::write(&damaged, &good[..len]).expect("write");
+        let (ok, ours) = check_rdb(&server_binary(), &["--check-rdb"], &damaged);
+        let (_, theirs) = check_rdb(redis_check, &[], &damaged);
+        assert!(!ok, "{ours}");
+        assert_eq!(report_shape(&ours), report_shape(&theirs), "cut at {len}:\n{ours}\n{theirs}");
+    }
+    for at in (9..good.len()).step_by(good.len() / 97) {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x24;
+        std::fs::write(&damaged, &bytes).expect("write");
+        let (ok, ours) = check_rdb(&server_binary(), &["--check-rdb"], &damaged);
+        assert!(!ok, "flipped at {at}: {ours}");
+        assert!(ours.contains("--- RDB ERROR DETECTED ---\n[offset "), "{ours}");
+    }
+    // oxkey's own files, streams included, pass both checkers.
+    let odir = tmpdir("ox-check");
+    let ox = ox_from(&odir, &["--rdb-version", "10"]);
+    let mut oc = ox.client();
+    populate(&mut oc);
+    assert_eq!(q::<String>(&mut oc, &["SAVE"]), "OK");
+    let (ok, ours) = check_rdb(&server_binary(), &["--check-rdb"], &odir.join("dump.rdb"));
+    let (_, theirs) = check_rdb(redis_check, &[], &odir.join("dump.rdb"));
+    assert!(ok, "{ours}");
+    assert_eq!(ours, theirs);
+    // A missing file or argument.
+    let (ok, ours) = check_rdb(&server_binary(), &["--check-rdb"], &odir.join("missing.rdb"));
+    assert!(!ok && ours.contains("--- RDB ERROR DETECTED ---"), "{ours}");
+    let out = Command::new(server_binary()).arg("--check-rdb").output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage:"));
+}
+
+#[test]
+fn lfu_frequencies_and_idle_times_survive_a_restart() {
+    let dir = tmpdir("ox-lfu");
+    let args = ["--maxmemory-policy", "allkeys-lfu"];
+    {
+        let ox = ox_from(&dir, &args);
+        let mut oc = ox.client();
+        let _: () = q(&mut oc, &["SET", "k", "v"]);
+        let p: Vec<u8> = redis::cmd("DUMP").arg("k").query(&mut oc).expect("dump");
+        let _: () =
+            redis::cmd("RESTORE").arg("hot").arg(0).arg(&p).arg("FREQ").arg(200).query(&mut oc).expect("restore");
+        assert_eq!(q::<String>(&mut oc, &["SAVE"]), "OK");
+    }
+    // Read at start-up, before the server's first tick.
+    let ox = ox_from(&dir, &args);
+    assert_eq!(q::<i64>(&mut ox.client(), &["OBJECT", "FREQ", "hot"]), 200);
+    drop(ox);
+    let dir = tmpdir("ox-lru");
+    let args = ["--maxmemory-policy", "allkeys-lru"];
+    {
+        let ox = ox_from(&dir, &args);
+        let mut oc = ox.client();
+        let _: () = q(&mut oc, &["SET", "k", "v"]);
+        let p: Vec<u8> = redis::cmd("DUMP").arg("k").query(&mut oc).expect("dump");
+        let _: () =
+            redis::cmd("RESTORE").arg("old").arg(0).arg(&p).arg("IDLETIME").arg(5000).query(&mut oc).expect("restore");
+        assert_eq!(q::<String>(&mut oc, &["SAVE"]), "OK");
+    }
+    let ox = ox_from(&dir, &args);
+    let idle: i64 = q(&mut ox.client(), &["OBJECT", "IDLETIME", "old"]);
+    assert!((5000..5010).contains(&idle), "{idle}");
 }

@@ -76,10 +76,7 @@ pub static COMMANDS: &[CommandDef] = &[
 fn dump(ctx: &mut Ctx, args: &[Bytes]) {
     let opts = rdb::SaveOptions::from_config(&ctx.srv.config);
     let payload = match ctx.db().get(&args[1]) {
-        Some(o) => match rdb::unsupported(&o.val) {
-            None => rdb::dump_payload(&o.val, &opts),
-            Some(why) => return ctx.error(&format!("ERR {why}")),
-        },
+        Some(o) => rdb::dump_payload(&o.val, &opts),
         None => return ctx.out().null(),
     };
     ctx.out().bulk(&payload);

@@ -269,6 +269,27 @@ impl Db {
         self.put(key, obj, false)
     }
 
+    /// Sizes an empty db for what a file announces (RESIZEDB).
+    pub fn reserve(&mut self, keys: usize, expires: usize) {
+        self.dict.reserve(keys);
+        self.volatile.reserve(expires);
+    }
+
+    /// Adds a key read from an RDB file (start-up, DEBUG RELOAD) with one
+    /// lookup, keeping the key's buffer, and without events: Redis fires
+    /// none for loaded keys. Gives the key back, with nothing changed, when
+    /// it exists.
+    pub fn insert_loaded(&mut self, key: Key, obj: Obj) -> Result<(), Key> {
+        let volatile = (obj.expire_at != 0).then(|| key.clone());
+        if let Some((key, _)) = self.dict.insert_unique(key, obj) {
+            return Err(key);
+        }
+        if let Some(k) = volatile {
+            self.volatile.insert_new(k, ());
+        }
+        Ok(())
+    }
+
     fn put(&mut self, key: &[u8], mut obj: Obj, new_value: bool) -> Option<Obj> {
         self.note_change(key);
         let lfu = new_value && lfu_enabled();

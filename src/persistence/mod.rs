@@ -5,6 +5,7 @@
 //! commands, the cron and start-up/shutdown call.
 
 pub mod aof;
+pub mod check;
 pub mod crc64;
 pub mod lzf;
 pub mod rdb;
@@ -236,27 +237,56 @@ fn load_options(srv: &Server, drop_expired: bool) -> rdb::LoadOptions {
     }
 }
 
+/// Where a file's keys go.
+struct Loader<'a> {
+    dbs: &'a mut [crate::db::Db],
+    merge: bool,
+    /// `key-load-delay` (µs per key, for tests).
+    delay: u64,
+    /// The most keys the file can hold (for sizing from its RESIZEDB).
+    max_keys: u64,
+}
+
+impl rdb::Observer for Loader<'_> {
+    fn key(&mut self, k: rdb::LoadedKey) -> rdb::Result<()> {
+        let Some(db) = self.dbs.get_mut(k.db) else { return Err(rdb::Error::Corrupt("no such db".into())) };
+        // A key already there is only an error without MERGE (the load is
+        // then abandoned as a whole); with it the file wins.
+        if self.merge {
+            db.add(&k.key, k.obj);
+        } else if let Err(key) = db.insert_loaded(crate::db::Key::from(&k.key[..]), k.obj) {
+            return Err(rdb::Error::Corrupt(format!(
+                "Duplicate key '{}' found in RDB file",
+                String::from_utf8_lossy(&key[..])
+            )));
+        }
+        if self.delay > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(self.delay));
+        }
+        Ok(())
+    }
+
+    fn resize_db(&mut self, db: usize, keys: u64, expires: u64) {
+        if let Some(d) = self.dbs.get_mut(db) {
+            let bound = |n: u64| n.min(self.max_keys) as usize;
+            d.reserve(bound(keys), bound(expires));
+        }
+    }
+}
+
 /// Loads an RDB file into the (empty, or with `merge` existing) dataset.
 /// A key already present is an error unless `merge`, where the file wins.
 pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadInfo, rdb::Error> {
     let file = std::fs::File::open(path)?;
+    // The clock objects are stamped with, and whether FREQ or IDLETIME
+    // applies, as the cron would have them (at start-up it has not run).
+    crate::db::refresh_access(&srv.config);
+    // Each key takes at least 3 bytes of the file.
+    let max_keys = file.metadata().map_or(0, |m| m.len() / 3);
     let opts = load_options(srv, true);
-    let delay = srv.config.get("key-load-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    let dbs = &mut srv.dbs;
-    let info = rdb::load(std::io::BufReader::with_capacity(1 << 20, file), &opts, |k| {
-        // One lookup: a key already there is only an error without MERGE
-        // (the load is then abandoned as a whole).
-        if dbs[k.db].add(&k.key, k.obj).is_some() && !merge {
-            return Err(rdb::Error::Corrupt(format!(
-                "Duplicate key '{}' found in RDB file",
-                String::from_utf8_lossy(&k.key)
-            )));
-        }
-        if delay > 0 {
-            std::thread::sleep(std::time::Duration::from_micros(delay as u64));
-        }
-        Ok(())
-    })?;
+    let delay = srv.config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let mut loader = Loader { dbs: &mut srv.dbs, merge, delay, max_keys };
+    let info = rdb::load_observed(file, &opts, &mut loader).map_err(|(e, _)| e)?;
     srv.persistence.functions = info.functions.clone();
     srv.persistence.last_load_keys_loaded = info.keys_loaded;
     srv.persistence.last_load_keys_expired = info.keys_expired;

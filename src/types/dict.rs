@@ -277,6 +277,45 @@ impl<K: Hash + Eq, V> DictTables<K, V> {
         None
     }
 
+    /// Sizes an empty table for `n` entries at once (Redis's dictExpand
+    /// when a file announces a db's size), so that loading it never
+    /// rehashes.
+    pub fn reserve(&mut self, n: usize) {
+        if self.is_empty() && self.rehash_idx.is_none() {
+            self.start_resize(n);
+        }
+    }
+
+    /// Inserts `key` unless it is present, hashing it once; gives the pair
+    /// back when it is.
+    pub fn insert_unique(&mut self, key: K, val: V) -> Option<(K, V)> {
+        self.step();
+        self.grow_if_needed();
+        let h = self.hash(&key);
+        let rehashing = self.rehash_idx.is_some();
+        for t in [&self.t0, &self.t1] {
+            if t.buckets.is_empty() {
+                continue;
+            }
+            let mut cur = t.buckets[h & t.mask()].as_deref();
+            while let Some(e) = cur {
+                if e.key == key {
+                    return Some((key, val));
+                }
+                cur = e.next.as_deref();
+            }
+            if !rehashing {
+                break;
+            }
+        }
+        let t = if rehashing { &mut self.t1 } else { &mut self.t0 };
+        let b = h & t.mask();
+        let next = t.buckets[b].take();
+        t.buckets[b] = Some(Box::new(Entry { key, val, next }));
+        t.used += 1;
+        None
+    }
+
     /// Inserts a key known to be absent. Like every write it moves the
     /// rehash on a step, so a table only ever added to still converges.
     pub fn insert_new(&mut self, key: K, val: V) {
@@ -580,5 +619,28 @@ mod tests {
         d.retain(|k, _| k % 2 == 0);
         assert_eq!(d.len(), 50);
         assert!(d.keys().all(|k| k % 2 == 0));
+    }
+
+    #[test]
+    fn reserve_and_insert_unique() {
+        let mut d: Dict<u32, u32> = Dict::new();
+        d.reserve(1000);
+        assert_eq!(d.slots(), 1024);
+        for i in 0..1000 {
+            assert!(d.insert_unique(i, i * 2).is_none());
+        }
+        assert!(!d.is_rehashing(), "no resize while within the reserved size");
+        assert_eq!(d.insert_unique(7, 0), Some((7, 0)));
+        assert_eq!(d.get(&7), Some(&14));
+        // Past the size it grows as usual, and keys stay unique across the
+        // rehash.
+        for i in 1000..3000 {
+            assert!(d.insert_unique(i, i).is_none());
+            assert!(d.insert_unique(i / 2, 0).is_some());
+        }
+        assert_eq!(d.len(), 3000);
+        // Only an empty table is sized.
+        d.reserve(1 << 20);
+        assert!(d.slots() < 1 << 20);
     }
 }

@@ -195,6 +195,10 @@ impl Listpack {
         &self.buf
     }
 
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf.into_vec()
+    }
+
     /// Bytes of memory held, for memory figures.
     pub fn allocated(&self) -> usize {
         self.buf.len()

@@ -32,13 +32,15 @@ impl TestServer {
     }
 
     /// Starts the server with extra `--name value` arguments, in its own
-    /// temporary directory, and waits until it answers.
+    /// temporary directory, and waits until it answers. Snapshots are off
+    /// (`--save ""`, as the reference servers run) unless `extra` gives
+    /// save points.
     pub fn start_with(extra: &[&str]) -> TestServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("oxkey-test-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create test dir");
         let mut cmd = Command::new(server_binary());
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--dir"])
             .arg(&dir)
             .args(extra)
             .stdout(Stdio::null())
