@@ -204,6 +204,9 @@ pub struct Evictor {
     over_since: Option<Instant>,
     /// Time spent over the limit before `over_since`.
     pub exceeded_total: Duration,
+    /// Whether the running command started over the limit with nothing
+    /// to evict: scripts then refuse deny-oom calls until they write.
+    pub oom_at_start: bool,
 }
 
 impl Evictor {

@@ -646,10 +646,10 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     }
     // Over maxmemory: evict first; if that cannot free enough, refuse what
     // may grow the dataset, and any queueing in MULTI (it takes memory too).
-    if crate::db::evict::maxmemory() != 0
-        && crate::db::evict::perform(srv, Some(&mut *client)) == crate::db::evict::Outcome::Fail
-        && oom_refuses(client, cmd)
-    {
+    let oom = crate::db::evict::maxmemory() != 0
+        && crate::db::evict::perform(srv, Some(&mut *client)) == crate::db::evict::Outcome::Fail;
+    srv.evictor.oom_at_start = oom;
+    if oom && oom_refuses(client, cmd) {
         const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
         // A refused EXEC discards its transaction and says why.
         if cmd.def.name == "exec" {
