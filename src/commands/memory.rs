@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
+use super::{flags::*, keys, CommandDef, Ctx, NO_KEYS};
 use crate::alloc::chunk_size;
 use crate::cmd;
 use crate::commands::server::{bytes_to_human, for_each_client, MemoryStats};
@@ -71,7 +71,7 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "usage",
             -3,
             READONLY,
-            acl::KEYSPACE,
+            0,
             keys(2, 2, 1),
             memory_usage,
             "server",
