@@ -440,3 +440,36 @@ fn object_freq_and_idletime_follow_the_policy() {
     let freq = int(c.cmd(&["OBJECT", "FREQ", "new"]));
     assert!((7..=30).contains(&freq), "freq after 1000 hits: {freq}");
 }
+
+#[test]
+fn a_background_save_keeps_the_keys_evicted_while_it_runs() {
+    // About one key per 20us: the walk takes a while.
+    let s = TestServer::start_with(&[
+        "--maxmemory-policy",
+        "allkeys-random",
+        "--rdb-key-save-delay",
+        "20",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["DEBUG", "POPULATE", "5000", "key", "500"]), Resp::ok());
+    let used = info_u64(&mut c, "memory", "used_memory");
+    assert_eq!(c.cmd(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", &(used - 1_000_000).to_string()]), Resp::ok());
+    loop {
+        assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
+        if info_fields(&mut c, "persistence")["rdb_bgsave_in_progress"] == "0" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(info_fields(&mut c, "persistence")["rdb_last_bgsave_status"], "ok");
+    let evicted = info_u64(&mut c, "stats", "evicted_keys");
+    assert!(evicted > 500, "{evicted} evicted");
+    assert_eq!(int(c.cmd(&["DBSIZE"])), 5000 - evicted as i64);
+    // The file holds the dataset as it was when BGSAVE started.
+    let dir = s.dir.to_string_lossy().into_owned();
+    let loaded = TestServer::start_with(&["--dir", &dir]);
+    assert_eq!(loaded.raw().cmd(&["DBSIZE"]), Resp::Int(5000));
+}

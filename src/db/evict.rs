@@ -85,7 +85,13 @@ static TENACITY: AtomicU32 = AtomicU32::new(10);
 
 pub fn configure(config: &Config) {
     let num = |name: &str, default: u64| config.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
-    MAXMEMORY.store(num("maxmemory", 0), Relaxed);
+    let max = num("maxmemory", 0);
+    let used = crate::alloc::used() as u64;
+    if MAXMEMORY.swap(max, Relaxed) != max && max != 0 && max < used {
+        tracing::warn!(
+            "WARNING: the new maxmemory value set via CONFIG SET ({max}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."
+        );
+    }
     let policy = Policy::parse(config.get("maxmemory-policy").unwrap_or("noeviction"));
     POLICY.store(policy as u8, Relaxed);
     SAMPLES.store(num("maxmemory-samples", 5).max(1) as usize, Relaxed);
@@ -283,6 +289,11 @@ pub fn perform(srv: &mut Server, mut caller: Option<&mut Client>) -> Outcome {
 /// propagates a DEL. Returns the memory freed, or None if the key was gone
 /// (or, with `volatile`, had no expire).
 fn evict_key(srv: &mut Server, db: usize, key: &[u8], volatile: bool, caller: Option<&mut Client>) -> Option<i64> {
+    // A background save still to reach the key writes it first: the
+    // snapshot is of the dataset as it was when the save started.
+    if srv.persistence.walking(srv.dbs.len()) {
+        crate::persistence::snapshot::before_write_key(srv, db, key);
+    }
     let before = crate::alloc::used() as i64;
     drop(srv.dbs[db].evict(key, volatile)?);
     let freed = before - crate::alloc::used() as i64;
