@@ -1,18 +1,17 @@
-//! The process's global allocator: the system allocator, counting what it
-//! holds for us, as Redis's zmalloc counts `used_memory`.
+//! The process's global allocator: jemalloc (as Redis links it), counting
+//! what it holds for us, as Redis's zmalloc counts `used_memory`.
 //!
 //! Eviction compares this figure with `maxmemory` before every command, so
 //! it must be exact and cost next to nothing: glibc's `mallinfo2` walks
 //! every arena and is only fit for INFO, and even one locked add per
 //! allocation showed in SET/GET throughput. So each thread counts in its
 //! own cache line with plain loads and stores (one writer per counter),
-//! and the figure is their sum. Each block is counted as the chunk glibc
-//! carves for it (the request plus its 8-byte header, rounded up to 16, at
-//! least 32 bytes), which is what the heap grows by; that keeps
-//! `used_memory` close to the RSS on small keys, where headers and
-//! rounding are a large part of each allocation.
+//! and the figure is their sum. Each block is counted as the size class
+//! jemalloc serves it from (what `zmalloc_size` reports in Redis), which
+//! is what the heap grows by: rounding is a large part of small
+//! allocations.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
@@ -63,27 +62,34 @@ fn count(delta: isize) {
     }
 }
 
-/// Bytes glibc's heap spends on a block of `size` bytes aligned to
-/// `align`: Redis's `zmalloc_size` counterpart for this allocator.
+/// The allocator everything goes to.
+static INNER: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Bytes jemalloc spends on a block of `size` bytes aligned to `align`:
+/// its size class (8, then steps of 16 up to 128, then four classes per
+/// doubling: 160, 192, 224, 256, 320...), as `nallocx` would say.
 #[inline]
 pub const fn chunk_size(size: usize, align: usize) -> usize {
-    // request2size: header word, 16-byte granularity, 32-byte minimum.
-    let chunk = (size + 8 + 15) & !15;
-    let chunk = if chunk < 32 { 32 } else { chunk };
-    // Over-aligned blocks may waste up to the alignment in front.
-    if align > 16 {
-        chunk + align
+    let size = if size < align { align } else { size };
+    let class = if size <= 8 {
+        8
+    } else if size <= 128 {
+        (size + 15) & !15
     } else {
-        chunk
-    }
+        let lg = usize::BITS - 1 - (size - 1).leading_zeros();
+        let step = 1usize << (lg - 2);
+        (size + step - 1) & !(step - 1)
+    };
+    // Aligned blocks come from a class that is a multiple of the alignment.
+    (class + align - 1) & !(align - 1)
 }
 
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counters are bookkeeping only.
+// SAFETY: every call is forwarded unchanged to jemalloc; the counters are
+// bookkeeping only.
 unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        let p = INNER.alloc(layout);
         if !p.is_null() {
             count(chunk_size(layout.size(), layout.align()) as isize);
         }
@@ -92,7 +98,7 @@ unsafe impl GlobalAlloc for Counting {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
+        let p = INNER.alloc_zeroed(layout);
         if !p.is_null() {
             count(chunk_size(layout.size(), layout.align()) as isize);
         }
@@ -101,13 +107,13 @@ unsafe impl GlobalAlloc for Counting {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
+        INNER.dealloc(ptr, layout);
         count(-(chunk_size(layout.size(), layout.align()) as isize));
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
+        let p = INNER.realloc(ptr, layout, new_size);
         if !p.is_null() {
             count(chunk_size(new_size, layout.align()) as isize - chunk_size(layout.size(), layout.align()) as isize);
         }
@@ -164,22 +170,76 @@ fn page_size() -> u64 {
     }
 }
 
-/// Gives free heap memory back to the system (MEMORY PURGE), with glibc's
-/// `malloc_trim`, looked up at run time so another libc simply skips it.
+// jemalloc's control interface, from the library tikv-jemallocator links
+// (its symbols carry the `_rjem_` prefix).
+extern "C" {
+    #[link_name = "_rjem_mallctl"]
+    fn mallctl(
+        name: *const std::ffi::c_char,
+        oldp: *mut std::ffi::c_void,
+        oldlenp: *mut usize,
+        newp: *mut std::ffi::c_void,
+        newlen: usize,
+    ) -> i32;
+    #[link_name = "_rjem_malloc_stats_print"]
+    fn malloc_stats_print(
+        write: Option<unsafe extern "C" fn(*mut std::ffi::c_void, *const std::ffi::c_char)>,
+        opaque: *mut std::ffi::c_void,
+        opts: *const std::ffi::c_char,
+    );
+}
+
+/// Releases the dirty pages of every arena to the system (MEMORY PURGE),
+/// as Redis's `jemalloc_purge`.
 pub fn purge() {
-    extern "C" {
-        fn dlsym(handle: *mut std::ffi::c_void, symbol: *const std::ffi::c_char) -> *mut std::ffi::c_void;
-    }
-    // SAFETY: dlsym with RTLD_DEFAULT (null) and a NUL-terminated name only
-    // looks a symbol up; a non-null "malloc_trim" is glibc's
-    // `int malloc_trim(size_t pad)`.
+    // SAFETY: a write-less, read-less control call on a NUL-terminated
+    // name ("arena.<MALLCTL_ARENAS_ALL>.purge").
     unsafe {
-        let sym = dlsym(std::ptr::null_mut(), c"malloc_trim".as_ptr());
-        if !sym.is_null() {
-            let trim: unsafe extern "C" fn(usize) -> i32 = std::mem::transmute(sym);
-            trim(0);
+        mallctl(c"arena.4096.purge".as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0);
+    }
+}
+
+/// jemalloc's allocated, active and resident bytes (INFO allocator_*);
+/// zeros when it was built without statistics.
+pub fn allocator_stats() -> (u64, u64, u64) {
+    // SAFETY: writing the epoch (a u64) refreshes the statistics; each
+    // statistic is read into a usize, whose size is passed along.
+    unsafe {
+        let mut epoch: u64 = 1;
+        mallctl(
+            c"epoch".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            (&mut epoch as *mut u64).cast(),
+            std::mem::size_of::<u64>(),
+        );
+        let read = |name: &std::ffi::CStr| {
+            let mut v: usize = 0;
+            let mut len = std::mem::size_of::<usize>();
+            let rc = mallctl(name.as_ptr(), (&mut v as *mut usize).cast(), &mut len, std::ptr::null_mut(), 0);
+            if rc == 0 {
+                v as u64
+            } else {
+                0
+            }
+        };
+        (read(c"stats.allocated"), read(c"stats.active"), read(c"stats.resident"))
+    }
+}
+
+/// jemalloc's statistics report (MEMORY MALLOC-STATS).
+pub fn malloc_stats() -> String {
+    unsafe extern "C" fn append(out: *mut std::ffi::c_void, text: *const std::ffi::c_char) {
+        // SAFETY: `out` is the String passed below, `text` a C string.
+        unsafe {
+            let out = &mut *out.cast::<String>();
+            out.push_str(&std::ffi::CStr::from_ptr(text).to_string_lossy());
         }
     }
+    let mut out = String::new();
+    // SAFETY: the callback only appends to `out`, which outlives the call.
+    unsafe { malloc_stats_print(Some(append), (&mut out as *mut String).cast(), std::ptr::null()) };
+    out
 }
 
 #[cfg(test)]
@@ -187,12 +247,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunks_as_glibc_carves_them() {
-        assert_eq!(chunk_size(0, 1), 32);
-        assert_eq!(chunk_size(24, 8), 32);
-        assert_eq!(chunk_size(25, 8), 48);
-        assert_eq!(chunk_size(40, 8), 48);
-        assert_eq!(chunk_size(100, 1), 112);
-        assert_eq!(chunk_size(64, 64), 144);
+    fn size_classes_as_jemalloc_has_them() {
+        for (size, class) in [(1, 8), (8, 8), (9, 16), (24, 32), (100, 112), (128, 128), (129, 160), (200, 224)] {
+            assert_eq!(chunk_size(size, 1), class, "{size}");
+        }
+        for (size, class) in [(256, 256), (257, 320), (1000, 1024), (1025, 1280), (5000, 5120), (100_000, 114_688)] {
+            assert_eq!(chunk_size(size, 8), class, "{size}");
+        }
+        assert_eq!(chunk_size(64, 64), 64);
+        assert_eq!(chunk_size(65, 64), 128);
+        // What jemalloc itself reports for a block.
+        for size in [1, 17, 100, 333, 4000, 70_000] {
+            let layout = Layout::from_size_align(size, 8).expect("layout");
+            // SAFETY: a fresh block of that layout, freed right after.
+            unsafe {
+                let p = INNER.alloc(layout);
+                assert_eq!(tikv_jemallocator::usable_size(p), chunk_size(size, 8), "{size}");
+                INNER.dealloc(p, layout);
+            }
+        }
     }
 }

@@ -291,7 +291,9 @@ fn info_memory_fields_are_sane() {
     assert_eq!(m["maxmemory"], "0");
     assert_eq!(m["maxmemory_human"], "0B");
     assert_eq!(m["maxmemory_policy"], "noeviction");
-    assert_eq!(m["mem_allocator"], "libc");
+    assert_eq!(m["mem_allocator"], "jemalloc-5.3.0");
+    assert!(n("allocator_allocated") <= n("allocator_active") && n("allocator_active") <= n("allocator_resident"));
+    assert!(n("allocator_allocated") > used / 2 && n("allocator_resident") > used / 2);
     assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "100mb", "maxmemory-policy", "allkeys-lfu"]), Resp::ok());
     let m = info_fields(&mut c, "memory");
     assert_eq!((m["maxmemory"].as_str(), m["maxmemory_human"].as_str()), ("104857600", "100.00M"));
@@ -399,7 +401,8 @@ fn memory_stats_doctor_purge() {
     let Resp::Bulk(Some(doctor)) = c.cmd(&["MEMORY", "DOCTOR"]) else { panic!("MEMORY DOCTOR") };
     assert!(String::from_utf8_lossy(&doctor).starts_with("Hi Sam, this instance is empty"));
     assert_eq!(c.cmd(&["MEMORY", "PURGE"]), Resp::ok());
-    assert_eq!(c.cmd(&["MEMORY", "MALLOC-STATS"]), Resp::bulk("Stats not supported for the current allocator"));
+    let Resp::Bulk(Some(stats)) = c.cmd(&["MEMORY", "MALLOC-STATS"]) else { panic!("MEMORY MALLOC-STATS") };
+    assert!(String::from_utf8_lossy(&stats).starts_with("___ Begin jemalloc statistics ___"));
     let Resp::Array(Some(help)) = c.cmd(&["MEMORY", "HELP"]) else { panic!("MEMORY HELP") };
     assert_eq!(help.len(), 14);
     assert_eq!(c.cmd(&["MEMORY", "nope"]), err("ERR unknown subcommand 'nope'. Try MEMORY HELP."));

@@ -15,6 +15,7 @@ use super::{flags::*, keys, CommandDef, Ctx, NO_KEYS};
 use crate::alloc::chunk_size;
 use crate::cmd;
 use crate::commands::server::{bytes_to_human, for_each_client, MemoryStats};
+use crate::db::key::INLINE_MAX;
 use crate::db::value::Str;
 use crate::db::{Key, Obj, Value};
 use crate::types::dict::Dict;
@@ -127,7 +128,10 @@ fn extrapolate(total: usize, samples: usize, sizes: impl Iterator<Item = usize>)
 
 /// The memory of a key in the keyspace: its entry, its name and its value.
 pub fn key_usage(key: &[u8], obj: &Obj, samples: usize) -> usize {
-    chunk_size(Dict::<Key, Obj>::entry_size(), 8) + heap(key.len()) + value_usage(&obj.val, samples)
+    // Short names live inside the entry; longer ones in a block that
+    // starts with their length.
+    let name = if key.len() > INLINE_MAX { heap(std::mem::size_of::<usize>() + key.len()) } else { 0 };
+    chunk_size(Dict::<Key, Obj>::entry_size(), 8) + name + value_usage(&obj.val, samples)
 }
 
 /// The heap memory of a value beyond the object itself.
@@ -137,9 +141,9 @@ pub fn value_usage(v: &Value, samples: usize) -> usize {
         Value::Str(Str::Boxed(b)) => heap(b.len()),
         Value::Str(Str::Raw(b)) => boxed::<Vec<u8>>() + heap(b.capacity()),
         Value::List(l) => boxed::<List>() + list_usage(l, samples),
-        Value::Hash(h) => boxed::<Hash>() + hash_usage(h, samples),
+        Value::Hash(h) => hash_usage(h, samples),
         Value::Set(s) => boxed::<Set>() + set_usage(s, samples),
-        Value::ZSet(z) => boxed::<ZSet>() + zset_usage(z, samples),
+        Value::ZSet(z) => zset_usage(z, samples),
         Value::Stream(s) => boxed::<Stream>() + stream_usage(s),
     }
 }
@@ -174,14 +178,15 @@ fn set_usage(s: &Set, samples: usize) -> usize {
 fn zset_usage(z: &ZSet, samples: usize) -> usize {
     match z {
         ZSet::Pack(lp) => heap(lp.allocated()),
-        ZSet::Skip { dict, .. } => {
+        ZSet::Skip(sorted) => {
+            let dict = &sorted.dict;
             let entry = chunk_size(Dict::<Box<[u8]>, f64>::entry_size(), 8);
             // The skiplist keeps its own copy of each member (a slot and a
             // block) and a node of 3 words plus 4/3 levels on average.
             const NODE: usize = (3 * 3 + 4) * 8 / 3;
             let slot = std::mem::size_of::<Box<[u8]>>();
             let per_member = dict.keys().map(|m| entry + 2 * heap(m.len()) + slot + NODE);
-            dict_tables(dict) + extrapolate(dict.len(), samples, per_member)
+            boxed::<crate::types::zset::Sorted>() + dict_tables(dict) + extrapolate(dict.len(), samples, per_member)
         }
     }
 }
@@ -277,6 +282,16 @@ impl Overhead {
     }
 }
 
+/// jemalloc's allocated, active and resident bytes; without its
+/// statistics, what Redis reports then: the counted memory as allocated
+/// and the RSS as active and resident.
+fn allocator_figures(o: &Overhead) -> (u64, u64, u64) {
+    match crate::alloc::allocator_stats() {
+        (0, _, _) => (o.used, o.rss, o.rss),
+        figures => figures,
+    }
+}
+
 /// `a / b`, with 0 for b = 0.
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 {
@@ -294,14 +309,12 @@ macro_rules! field {
 }
 
 /// The `# Memory` section of INFO, with Redis 7.0's fields in its order.
-/// Without allocator statistics (Redis with libc malloc) the allocator's
-/// active and resident memory are taken to be the RSS, as Redis does.
 pub fn info_section(ctx: &Ctx, s: &mut String) {
     let o = Overhead::measure(ctx);
     let total_system = MemoryStats::read().total_system;
     let maxmemory = crate::db::evict::maxmemory();
     let policy = ctx.srv.config.get("maxmemory-policy").unwrap_or("noeviction");
-    let (allocated, active, resident) = (o.used, o.rss, o.rss);
+    let (allocated, active, resident) = allocator_figures(&o);
     field!(s, "used_memory", "{}", o.used);
     field!(s, "used_memory_human", "{}", bytes_to_human(o.used));
     field!(s, "used_memory_rss", "{}", o.rss);
@@ -357,7 +370,7 @@ pub fn info_section(ctx: &Ctx, s: &mut String) {
     field!(s, "mem_clients_normal", "{}", o.clients_normal);
     field!(s, "mem_cluster_links", "0");
     field!(s, "mem_aof_buffer", "0");
-    field!(s, "mem_allocator", "libc");
+    field!(s, "mem_allocator", "jemalloc-5.3.0");
     field!(s, "active_defrag_running", "0");
     field!(s, "lazyfree_pending_objects", "0");
     field!(s, "lazyfreed_objects", "0");
@@ -365,6 +378,7 @@ pub fn info_section(ctx: &Ctx, s: &mut String) {
 
 fn memory_stats(ctx: &mut Ctx, _args: &[Bytes]) {
     let o = Overhead::measure(ctx);
+    let (allocated, active, resident) = allocator_figures(&o);
     let frag = o.fragmentation();
     let out = ctx.out();
     out.map(27 + o.dbs.len());
@@ -398,19 +412,18 @@ fn memory_stats(ctx: &mut Ctx, _args: &[Bytes]) {
     out.double(o.dataset_perc());
     out.bulk(b"peak.percentage");
     out.double(o.peak_perc());
-    // The allocator's figures are the process's, as in memory_section.
-    int(out, "allocator.allocated", o.used);
-    int(out, "allocator.active", o.rss);
-    int(out, "allocator.resident", o.rss);
+    int(out, "allocator.allocated", allocated);
+    int(out, "allocator.active", active);
+    int(out, "allocator.resident", resident);
     out.bulk(b"allocator-fragmentation.ratio");
-    out.double(ratio(o.rss, o.used));
-    int(out, "allocator-fragmentation.bytes", o.rss.saturating_sub(o.used));
+    out.double(ratio(active, allocated));
+    int(out, "allocator-fragmentation.bytes", active.saturating_sub(allocated));
     out.bulk(b"allocator-rss.ratio");
-    out.double(1.0);
-    int(out, "allocator-rss.bytes", 0);
+    out.double(ratio(resident, active));
+    int(out, "allocator-rss.bytes", resident.saturating_sub(active));
     out.bulk(b"rss-overhead.ratio");
-    out.double(1.0);
-    int(out, "rss-overhead.bytes", 0);
+    out.double(ratio(o.rss, resident));
+    int(out, "rss-overhead.bytes", o.rss.saturating_sub(resident));
     out.bulk(b"fragmentation");
     out.double(frag);
     int(out, "fragmentation.bytes", o.rss.saturating_sub(o.used));
@@ -425,7 +438,7 @@ fn memory_doctor(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 /// Redis's `getMemoryDoctorReport`, on oxkey's figures (the allocator's
-/// own fragmentation and RSS checks cannot fire: they are the process's).
+/// fragmentation and RSS checks are left out).
 fn doctor_report(o: &Overhead, clients: u64) -> String {
     if o.used < 5 << 20 {
         return "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n".into();
@@ -435,7 +448,7 @@ fn doctor_report(o: &Overhead, clients: u64) -> String {
         issues.push(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n".to_string());
     }
     if o.fragmentation() > 1.4 && o.rss.saturating_sub(o.used) > 10 << 20 {
-        issues.push(" * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc. Note: The currently used allocator is \"libc\".\n\n".to_string());
+        issues.push(" * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc. Note: The currently used allocator is \"jemalloc-5.3.0\".\n\n".to_string());
     }
     if clients > 0 && o.clients_normal / clients > 200 * 1024 {
         issues.push(" * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Redis instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n".to_string());
@@ -453,7 +466,8 @@ fn doctor_report(o: &Overhead, clients: u64) -> String {
 }
 
 fn memory_malloc_stats(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.out().verbatim(b"Stats not supported for the current allocator");
+    let report = crate::alloc::malloc_stats();
+    ctx.out().verbatim(report.as_bytes());
 }
 
 fn memory_purge(ctx: &mut Ctx, _args: &[Bytes]) {
@@ -498,8 +512,9 @@ mod tests {
         assert_eq!(key_usage(b"foo", &small, 5), key_usage(b"foo", &int, 5));
         assert_eq!(key_usage(b"foo", &embstr, 5) - key_usage(b"foo", &small, 5), 48);
         assert!(key_usage(b"foo", &raw, 5) > 400);
-        // A 100-byte name takes a 112-byte chunk, a 3-byte one 32.
-        assert_eq!(key_usage(&[b'k'; 100], &small, 5), key_usage(b"foo", &small, 5) + 80);
+        // A 100-byte name takes a 112-byte block (its length first); a
+        // 3-byte one lives in the entry.
+        assert_eq!(key_usage(&[b'k'; 100], &small, 5), key_usage(b"foo", &small, 5) + 112);
     }
 
     #[test]
