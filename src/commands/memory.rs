@@ -237,6 +237,7 @@ pub struct Overhead {
     pub startup: u64,
     pub rss: u64,
     pub clients_normal: u64,
+    pub aof_buffer: u64,
     /// (db, main dict, expires dict) for each db with keys.
     pub dbs: Vec<(usize, u64, u64)>,
     pub keys: u64,
@@ -255,7 +256,8 @@ impl Overhead {
         let slot = std::mem::size_of::<usize>() as u64;
         let mut dbs = Vec::new();
         let mut keys = 0;
-        let mut total = startup + clients_normal;
+        let aof_buffer = ctx.srv.persistence.aof.buffer_len() as u64;
+        let mut total = startup + clients_normal + aof_buffer;
         for db in ctx.srv.dbs.iter().filter(|d| !d.is_empty()) {
             let main = db.dict.len() as u64 * main_entry + db.dict.slots() as u64 * slot;
             let expires = db.volatile.len() as u64 * expires_entry + db.volatile.slots() as u64 * slot;
@@ -264,7 +266,18 @@ impl Overhead {
             dbs.push((db.id, main, expires));
         }
         let dataset = m.used.saturating_sub(total);
-        Overhead { used: m.used, peak: m.peak, startup, rss: m.rss, clients_normal, dbs, keys, total, dataset }
+        Overhead {
+            used: m.used,
+            peak: m.peak,
+            startup,
+            rss: m.rss,
+            clients_normal,
+            aof_buffer,
+            dbs,
+            keys,
+            total,
+            dataset,
+        }
     }
 
     /// The dataset's share of what was allocated since start-up.
@@ -361,15 +374,14 @@ pub fn info_section(ctx: &Ctx, s: &mut String) {
     field!(s, "rss_overhead_bytes", "{}", o.rss as i64 - resident as i64);
     field!(s, "mem_fragmentation_ratio", "{:.2}", o.fragmentation());
     field!(s, "mem_fragmentation_bytes", "{}", o.rss as i64 - o.used as i64);
-    // No replica or AOF buffers exist whose memory eviction would skip.
-    for name in
-        ["mem_not_counted_for_evict", "mem_replication_backlog", "mem_total_replication_buffers", "mem_clients_slaves"]
-    {
+    // The AOF buffer is left out of eviction's count (no replicas yet).
+    field!(s, "mem_not_counted_for_evict", "{}", o.aof_buffer);
+    for name in ["mem_replication_backlog", "mem_total_replication_buffers", "mem_clients_slaves"] {
         let _ = write!(s, "{name}:0\r\n");
     }
     field!(s, "mem_clients_normal", "{}", o.clients_normal);
     field!(s, "mem_cluster_links", "0");
-    field!(s, "mem_aof_buffer", "0");
+    field!(s, "mem_aof_buffer", "{}", o.aof_buffer);
     field!(s, "mem_allocator", "jemalloc-5.3.0");
     field!(s, "active_defrag_running", "0");
     field!(s, "lazyfree_pending_objects", "0");
@@ -393,7 +405,7 @@ fn memory_stats(ctx: &mut Ctx, _args: &[Bytes]) {
     int(out, "clients.slaves", 0);
     int(out, "clients.normal", o.clients_normal);
     int(out, "cluster.links", 0);
-    int(out, "aof.buffer", 0);
+    int(out, "aof.buffer", o.aof_buffer);
     int(out, "lua.caches", 0);
     int(out, "functions.caches", 0);
     for &(db, main, expires) in &o.dbs {
@@ -532,6 +544,7 @@ mod tests {
             startup: 0,
             rss: 8 << 20,
             clients_normal: 0,
+            aof_buffer: 0,
             dbs: Vec::new(),
             keys: 0,
             total: 0,

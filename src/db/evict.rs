@@ -242,7 +242,9 @@ pub fn perform(srv: &mut Server, mut caller: Option<&mut Client>) -> Outcome {
     if max == 0 {
         return Outcome::Ok;
     }
-    let used = crate::alloc::used() as u64;
+    // The AOF buffer is not counted (Redis's freeMemoryGetNotCountedMemory):
+    // evicting keys would only grow it with their DELs.
+    let used = (crate::alloc::used() as u64).saturating_sub(srv.persistence.aof.buffer_len() as u64);
     if used <= max {
         srv.evictor.running = false;
         srv.evictor.over(false);
