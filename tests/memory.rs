@@ -476,3 +476,31 @@ fn a_background_save_keeps_the_keys_evicted_while_it_runs() {
     let loaded = TestServer::start_with(&["--dir", &dir]);
     assert_eq!(loaded.raw().cmd(&["DBSIZE"]), Resp::Int(5000));
 }
+
+#[test]
+fn evicted_keys_reach_the_aof_as_del() {
+    let s = TestServer::start_with(&["--maxmemory-policy", "allkeys-random", "--appendonly", "yes"]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["SELECT", "2"]), Resp::ok());
+    for k in ["evict:a", "evict:b"] {
+        assert_eq!(c.cmd(&["SET", k, "v"]), Resp::ok());
+    }
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "1"]), Resp::ok());
+    assert_eq!(c.cmd(&["DBSIZE"]), Resp::Int(0));
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "0"]), Resp::ok());
+    let incr = s.dir.join("appendonlydir/appendonly.aof.1.incr.aof");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let aof = std::fs::read_to_string(&incr).unwrap_or_default();
+        let dels = ["evict:a", "evict:b"]
+            .iter()
+            .filter(|k| aof.contains(&format!("*2\r\n$3\r\nDEL\r\n${}\r\n{k}\r\n", k.len())))
+            .count();
+        if dels == 2 {
+            assert!(aof.contains("*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n"), "{aof:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no DEL of the evicted keys in the AOF: {aof:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -301,7 +301,7 @@ fn evict_key(srv: &mut Server, db: usize, key: &[u8], volatile: bool, caller: Op
     let freed = before - crate::alloc::used() as i64;
     srv.stats.evicted_keys += 1;
     srv.notify(caller, class::EVICTED, "evicted", key, db);
-    if !srv.write_subscribers.is_empty() {
+    if srv.propagating() {
         srv.emit_write(db, vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)]);
     }
     Some(freed)
