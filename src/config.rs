@@ -91,6 +91,7 @@ impl Feature {
                 | Feature::Aof
                 | Feature::Dump
                 | Feature::KeyspaceEvents
+                | Feature::Eviction
                 | Feature::ClientLimits
                 | Feature::UnixSocket
                 | Feature::ProtectedMode

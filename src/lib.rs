@@ -1,5 +1,6 @@
 //! oxkey: a Redis/Valkey-compatible in-memory data structure server.
 
+pub mod alloc;
 pub mod commands;
 pub mod config;
 pub mod db;

@@ -15,6 +15,7 @@ pub mod introspection;
 pub mod keys;
 pub mod latency;
 pub mod lists;
+pub mod memory;
 pub mod persistence;
 pub mod pubsub;
 pub mod scan;
@@ -295,6 +296,7 @@ static FAMILIES: &[&[CommandDef]] = &[
     keys::COMMANDS,
     latency::COMMANDS,
     lists::COMMANDS,
+    memory::COMMANDS,
     persistence::COMMANDS,
     pubsub::COMMANDS,
     scripting::COMMANDS,

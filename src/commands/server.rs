@@ -8,7 +8,6 @@
 //! zero, `-1` or `ok` — as Redis itself does when they are idle.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
@@ -402,7 +401,7 @@ fn server_section(ctx: &Ctx, s: &mut String) {
 
 /// Every client, the calling one included (it is out of the map while its
 /// command runs).
-fn for_each_client(ctx: &Ctx, mut f: impl FnMut(&crate::server::client::Client)) {
+pub(crate) fn for_each_client(ctx: &Ctx, mut f: impl FnMut(&crate::server::client::Client)) {
     let caller_in_map = ctx.srv.clients.contains_key(&ctx.client.id);
     for c in ctx.srv.clients.values() {
         f(c);
@@ -436,7 +435,7 @@ fn clients_section(ctx: &Ctx, s: &mut String) {
 
 /// Memory figures read from the allocator and the kernel.
 pub struct MemoryStats {
-    /// Bytes allocated (malloc's in-use bytes, mmapped blocks included).
+    /// Bytes allocated, as the counting allocator has them.
     pub used: u64,
     /// Resident set size of the process.
     pub rss: u64,
@@ -444,16 +443,11 @@ pub struct MemoryStats {
     pub total_system: u64,
 }
 
-/// Highest `used` seen by INFO so far (Redis samples it in its cron too).
-static PEAK_MEMORY: AtomicU64 = AtomicU64::new(0);
-
 impl MemoryStats {
     pub fn read() -> MemoryStats {
-        let rss = proc_status_kb("/proc/self/status", "VmRSS:").unwrap_or(0) * 1024;
-        let used = malloc_in_use().unwrap_or(rss);
-        let peak = PEAK_MEMORY.fetch_max(used, Ordering::Relaxed).max(used);
+        let used = crate::alloc::used() as u64;
         let total_system = proc_status_kb("/proc/meminfo", "MemTotal:").unwrap_or(0) * 1024;
-        MemoryStats { used, rss, peak, total_system }
+        MemoryStats { used, rss: crate::alloc::rss(), peak: crate::alloc::peak(), total_system }
     }
 }
 
@@ -462,40 +456,6 @@ fn proc_status_kb(path: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().find(|l| l.starts_with(key))?;
     line[key.len()..].split_whitespace().next()?.parse().ok()
-}
-
-/// Bytes in use according to glibc's `mallinfo2`, looked up at run time so
-/// that a libc without it (musl) falls back to the RSS. oxkey uses the
-/// system allocator, so this counts every allocation the server made.
-fn malloc_in_use() -> Option<u64> {
-    #[repr(C)]
-    struct MallInfo2 {
-        arena: usize,
-        ordblks: usize,
-        smblks: usize,
-        hblks: usize,
-        hblkhd: usize,
-        usmblks: usize,
-        fsmblks: usize,
-        uordblks: usize,
-        fordblks: usize,
-        keepcost: usize,
-    }
-    extern "C" {
-        fn dlsym(handle: *mut std::ffi::c_void, symbol: *const std::ffi::c_char) -> *mut std::ffi::c_void;
-    }
-    // SAFETY: dlsym with RTLD_DEFAULT (null) and a NUL-terminated name only
-    // looks a symbol up; a non-null result for "mallinfo2" is glibc's
-    // `struct mallinfo2 mallinfo2(void)`, whose layout MallInfo2 mirrors.
-    unsafe {
-        let sym = dlsym(std::ptr::null_mut(), c"mallinfo2".as_ptr());
-        if sym.is_null() {
-            return None;
-        }
-        let mallinfo2: unsafe extern "C" fn() -> MallInfo2 = std::mem::transmute(sym);
-        let mi = mallinfo2();
-        Some((mi.uordblks + mi.hblkhd) as u64)
-    }
 }
 
 /// Redis's bytesToHuman: 100B, 1.50K, 2.00M...
@@ -512,86 +472,8 @@ pub fn bytes_to_human(n: u64) -> String {
     format!("{n}B")
 }
 
-/// `a / b` as Redis prints ratios, with 0/0 as 0.
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
-}
-
 fn memory_section(ctx: &Ctx, s: &mut String) {
-    let m = MemoryStats::read();
-    let mut clients_mem = 0u64;
-    for_each_client(ctx, |c| clients_mem += c.memory(0) as u64);
-    // Until exact accounting exists, the overhead counted is the clients'
-    // buffers; the rest of the allocated memory is the dataset.
-    let overhead = clients_mem.min(m.used);
-    let dataset = m.used - overhead;
-    let maxmemory = ctx.srv.config.get("maxmemory").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let policy = ctx.srv.config.get("maxmemory-policy").unwrap_or("noeviction");
-    // Without jemalloc's statistics Redis takes the allocator's active and
-    // resident memory to be the RSS; so do we.
-    let (allocated, active, resident) = (m.used, m.rss, m.rss);
-    field!(s, "used_memory", "{}", m.used);
-    field!(s, "used_memory_human", "{}", bytes_to_human(m.used));
-    field!(s, "used_memory_rss", "{}", m.rss);
-    field!(s, "used_memory_rss_human", "{}", bytes_to_human(m.rss));
-    field!(s, "used_memory_peak", "{}", m.peak);
-    field!(s, "used_memory_peak_human", "{}", bytes_to_human(m.peak));
-    field!(s, "used_memory_peak_perc", "{:.2}%", ratio(m.used * 100, m.peak));
-    field!(s, "used_memory_overhead", "{overhead}");
-    field!(s, "used_memory_startup", "0");
-    field!(s, "used_memory_dataset", "{dataset}");
-    field!(s, "used_memory_dataset_perc", "{:.2}%", ratio(dataset * 100, m.used));
-    field!(s, "allocator_allocated", "{allocated}");
-    field!(s, "allocator_active", "{active}");
-    field!(s, "allocator_resident", "{resident}");
-    field!(s, "total_system_memory", "{}", m.total_system);
-    field!(s, "total_system_memory_human", "{}", bytes_to_human(m.total_system));
-    // No Lua VM and no functions: their memory is zero.
-    for name in ["used_memory_lua", "used_memory_vm_eval"] {
-        let _ = write!(s, "{name}:0\r\n");
-    }
-    field!(s, "used_memory_lua_human", "0B");
-    for name in [
-        "used_memory_scripts_eval",
-        "number_of_cached_scripts",
-        "number_of_functions",
-        "number_of_libraries",
-        "used_memory_vm_functions",
-        "used_memory_vm_total",
-    ] {
-        let _ = write!(s, "{name}:0\r\n");
-    }
-    field!(s, "used_memory_vm_total_human", "0B");
-    field!(s, "used_memory_functions", "0");
-    field!(s, "used_memory_scripts", "0");
-    field!(s, "used_memory_scripts_human", "0B");
-    field!(s, "maxmemory", "{maxmemory}");
-    field!(s, "maxmemory_human", "{}", bytes_to_human(maxmemory));
-    field!(s, "maxmemory_policy", "{policy}");
-    field!(s, "allocator_frag_ratio", "{:.2}", ratio(active, allocated));
-    field!(s, "allocator_frag_bytes", "{}", active as i64 - allocated as i64);
-    field!(s, "allocator_rss_ratio", "{:.2}", ratio(resident, active));
-    field!(s, "allocator_rss_bytes", "{}", resident as i64 - active as i64);
-    field!(s, "rss_overhead_ratio", "{:.2}", ratio(m.rss, resident));
-    field!(s, "rss_overhead_bytes", "{}", m.rss as i64 - resident as i64);
-    field!(s, "mem_fragmentation_ratio", "{:.2}", ratio(m.rss, m.used));
-    field!(s, "mem_fragmentation_bytes", "{}", m.rss as i64 - m.used as i64);
-    for name in
-        ["mem_not_counted_for_evict", "mem_replication_backlog", "mem_total_replication_buffers", "mem_clients_slaves"]
-    {
-        let _ = write!(s, "{name}:0\r\n");
-    }
-    field!(s, "mem_clients_normal", "{clients_mem}");
-    field!(s, "mem_cluster_links", "0");
-    field!(s, "mem_aof_buffer", "{}", ctx.srv.persistence.aof.buffer_len());
-    field!(s, "mem_allocator", "libc");
-    field!(s, "active_defrag_running", "0");
-    field!(s, "lazyfree_pending_objects", "0");
-    field!(s, "lazyfreed_objects", "0");
+    super::memory::info_section(ctx, s);
 }
 
 fn persistence_section(ctx: &Ctx, s: &mut String) {
@@ -624,16 +506,14 @@ fn stats_section(ctx: &Ctx, s: &mut String) {
     field!(s, "sync_partial_err", "0");
     field!(s, "expired_keys", "{}", st.expired_keys);
     field!(s, "expired_stale_perc", "0.00");
-    for name in [
-        "expired_time_cap_reached_count",
-        "expire_cycle_cpu_milliseconds",
-        "evicted_keys",
-        "evicted_clients",
-        "total_eviction_exceeded_time",
-        "current_eviction_exceeded_time",
-    ] {
+    for name in ["expired_time_cap_reached_count", "expire_cycle_cpu_milliseconds"] {
         let _ = write!(s, "{name}:0\r\n");
     }
+    field!(s, "evicted_keys", "{}", st.evicted_keys);
+    field!(s, "evicted_clients", "0");
+    let (total, current) = ctx.srv.evictor.exceeded_time();
+    field!(s, "total_eviction_exceeded_time", "{}", total.as_millis());
+    field!(s, "current_eviction_exceeded_time", "{}", current.as_millis());
     field!(s, "keyspace_hits", "{}", st.keyspace_hits);
     field!(s, "keyspace_misses", "{}", st.keyspace_misses);
     for name in [

@@ -6,6 +6,7 @@
 //! `set_expire`): the volatile set has to follow them, or the active cycle
 //! would never see the key.
 
+pub mod evict;
 pub mod expire;
 pub mod key;
 pub mod value;
@@ -45,6 +46,7 @@ pub fn refresh_access(config: &crate::config::Config) {
     let num = |name: &str, default: u32| config.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
     LFU_LOG_FACTOR.store(num("lfu-log-factor", 10), Relaxed);
     LFU_DECAY_TIME.store(num("lfu-decay-time", 1), Relaxed);
+    evict::configure(config);
 }
 
 /// CLIENT NO-TOUCH for the command about to run: lookups then leave the
@@ -98,26 +100,33 @@ fn lfu_minutes() -> u32 {
 /// The LFU counter of `o` after decaying it by the time since its last
 /// access (Redis's `LFUDecrAndReturn`); the object is not changed.
 pub fn lfu_counter(o: &Obj) -> u32 {
-    let last = (o.lru >> 8) & 0xFFFF;
-    let counter = o.lru & 0xFF;
-    let now = lfu_minutes();
+    lfu_decayed(o.lru, lfu_minutes(), LFU_DECAY_TIME.load(Relaxed))
+}
+
+/// The counter of LFU data `lru` (16-bit minutes, 8-bit counter) at minute
+/// `now`: one less per `decay_time` minutes elapsed (none if 0).
+pub fn lfu_decayed(lru: u32, now: u32, decay_time: u32) -> u32 {
+    let last = (lru >> 8) & 0xFFFF;
+    let counter = lru & 0xFF;
     let elapsed = if now >= last { now - last } else { 0xFFFF - last + now };
-    let decay = LFU_DECAY_TIME.load(Relaxed);
-    let periods = elapsed.checked_div(decay).unwrap_or(0);
+    let periods = elapsed.checked_div(decay_time).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
-/// Records an access under LFU: decay, then a logarithmic increment (the
-/// more hits a key has, the less likely the next one counts).
-fn lfu_touch(o: &mut Obj) {
-    let mut counter = lfu_counter(o);
-    if counter < 255 {
-        let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
-        let p = 1.0 / (base * LFU_LOG_FACTOR.load(Relaxed) as f64 + 1.0);
-        if rand::random::<f64>() < p {
-            counter += 1;
-        }
+/// Redis's `LFULogIncr` with `r` the random draw in [0, 1): the more hits
+/// a key has, the less likely the next one counts; 255 is the ceiling.
+pub fn lfu_log_incr(counter: u32, log_factor: u32, r: f64) -> u32 {
+    if counter >= 255 {
+        return 255;
     }
+    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+    let p = 1.0 / (base * log_factor as f64 + 1.0);
+    counter + (r < p) as u32
+}
+
+/// Records an access under LFU: decay, then a logarithmic increment.
+fn lfu_touch(o: &mut Obj) {
+    let counter = lfu_log_incr(lfu_counter(o), LFU_LOG_FACTOR.load(Relaxed), rand::random::<f64>());
     o.lru = (lfu_minutes() << 8) | counter;
 }
 
@@ -350,6 +359,16 @@ impl Db {
             self.volatile.remove(key);
         }
         Some(o)
+    }
+
+    /// Removes a key to free memory (eviction), expired or not, as Redis's
+    /// eviction deletes; with `volatile`, only a key that has an expire.
+    /// Returns the object, for the caller to drop (and measure).
+    pub fn evict(&mut self, key: &[u8], volatile: bool) -> Option<Obj> {
+        if volatile && self.dict.get(key).is_none_or(|o| o.expire_at == 0) {
+            return None;
+        }
+        self.remove(key)
     }
 
     /// Removes an expired key and queues its DEL for propagation.

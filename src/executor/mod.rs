@@ -42,6 +42,7 @@ pub struct Stats {
     pub connections: u64,
     pub rejected_connections: u64,
     pub expired_keys: u64,
+    pub evicted_keys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub net_input_bytes: u64,
@@ -133,6 +134,8 @@ pub struct Server {
     pub pubsub: commands::pubsub::PubSub,
     /// The latency monitor's events (LATENCY LATEST...).
     pub latency: crate::server::latency::Monitor,
+    /// Eviction under maxmemory: the candidate pool and its state.
+    pub evictor: crate::db::evict::Evictor,
 }
 
 impl Server {
@@ -141,6 +144,7 @@ impl Server {
         let mut rng = rand::rngs::SmallRng::from_entropy();
         let mut hex40 = || -> String { (0..40).map(|_| format!("{:x}", rng.gen_range(0..16u8))).collect() };
         let (run_id, replid) = (hex40(), hex40());
+        crate::db::refresh_access(&config);
         Server {
             dbs: (0..config.databases).map(Db::new).collect(),
             config,
@@ -169,6 +173,7 @@ impl Server {
             persistence: Default::default(),
             pubsub: Default::default(),
             latency: Default::default(),
+            evictor: Default::default(),
         }
     }
 
@@ -639,6 +644,24 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
     }
+    // Over maxmemory: evict first; if that cannot free enough, refuse what
+    // may grow the dataset, and any queueing in MULTI (it takes memory too).
+    let oom = crate::db::evict::maxmemory() != 0
+        && crate::db::evict::perform(srv, Some(&mut *client)) == crate::db::evict::Outcome::Fail;
+    srv.evictor.oom_at_start = oom;
+    if oom && oom_refuses(client, cmd) {
+        const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+        // A refused EXEC discards its transaction and says why.
+        if cmd.def.name == "exec" {
+            commands::tx::reset(srv, client);
+            client.out.error(&format!("EXECABORT Transaction discarded because of: {OOM}"));
+        } else {
+            client.out.error(OOM);
+            commands::tx::flag_abort(client, None);
+        }
+        count_error(srv, client, reply_start, Some(cmd));
+        return Flow::Done;
+    }
     // A failed background save stops writes (stop-writes-on-bgsave-error).
     if cmd.def.has(flags::WRITE) && crate::persistence::writes_denied(srv) {
         client.out.error(&crate::persistence::misconf(srv));
@@ -707,6 +730,18 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
         return Flow::Blocked;
     }
     Flow::Done
+}
+
+/// Whether a command is refused when memory is over maxmemory and nothing
+/// can be evicted, as Redis's processCommand decides: deny-oom commands,
+/// EXEC of a transaction holding one, and anything queued in MULTI (but
+/// never EXEC, DISCARD, QUIT or RESET themselves).
+fn oom_refuses(client: &Client, cmd: Resolved) -> bool {
+    let Some(queued) = &client.tx.queued else { return cmd.def.has(flags::DENYOOM) };
+    if cmd.def.name == "exec" {
+        return queued.iter().any(|(c, _)| c.def.has(flags::DENYOOM));
+    }
+    !cmd.def.has(flags::NOT_QUEUED) || cmd.def.has(flags::DENYOOM)
 }
 
 /// Applies CLIENT REPLY OFF/SKIP to the reply just written, then moves the

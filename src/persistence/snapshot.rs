@@ -140,10 +140,7 @@ pub fn rdb_path(srv: &Server) -> String {
 
 /// Memory figure the `used-mem` AUX field reports.
 fn used_memory() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
-        .map_or(0, |pages| pages * 4096)
+    crate::alloc::used() as u64
 }
 
 fn header(srv: &Server, opts: &SaveOptions, job: &Job) -> Vec<u8> {

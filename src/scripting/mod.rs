@@ -510,6 +510,14 @@ fn redis_call<'lua>(lua: &'lua Lua, st: &mut RunState, resp: u8, args: Variadic<
     if st.readonly && cmd.def.has(flags::WRITE) {
         return err_table(lua, "ERR Write commands are not allowed from read-only scripts.");
     }
+    // Out of memory when the script started: deny-oom calls fail until the
+    // script has called a write command (it must then be able to finish).
+    if st.srv.evictor.oom_at_start && cmd.def.has(flags::DENYOOM) {
+        return err_table(lua, "OOM command not allowed when used memory > 'maxmemory'.");
+    }
+    if cmd.def.has(flags::WRITE) {
+        st.srv.evictor.oom_at_start = false;
+    }
     let start = st.client.out.buf.len();
     st.client.out.resp = resp;
     let dirty = st.srv.dirty;

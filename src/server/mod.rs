@@ -180,6 +180,7 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         let hz = config.hz;
         let io_threads = config.io_threads;
         let shared: Shared = Rc::new(RefCell::new(Server::new(config)));
+        crate::alloc::mark_startup();
         // The dataset is loaded before any connection is served: clients
         // never see the loading state.
         if let Err(e) = crate::persistence::load_at_startup(&mut shared.borrow_mut()) {
@@ -294,6 +295,17 @@ async fn cron(shared: Shared, hz: u32) {
             let threshold = srv.config.latency_monitor_threshold;
             srv.latency.add_if_needed(threshold, "expire-cycle", ms);
         }
+        // Memory over maxmemory (lowered by CONFIG SET, or an eviction
+        // that ran out of time) is freed here too, not only before commands.
+        if crate::db::evict::maxmemory() != 0 {
+            crate::db::evict::perform(&mut srv, None);
+            if srv.interest_pending() {
+                // Between commands every client is in the table: the
+                // evicted keys' watchers are flagged there, none is left.
+                let _ = srv.handle_touched();
+            }
+        }
+        crate::alloc::peak();
         close_idle_clients(&mut srv);
         close_over_output_limits(&mut srv);
         for db in srv.dbs.iter_mut() {

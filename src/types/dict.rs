@@ -60,9 +60,23 @@ impl<K: Hash + Eq, V> Default for Dict<K, V> {
     }
 }
 
+impl<K: Hash + Eq, V> Default for DictTables<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<K: Hash + Eq, V> Dict<K, V> {
     pub fn new() -> Self {
-        Dict(Box::new(DictTables::new()))
+        Dict(Box::default())
+    }
+}
+
+impl<K, V> Dict<K, V> {
+    /// Heap bytes of one entry (the chain node holding a key and value),
+    /// for memory figures.
+    pub const fn entry_size() -> usize {
+        std::mem::size_of::<Entry<K, V>>()
     }
 }
 
@@ -469,6 +483,65 @@ impl<K: Hash + Eq, V> DictTables<K, V> {
         Some((&e.key, &e.val))
     }
 
+    /// Visits up to `count` entries found from a random bucket on, as
+    /// Redis's `dictGetSomeKeys`: whole chains of consecutive buckets,
+    /// jumping elsewhere after a run of empty ones, for at most `10·count`
+    /// steps. Cheaper than `count` calls to `random`, and just as good for
+    /// eviction, which only needs a sample. Returns the number visited.
+    pub fn sample(&mut self, count: usize, rng: &mut impl rand::Rng, mut f: impl FnMut(&K, &V)) -> usize {
+        let count = count.min(self.len());
+        if count == 0 {
+            return 0;
+        }
+        // Rehashing work proportional to the sample, as Redis does.
+        for _ in 0..count {
+            if !self.rehash(1) {
+                break;
+            }
+        }
+        let tables: &[&Table<K, V>] = if self.rehash_idx.is_some() { &[&self.t0, &self.t1] } else { &[&self.t0] };
+        let mask = tables.iter().map(|t| t.mask()).max().unwrap_or(0);
+        let rehashed = self.rehash_idx.unwrap_or(0);
+        let mut i = rng.gen::<usize>() & mask;
+        let (mut stored, mut empty_run) = (0, 0);
+        for _ in 0..count * 10 {
+            for (j, t) in tables.iter().enumerate() {
+                // Buckets of the old table below the rehash index are empty.
+                if j == 0 && tables.len() == 2 && i < rehashed {
+                    if i >= tables[1].buckets.len() {
+                        i = rehashed;
+                    } else {
+                        continue;
+                    }
+                }
+                let Some(bucket) = t.buckets.get(i) else { continue };
+                match bucket.as_deref() {
+                    None => {
+                        empty_run += 1;
+                        if empty_run >= 5 && empty_run > count {
+                            i = rng.gen::<usize>() & mask;
+                            empty_run = 0;
+                        }
+                    }
+                    Some(first) => {
+                        empty_run = 0;
+                        let mut cur = Some(first);
+                        while let Some(e) = cur {
+                            f(&e.key, &e.val);
+                            stored += 1;
+                            if stored == count {
+                                return stored;
+                            }
+                            cur = e.next.as_deref();
+                        }
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        stored
+    }
+
     /// Removes every entry for which `keep` returns false.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         for t in [&mut self.t0, &mut self.t1] {
@@ -603,6 +676,48 @@ mod tests {
         // Without rehash steps on insertion the new table would stay small
         // and its chains grow without bound.
         assert!(d.slots() >= d.len() / 2, "{} slots for {} keys", d.slots(), d.len());
+    }
+
+    #[test]
+    fn sample_visits_distinct_live_entries() {
+        let mut rng = rand::thread_rng();
+        let mut d: Dict<u32, u32> = Dict::new();
+        assert_eq!(d.sample(5, &mut rng, |_, _| panic!("empty dict")), 0);
+        for i in 0..3 {
+            d.insert(i, i * 10);
+        }
+        // Fewer entries than asked: each is returned once.
+        let mut seen = Vec::new();
+        assert_eq!(d.sample(5, &mut rng, |k, v| seen.push((*k, *v))), 3);
+        seen.sort();
+        assert_eq!(seen, vec![(0, 0), (1, 10), (2, 20)]);
+        for i in 3..10_000 {
+            d.insert(i, i * 10);
+        }
+        // Mid-rehash too (a shrink is started by the removals), where a
+        // sample may come short, even empty, in the sparse old table (as
+        // in Redis: a caller samples again).
+        for i in 0..9_000 {
+            d.remove(&i);
+        }
+        let mut hits = HashSet::new();
+        let mut sample = |d: &mut Dict<u32, u32>, least: usize| {
+            let mut n = 0;
+            let got = d.sample(5, &mut rng, |k, v| {
+                assert!(*k >= 9_000 && *v == k * 10);
+                hits.insert(*k);
+                n += 1;
+            });
+            assert!(got == n && (least..=5).contains(&got), "{got} {n}");
+            got
+        };
+        assert!(d.is_rehashing());
+        sample(&mut d, 0);
+        while d.rehash(100) {}
+        let total: usize = (0..2_000).map(|_| sample(&mut d, 1)).sum();
+        assert!(total > 9_500, "{total} of 10000 asked");
+        // Samples start at random places: most keys get picked.
+        assert!(hits.len() > 900, "only {} distinct keys sampled", hits.len());
     }
 
     #[test]
