@@ -216,6 +216,7 @@ pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadI
         }
         Ok(())
     })?;
+    crate::scripting::functions::load_from_rdb(&info.functions).map_err(rdb::Error::Corrupt)?;
     srv.persistence.functions = info.functions.clone();
     srv.persistence.last_load_keys_loaded = info.keys_loaded;
     srv.persistence.last_load_keys_expired = info.keys_expired;

@@ -19,6 +19,8 @@
 //! Not present: the cjson, cmsgpack, bit and struct libraries, SCRIPT
 //! DEBUG, FUNCTION/FCALL.
 
+pub mod functions;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -64,8 +66,12 @@ local function handler(err)
   return err
 end
 
-local function run(f)
-  return xpcall(f, handler)
+-- Runs f(...) under the error handler (Lua 5.1's xpcall passes no arguments).
+local unpack, select = unpack, select
+local function run(f, ...)
+  local n, args = select('#', ...), {...}
+  if n == 0 then return xpcall(f, handler) end
+  return xpcall(function() return f(unpack(args, 1, n)) end, handler)
 end
 
 local function readonly()
@@ -136,12 +142,37 @@ G.dofile, G.loadfile, G.print, G.debug, G.setfenv, G.getfenv, G.newproxy, G.modu
   nil, nil, nil, nil, nil, nil, nil, nil, nil
 G.package, G.io, G.os = nil, nil, nil
 G.redis = ro(redis)
+G.server = G.redis
 G.string, G.table, G.math, G.coroutine = ro(string), ro(table), ro(math), ro(coroutine)
 
--- The environment scripts see: reads of missing globals and all writes fail.
+-- What FUNCTION LOAD's code sees instead of the globals: only a `redis`
+-- with register_function (set from Rust during a load), log and the
+-- version constants, as Redis's library API; its missing fields are errors.
+local load_redis = {
+  log = redis.log, REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+}
+local function strict_ro(t)
+  return setmetatable({}, {
+    __index = function(_, k)
+      local v = rawget(t, k)
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = readonly,
+    __metatable = false,
+  })
+end
+local load_globals = {redis = strict_ro(load_redis)}
+load_globals.server = load_globals.redis
+
+-- The environment scripts see: reads of missing globals and all writes
+-- fail. While a library loads (impl.loading), only load_globals.
 local env = setmetatable({}, {
   __index = function(_, k)
-    local v = rawget(G, k)
+    local v = rawget(rawget(impl, 'loading') and load_globals or G, k)
     if v == nil then
       error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
     end
@@ -151,7 +182,7 @@ local env = setmetatable({}, {
   __metatable = false,
 })
 G._G = env
-return impl, run, env, G, redis
+return impl, run, env, G, redis, load_redis
 "#;
 
 /// Named registry slot of the bootstrap's `impl` table.
@@ -171,6 +202,8 @@ pub struct Engine {
     globals: RegistryKey,
     /// The real `redis` table (scripts see a read-only proxy).
     redis: RegistryKey,
+    /// The `redis` table of FUNCTION LOAD's code (see `functions`).
+    load_redis: RegistryKey,
     scripts: HashMap<String, Script>,
 }
 
@@ -183,11 +216,22 @@ struct RunState<'a> {
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
-    /// The running script's time budget: when it ends, and whether the
-    /// script has written yet (a script that wrote cannot be stopped
-    /// without breaking its atomicity, as Redis's UNKILLABLE).
-    static BUDGET: Cell<Option<(Instant, bool)>> = const { Cell::new(None) };
+    /// The running script's time budget (None: no limit).
+    static BUDGET: Cell<Option<Budget>> = const { Cell::new(None) };
 }
+
+#[derive(Clone, Copy)]
+struct Budget {
+    deadline: Instant,
+    /// Whether the script has written yet: a script that wrote cannot be
+    /// stopped without breaking its atomicity, as Redis's UNKILLABLE.
+    wrote: bool,
+    /// FUNCTION LOAD's code, which always ends at its deadline.
+    loading: bool,
+}
+
+/// How long FUNCTION LOAD's code may run (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Instructions between two clock checks of a running script.
 const HOOK_EVERY: u32 = 100_000;
@@ -199,7 +243,8 @@ const HOOK_EVERY: u32 = 100_000;
 /// one that wrote runs on. A threshold of 0 means no limit.
 fn check_budget(lua: &Lua, _: mlua::Debug) -> mlua::Result<()> {
     match BUDGET.get() {
-        Some((deadline, false)) if Instant::now() >= deadline => {
+        Some(b) if Instant::now() >= b.deadline && b.loading => Err(raise(lua, "ERR FUNCTION LOAD timeout")),
+        Some(b) if Instant::now() >= b.deadline && !b.wrote => {
             Err(raise(lua, "ERR Script killed by user with SCRIPT KILL..."))
         }
         _ => Ok(()),
@@ -218,13 +263,14 @@ impl Engine {
         // "not enough memory", an ordinary script error.
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY), check_budget);
-        let (impl_tbl, run, env, globals, redis) = {
+        let (impl_tbl, run, env, globals, redis, load_redis) = {
             let chunk = lua.load(BOOTSTRAP).set_name("=oxkey");
             let f = chunk.into_function()?;
             let impl_pre: Table = lua.create_table()?;
             impl_pre.set("version", crate::REDIS_COMPAT_VERSION)?;
             impl_pre.set("version_num", version_num(crate::REDIS_COMPAT_VERSION))?;
-            let (impl_tbl, run, env, globals, redis): (Table, Function, Table, Table, Table) = f.call(impl_pre)?;
+            let (impl_tbl, run, env, globals, redis, load_redis): (Table, Function, Table, Table, Table, Table) =
+                f.call(impl_pre)?;
             lua.set_named_registry_value(IMPL, impl_tbl.clone())?;
             redis.raw_set(
                 "sha1hex",
@@ -245,9 +291,10 @@ impl Engine {
                 lua.create_registry_value(env)?,
                 lua.create_registry_value(globals)?,
                 lua.create_registry_value(redis)?,
+                lua.create_registry_value(load_redis)?,
             )
         };
-        Ok(Engine { lua, impl_tbl, run, env, globals, redis, scripts: HashMap::new() })
+        Ok(Engine { lua, impl_tbl, run, env, globals, redis, load_redis, scripts: HashMap::new() })
     }
 
     /// Compiles `body` and caches it under its SHA1 (hex).
@@ -326,7 +373,12 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
         }
         let engine = slot.as_mut()?;
         let script = engine.scripts.get(sha)?;
-        Some(run_script(engine, &script.func, sha, srv, client, keys, argv, readonly).map_err(|e| format!("ERR {e}")))
+        let func: Function = match engine.lua.registry_value(&script.func) {
+            Ok(f) => f,
+            Err(e) => return Some(Err(format!("ERR {e}"))),
+        };
+        let args = ScriptArgs { keys, argv, as_globals: true };
+        Some(run_script(engine, func, sha, srv, client, args, readonly).map_err(|e| format!("ERR {e}")))
     });
     match outcome {
         None => false,
@@ -338,32 +390,44 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_script(
+/// A script's keys and arguments: EVAL's are the globals KEYS and ARGV, a
+/// function gets them as its two parameters.
+pub(crate) struct ScriptArgs<'a> {
+    pub keys: &'a [Bytes],
+    pub argv: &'a [Bytes],
+    pub as_globals: bool,
+}
+
+fn string_list<'lua>(lua: &'lua Lua, items: &[Bytes]) -> mlua::Result<Table<'lua>> {
+    lua.create_sequence_from(items.iter().map(|k| lua.create_string(&k[..])).collect::<mlua::Result<Vec<_>>>()?)
+}
+
+/// Runs `func` (a script body or a registered function) on `client`,
+/// writing its reply or its error (`... script: <name>, on ...`).
+pub(crate) fn run_script(
     engine: &Engine,
-    func: &RegistryKey,
-    sha: &str,
+    func: Function,
+    name: &str,
     srv: &mut Server,
     client: &mut Client,
-    keys: &[Bytes],
-    argv: &[Bytes],
+    args: ScriptArgs,
     readonly: bool,
 ) -> mlua::Result<()> {
     let lua = &engine.lua;
-    let func: Function = lua.registry_value(func)?;
     let runner: Function = lua.registry_value(&engine.run)?;
     let impl_tbl: Table = lua.registry_value(&engine.impl_tbl)?;
     let globals: Table = lua.registry_value(&engine.globals)?;
     let redis: Table = lua.registry_value(&engine.redis)?;
     impl_tbl.raw_set("pending", LV::Nil)?;
-    globals.raw_set(
-        "KEYS",
-        lua.create_sequence_from(keys.iter().map(|k| lua.create_string(&k[..])).collect::<mlua::Result<Vec<_>>>()?)?,
-    )?;
-    globals.raw_set(
-        "ARGV",
-        lua.create_sequence_from(argv.iter().map(|a| lua.create_string(&a[..])).collect::<mlua::Result<Vec<_>>>()?)?,
-    )?;
+    let keys = string_list(lua, args.keys)?;
+    let argv = string_list(lua, args.argv)?;
+    let params = if args.as_globals {
+        globals.raw_set("KEYS", keys)?;
+        globals.raw_set("ARGV", argv)?;
+        None
+    } else {
+        Some((keys, argv))
+    };
 
     let saved_db = client.db;
     let saved_resp = client.out.resp;
@@ -372,7 +436,11 @@ fn run_script(
     let nested = srv.in_atomic_writes();
     srv.begin_atomic_writes();
     let threshold = srv.config.get("busy-reply-threshold").and_then(|v| v.parse::<i64>().ok()).unwrap_or(5000);
-    BUDGET.set((threshold > 0).then(|| (Instant::now() + Duration::from_millis(threshold as u64), false)));
+    BUDGET.set((threshold > 0).then(|| Budget {
+        deadline: Instant::now() + Duration::from_millis(threshold as u64),
+        wrote: false,
+        loading: false,
+    }));
     let resp = Cell::new(2u8);
     let state = RefCell::new(RunState { srv, client, readonly });
     let result = lua.scope(|scope| {
@@ -395,14 +463,17 @@ fn run_script(
                 Ok(())
             })?,
         )?;
-        let (ok, value): (bool, LV) = runner.call(func)?;
+        let (ok, value): (bool, LV) = match params {
+            None => runner.call(func)?,
+            Some((keys, argv)) => runner.call((func, keys, argv))?,
+        };
         let mut st = state.borrow_mut();
         let out = &mut st.client.out;
         out.resp = saved_resp;
         if ok {
             write_value(out, &value, resp.get(), 0);
         } else {
-            write_script_error(out, &value, sha);
+            write_script_error(out, &value, name);
         }
         Ok(())
     });
@@ -515,8 +586,8 @@ fn redis_call<'lua>(lua: &'lua Lua, st: &mut RunState, resp: u8, args: Variadic<
     let dirty = st.srv.dirty;
     executor::call(st.srv, st.client, cmd, &argv);
     if st.srv.dirty != dirty {
-        if let Some((deadline, _)) = BUDGET.get() {
-            BUDGET.set(Some((deadline, true)));
+        if let Some(b) = BUDGET.get() {
+            BUDGET.set(Some(Budget { wrote: true, ..b }));
         }
     }
     let reply = st.client.out.buf.split_off(start);
