@@ -16,10 +16,16 @@
 //! error SCRIPT KILL gives in Redis (`check_budget`); one that has written
 //! runs to its end. SCRIPT KILL itself always answers NOTBUSY.
 //!
-//! Not present: the cjson, cmsgpack, bit and struct libraries, SCRIPT
-//! DEBUG, FUNCTION/FCALL.
+//! The cjson, cmsgpack, bit and struct libraries are Redis's, written
+//! against Lua's C API (capi.rs); FUNCTION libraries are in `functions`.
+//! Not present: SCRIPT DEBUG.
 
+mod bit;
+mod capi;
+mod cjson;
+mod cmsgpack;
 pub mod functions;
+mod lua_struct;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -78,8 +84,14 @@ local function readonly()
   error('Attempt to modify a readonly table', 2)
 end
 
+-- Read-only views of library tables (Redis 7 marks them read-only): the
+-- proxy -> table map lets rawset, setmetatable and table.insert refuse
+-- them, and rawget, next and pairs see through them.
+local protected = setmetatable({}, {__mode = 'k'})
 local function ro(t)
-  return setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+  local p = setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+  protected[p] = t
+  return p
 end
 
 local redis = {}
@@ -143,7 +155,44 @@ G.dofile, G.loadfile, G.print, G.debug, G.setfenv, G.getfenv, G.newproxy, G.modu
 G.package, G.io, G.os = nil, nil, nil
 G.redis = ro(redis)
 G.server = G.redis
+local tbl = table
 G.string, G.table, G.math, G.coroutine = ro(string), ro(table), ro(math), ro(coroutine)
+G.cjson, G.cmsgpack, G.bit, G.struct = ro(impl.cjson), ro(impl.cmsgpack), ro(impl.bit), ro(impl.struct)
+impl.cjson, impl.cmsgpack, impl.bit, impl.struct = nil, nil, nil, nil
+
+local function writable(t)
+  if protected[t] ~= nil then error('Attempt to modify a readonly table', 0) end
+  return t
+end
+local function table_arg(fname, n, t)
+  if type(t) ~= 'table' then
+    local got = n == 0 and 'no value' or type(t)
+    error("bad argument #1 to '" .. fname .. "' (table expected, got " .. got .. ")", 3)
+  end
+  return protected[t] or t
+end
+local raw_next, raw_get, raw_getmt, raw_set = next, rawget, getmetatable, rawset
+G.rawset = function(t, k, v) return raw_set(writable(t), k, v) end
+G.setmetatable = function(t, m) return setmetatable(writable(t), m) end
+G.rawget = function(...) return raw_get(table_arg('rawget', select('#', ...), (...)), select(2, ...)) end
+G.next = function(...) return raw_next(table_arg('next', select('#', ...), (...)), select(2, ...)) end
+G.pairs = function(...)
+  local t = table_arg('pairs', select('#', ...), (...))
+  return raw_next, t, nil
+end
+local tinsert, tremove, tsort = tbl.insert, tbl.remove, tbl.sort
+rawset(tbl, 'insert', function(t, ...) return tinsert(writable(t), ...) end)
+rawset(tbl, 'remove', function(t, ...) return tremove(writable(t), ...) end)
+rawset(tbl, 'sort', function(t, ...) return tsort(writable(t), ...) end)
+-- The strings' metatable, seen read-only (its __index is the string proxy).
+local string_mt = raw_getmt('')
+local string_mt_view = ro({__index = G.string})
+G.getmetatable = function(o)
+  local m = raw_getmt(o)
+  if m == string_mt then return string_mt_view end
+  if protected[o] ~= nil then return nil end
+  return m
+end
 
 -- What FUNCTION LOAD's code sees instead of the globals: only a `redis`
 -- with register_function (set from Rust during a load), log and the
@@ -182,6 +231,7 @@ local env = setmetatable({}, {
   __metatable = false,
 })
 G._G = env
+protected[env] = G
 return impl, run, env, G, redis, load_redis
 "#;
 
@@ -269,6 +319,18 @@ impl Engine {
             let impl_pre: Table = lua.create_table()?;
             impl_pre.set("version", crate::REDIS_COMPAT_VERSION)?;
             impl_pre.set("version_num", version_num(crate::REDIS_COMPAT_VERSION))?;
+            let libs: [(&str, mlua::ffi::lua_CFunction); 4] = [
+                ("cjson", cjson::open),
+                ("cmsgpack", cmsgpack::open),
+                ("bit", bit::open),
+                ("struct", lua_struct::open),
+            ];
+            for (name, open) in libs {
+                // SAFETY: the libraries are written against the C API with
+                // the discipline capi.rs describes.
+                let lib: Table = unsafe { lua.create_c_function(open)? }.call(())?;
+                impl_pre.set(name, lib)?;
+            }
             let (impl_tbl, run, env, globals, redis, load_redis): (Table, Function, Table, Table, Table, Table) =
                 f.call(impl_pre)?;
             lua.set_named_registry_value(IMPL, impl_tbl.clone())?;
@@ -707,13 +769,23 @@ fn reply_to_lua<'lua>(lua: &'lua Lua, buf: &[u8], pos: &mut usize, depth: usize)
     Ok(Some(v))
 }
 
+/// C's (long long) conversion of a double on x86, as Redis converts a
+/// script's numbers: NaN and values out of range give the minimum.
+fn c_long_long(n: f64) -> i64 {
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
+        n as i64
+    } else {
+        i64::MIN
+    }
+}
+
 /// Writes a script's return value as a reply, with Redis's Lua → RESP
 /// rules. `resp` is the script's protocol (redis.setresp).
 fn write_value(out: &mut crate::protocol::Out, v: &LV, resp: u8, depth: usize) {
     match v {
         LV::String(s) => out.bulk(s.as_bytes()),
         LV::Integer(i) => out.int(*i),
-        LV::Number(n) => out.int(*n as i64),
+        LV::Number(n) => out.int(c_long_long(*n)),
         LV::Boolean(b) if resp == 2 => {
             if *b {
                 out.int(1)
