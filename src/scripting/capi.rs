@@ -34,6 +34,7 @@ pub unsafe fn error(l: *mut lua_State, msg: String) -> ! {
     let mut buf = [0u8; MSG_MAX + 1];
     let n = copy_msg(msg.as_bytes(), &mut buf);
     drop(msg);
+    room_for_error(l);
     ffi::luaL_where(l, 1);
     ffi::lua_pushlstring_(l, buf.as_ptr() as *const c_char, n);
     ffi::lua_concat(l, 2);
@@ -48,8 +49,17 @@ pub unsafe fn arg_error(l: *mut lua_State, narg: c_int, extramsg: String) -> ! {
     let mut buf = [0u8; MSG_MAX + 1];
     copy_msg(extramsg.as_bytes(), &mut buf);
     drop(extramsg);
+    room_for_error(l);
     ffi::luaL_argerror(l, narg, buf.as_ptr() as *const c_char);
     unreachable_after_error(l)
+}
+
+/// Stack slots for the message (Lua checks every push): at the stack's
+/// limit, what the function pushed goes first — it is raising anyway.
+unsafe fn room_for_error(l: *mut lua_State) {
+    if ffi::lua_checkstack(l, 4) == 0 {
+        ffi::lua_settop(l, 0);
+    }
 }
 
 /// luaL_argerror and luaL_typerror never return; this keeps the types
@@ -63,6 +73,7 @@ unsafe fn unreachable_after_error(l: *mut lua_State) -> ! {
 /// # Safety
 /// As `error`.
 pub unsafe fn type_error(l: *mut lua_State, narg: c_int, tname: &CStr) -> ! {
+    room_for_error(l);
     ffi::luaL_typerror(l, narg, tname.as_ptr());
     unreachable_after_error(l)
 }

@@ -124,6 +124,9 @@ unsafe fn encode(l: *mut lua_State, buf: &mut Vec<u8>, level: usize) {
         ffi::LUA_TBOOLEAN => buf.push(if ffi::lua_toboolean(l, -1) != 0 { 0xc3 } else { 0xc2 }),
         ffi::LUA_TNUMBER => encode_number(buf, ffi::lua_tonumber(l, -1)),
         ffi::LUA_TTABLE => {
+            if ffi::lua_checkstack(l, 4 + ffi::LUA_MINSTACK) == 0 {
+                error(l, "stack overflow (in function mp_encode_lua_table)".into());
+            }
             if is_array(l) {
                 let len = ffi::lua_objlen(l, -1);
                 encode_header(buf, len, 0x90, 15, 0xdc);
@@ -222,8 +225,9 @@ unsafe fn decode(l: *mut lua_State, c: &mut Cursor) -> Result<(), DecodeError> {
     match head {
         0xcc..=0xcf => {
             c.pos += 1;
+            // lua_pushunsigned is lua_pushinteger in Lua 5.1: 2^64-1 is -1.
             let n = c.be(1 << (head - 0xcc))?;
-            ffi::lua_pushnumber(l, n as f64);
+            ffi::lua_pushnumber(l, n as i64 as f64);
         }
         0xd0..=0xd3 => {
             c.need(1 + (1 << (head - 0xd0)))?;

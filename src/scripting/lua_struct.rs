@@ -121,6 +121,8 @@ unsafe extern "C-unwind" fn pack(l: *mut lua_State) -> c_int {
     st.buf.clear();
     let mut f = Fmt { s: check_bytes(l, 1), pos: 0 };
     let mut h = Header::new();
+    // The C code pushes a nil after the arguments: a missing one reads as nil.
+    ffi::lua_pushnil(l);
     let mut arg = 2;
     let mut total = 0usize;
     while let Some(opt) = f.next() {
@@ -205,15 +207,17 @@ unsafe extern "C-unwind" fn unpack(l: *mut lua_State) -> c_int {
     let data = check_bytes(l, 2);
     let ld = data.len();
     let start = if ffi::lua_type(l, 3) <= ffi::LUA_TNIL { 1 } else { ffi::luaL_checkinteger(l, 3) as i64 };
-    let mut pos = (start as u64).wrapping_sub(1) as usize;
-    if pos > ld {
+    // As Redis's fix: only 0 is refused here, a negative offset wraps
+    // and is then too far.
+    if start == 0 {
         arg_error(l, 3, "offset must be 1 or greater".into());
     }
+    let mut pos = (start as u64 as usize).wrapping_sub(1);
     let mut h = Header::new();
     let mut n: c_int = 0;
     while let Some(opt) = f.next() {
         let mut size = optsize(l, opt, &mut f);
-        pos += gettoalign(pos, &h, opt, size);
+        pos = pos.wrapping_add(gettoalign(pos, &h, opt, size));
         if size > ld || pos > ld - size {
             arg_error(l, 2, "data string too short".into());
         }
@@ -280,7 +284,8 @@ unsafe extern "C-unwind" fn size(l: *mut lua_State) -> c_int {
         let size = optsize(l, opt, &mut f);
         pos += gettoalign(pos, &h, opt, size);
         if opt == b's' || (opt == b'c' && size == 0) {
-            arg_error(l, 1, "options 's' and 'c0' have variable size".into());
+            let which = if opt == b's' { "s" } else { "c0" };
+            arg_error(l, 1, format!("option '{which}' has no fixed size"));
         }
         if !opt.is_ascii_alphanumeric() {
             controloptions(l, opt, &mut f, &mut h);

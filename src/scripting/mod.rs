@@ -164,26 +164,28 @@ local function writable(t)
   if protected[t] ~= nil then error('Attempt to modify a readonly table', 0) end
   return t
 end
-local function table_arg(fname, n, t)
+-- The first argument of rawget/next/pairs, with Lua's error for a
+-- non-table (naming the function as its caller did).
+local function table_arg(n, t)
   if type(t) ~= 'table' then
     local got = n == 0 and 'no value' or type(t)
-    error("bad argument #1 to '" .. fname .. "' (table expected, got " .. got .. ")", 3)
+    local name = dbg.getinfo(2, 'n').name or '?'
+    error("bad argument #1 to '" .. name .. "' (table expected, got " .. got .. ")", 3)
   end
   return protected[t] or t
 end
 local raw_next, raw_get, raw_getmt, raw_set = next, rawget, getmetatable, rawset
 G.rawset = function(t, k, v) return raw_set(writable(t), k, v) end
 G.setmetatable = function(t, m) return setmetatable(writable(t), m) end
-G.rawget = function(...) return raw_get(table_arg('rawget', select('#', ...), (...)), select(2, ...)) end
-G.next = function(...) return raw_next(table_arg('next', select('#', ...), (...)), select(2, ...)) end
+G.rawget = function(...) return raw_get(table_arg(select('#', ...), (...)), select(2, ...)) end
+G.next = function(...) return raw_next(table_arg(select('#', ...), (...)), select(2, ...)) end
 G.pairs = function(...)
-  local t = table_arg('pairs', select('#', ...), (...))
+  local t = table_arg(select('#', ...), (...))
   return raw_next, t, nil
 end
-local tinsert, tremove, tsort = tbl.insert, tbl.remove, tbl.sort
+-- (table.remove and table.sort write nothing to an empty proxy.)
+local tinsert = tbl.insert
 rawset(tbl, 'insert', function(t, ...) return tinsert(writable(t), ...) end)
-rawset(tbl, 'remove', function(t, ...) return tremove(writable(t), ...) end)
-rawset(tbl, 'sort', function(t, ...) return tsort(writable(t), ...) end)
 -- The strings' metatable, seen read-only (its __index is the string proxy).
 local string_mt = raw_getmt('')
 local string_mt_view = ro({__index = G.string})
