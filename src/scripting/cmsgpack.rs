@@ -337,11 +337,11 @@ unsafe fn unpack_full(l: *mut lua_State, limit: i64, offset: i64) -> c_int {
     let len = data.len();
     let decode_all = limit == 0 && offset == 0;
     if offset < 0 || limit < 0 {
-        // Redis's text prints the input length as the limit.
-        error(l, format!("Invalid request to unpack with offset of {offset} and limit of {len}."));
+        // Redis's text prints the input length as the limit, both as `%d`.
+        error(l, format!("Invalid request to unpack with offset of {} and limit of {}.", offset as i32, len as i32));
     }
     if offset as u64 > len as u64 {
-        error(l, format!("Start offset {offset} greater than input length {len}."));
+        error(l, format!("Start offset {} greater than input length {}.", offset as i32, len as i32));
     }
     let limit = if decode_all { i32::MAX as i64 } else { limit };
     let mut c = Cursor { data, pos: offset as usize };
@@ -370,12 +370,12 @@ unsafe extern "C-unwind" fn unpack(l: *mut lua_State) -> c_int {
     unpack_full(l, 0, 0)
 }
 
-/// luaL_optinteger as an `int`.
+/// luaL_optinteger.
 unsafe fn opt_int(l: *mut lua_State, narg: c_int) -> i64 {
     if ffi::lua_type(l, narg) <= ffi::LUA_TNIL {
         0
     } else {
-        ffi::luaL_checkinteger(l, narg) as i32 as i64
+        ffi::luaL_checkinteger(l, narg) as i64
     }
 }
 
@@ -386,7 +386,7 @@ unsafe extern "C-unwind" fn unpack_one(l: *mut lua_State) -> c_int {
 }
 
 unsafe extern "C-unwind" fn unpack_limit(l: *mut lua_State) -> c_int {
-    let limit = ffi::luaL_checkinteger(l, 2) as i32 as i64;
+    let limit = ffi::luaL_checkinteger(l, 2) as i64;
     let offset = opt_int(l, 3);
     ffi::lua_settop(l, 1);
     unpack_full(l, limit, offset)

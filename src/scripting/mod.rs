@@ -43,6 +43,7 @@ use crate::server::client::Client;
 /// for each run, the error handler runner and the script environment.
 const BOOTSTRAP: &str = r#"
 local G = _G
+local tbl = table
 local dbg = debug
 local rawget, rawset, error, type, tostring, setmetatable, xpcall =
       rawget, rawset, error, type, tostring, setmetatable, xpcall
@@ -143,20 +144,63 @@ local function fix_pcall(ok, ...)
 end
 G.pcall = function(...) return fix_pcall(orig_pcall(...)) end
 
--- Binary chunks would bypass the parser's checks.
-local orig_loadstring = loadstring
+-- Binary chunks would bypass the parser's checks: Redis's Lua parses
+-- them as text, which fails at once; these give its error (luaO_chunkid
+-- names the chunk).
+local orig_loadstring, sdump = loadstring, string.dump
+-- (Redis's Lua has LUA_IDSIZE 80.)
+local function chunkid(name)
+  local c = name:sub(1, 1)
+  if c == '=' then return name:sub(2, 80) end
+  if c == '@' then return #name <= 73 and name:sub(2) or '...' .. name:sub(-72) end
+  local line = name:match('^[^\r\n]*')
+  if #line > 63 then line = line:sub(1, 63) end
+  if #line < #name then line = line .. '...' end
+  return '[string "' .. line .. '"]'
+end
+local function binary_error(name)
+  return nil, chunkid(name) .. ":1: unexpected symbol near 'char(27)'"
+end
 G.loadstring = function(s, name)
-  if type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
+  if type(s) == 'string' and s:byte(1) == 27 then return binary_error(type(name) == 'string' and name or s) end
   return orig_loadstring(s, name)
 end
-G.load = nil
+G.load = function(...)
+  local f, name = ...
+  if type(f) ~= 'function' then
+    local got = select('#', ...) == 0 and 'no value' or type(f)
+    error("bad argument #1 to '" .. (dbg.getinfo(1, 'n').name or '?') .. "' (function expected, got " .. got .. ")", 2)
+  end
+  local parts = {}
+  while true do
+    local piece = f()
+    if piece == nil or piece == '' then break end
+    if type(piece) ~= 'string' then return nil, 'reader function must return a string' end
+    parts[#parts + 1] = piece
+  end
+  local code = tbl.concat(parts)
+  name = type(name) == 'string' and name or '=(load)'
+  if code:byte(1) == 27 then return binary_error(name) end
+  return orig_loadstring(code, name)
+end
+-- The sandbox's own functions are C functions in Redis: not dumpable.
+-- (Being Lua here, a tail call to them loses the caller's position in
+-- their errors: `return string.dump(pcall)` has none.)
+rawset(string, 'dump', function(f, ...)
+  if type(f) == 'function' and dbg.getinfo(f, 'S').source == '=oxkey' then
+    error('unable to dump given function', 2)
+  end
+  return sdump(f, ...)
+end)
 G.dofile, G.loadfile, G.print, G.debug, G.setfenv, G.getfenv, G.newproxy, G.module, G.require =
   nil, nil, nil, nil, nil, nil, nil, nil, nil
+-- Of os only clock (Redis 7.2).
+local os_clock = os.clock
 G.package, G.io, G.os = nil, nil, nil
 G.redis = ro(redis)
 G.server = G.redis
-local tbl = table
 G.string, G.table, G.math, G.coroutine = ro(string), ro(table), ro(math), ro(coroutine)
+G.os = ro({clock = os_clock})
 G.cjson, G.cmsgpack, G.bit, G.struct = ro(impl.cjson), ro(impl.cmsgpack), ro(impl.bit), ro(impl.struct)
 impl.cjson, impl.cmsgpack, impl.bit, impl.struct = nil, nil, nil, nil
 
@@ -305,10 +349,14 @@ fn check_budget(lua: &Lua, _: mlua::Debug) -> mlua::Result<()> {
 
 impl Engine {
     fn new() -> mlua::Result<Engine> {
-        // SAFETY: the debug library is loaded for the error handler only;
-        // the bootstrap removes it from the scripts' view.
+        // SAFETY: the debug and os libraries are loaded for the error
+        // handler and os.clock only; the bootstrap removes them from the
+        // scripts' view.
         let lua = unsafe {
-            Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default())
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG | StdLib::OS,
+                LuaOptions::default(),
+            )
         };
         // A script must not take the server's memory with it
         // (`string.rep('x', 1e10)`): past this, allocations fail with
@@ -593,9 +641,14 @@ fn raise(lua: &Lua, msg: &str) -> mlua::Error {
 
 /// An error that ended the script: `-<err> script: <sha>, on <source>:<line>.`
 fn write_script_error(out: &mut crate::protocol::Out, value: &LV, sha: &str) {
-    let LV::Table(t) = value else {
-        out.error("ERR Error running script (call to function returned an error that is not a table)");
-        return;
+    let t = match value {
+        LV::Table(t) => t,
+        // Out of memory: Lua skips the handler and gives its message.
+        LV::String(s) => return out.error(&format!("ERR {}", String::from_utf8_lossy(s.as_bytes()))),
+        _ => {
+            out.error("ERR Error running script (call to function returned an error that is not a table)");
+            return;
+        }
     };
     let msg = t.raw_get::<_, Option<mlua::String>>("err").ok().flatten();
     let msg =
