@@ -140,3 +140,23 @@ fn os_clock_is_the_only_os_function() {
     );
     assert!(matches!(eval(&mut c, "os.x = 1"), Resp::Error(e) if e.contains("Attempt to modify a readonly table")));
 }
+
+#[path = "../fuzz/lua_case.rs"]
+mod lua_case;
+
+/// The committed inputs of the lua_scripts fuzz target (seeds and past
+/// findings) through its checks, on the stable toolchain.
+#[test]
+fn committed_lua_fuzz_inputs_pass() {
+    let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut n = 0;
+    for dir in ["seeds", "regressions"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join("lua_scripts")) else { continue };
+        for e in entries.flatten() {
+            let data = std::fs::read(e.path()).expect("read fuzz input");
+            lua_case::lua_scripts_case(&data);
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no committed lua_scripts inputs");
+}
