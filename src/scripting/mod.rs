@@ -288,6 +288,45 @@ const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
 struct Script {
     func: RegistryKey,
+    /// The flags of a `#!lua flags=...` first line; None for a script
+    /// without one (Redis's EVAL compatibility mode).
+    flags: Option<u64>,
+}
+
+/// A script's `#!lua [flags=a,b]` line (evalExtractShebangFlags): its
+/// flags and length, or (None, 0) without one.
+fn parse_shebang(body: &[u8]) -> Result<(Option<u64>, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((None, 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err("ERR Invalid script shebang".into());
+    };
+    let parts = match crate::protocol::decode::split_args(&body[..end]) {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err("ERR Invalid engine in script shebang".into()),
+    };
+    if parts[0] != b"#!lua" {
+        return Err(format!("ERR Unexpected engine in script shebang: {}", String::from_utf8_lossy(&parts[0])));
+    }
+    let mut flags = 0;
+    for part in &parts[1..] {
+        let Some(list) = part.strip_prefix(b"flags=") else {
+            return Err(format!("ERR Unknown lua shebang option: {}", String::from_utf8_lossy(part)));
+        };
+        if list.is_empty() {
+            continue;
+        }
+        for name in list.split(|&b| b == b',') {
+            match functions::FLAG_NAMES.iter().find(|(_, n)| n.as_bytes() == name) {
+                Some((bit, _)) => flags |= bit,
+                None => {
+                    return Err(format!("ERR Unexpected flag in script shebang: {}", String::from_utf8_lossy(name)))
+                }
+            }
+        }
+    }
+    Ok((Some(flags), end))
 }
 
 pub struct Engine {
@@ -415,17 +454,19 @@ impl Engine {
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
+        let (flags, skip) = parse_shebang(body)?;
         let env: Table = self.lua.registry_value(&self.env).map_err(|e| e.to_string())?;
+        // Past the shebang, from its newline: line numbers stay the user's.
         let func = self
             .lua
-            .load(&body[..])
+            .load(&body[skip..])
             .set_name("@user_script")
             .set_mode(ChunkMode::Text)
             .set_environment(env)
             .into_function()
             .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_error_text(&e)))?;
         let func = self.lua.create_registry_value(func).map_err(|e| e.to_string())?;
-        self.scripts.insert(sha.clone(), Script { func });
+        self.scripts.insert(sha.clone(), Script { func, flags });
         Ok(sha)
     }
 }
@@ -489,6 +530,14 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
             Ok(f) => f,
             Err(e) => return Some(Err(format!("ERR {e}"))),
         };
+        let mut readonly = readonly;
+        if let Some(flags) = script.flags {
+            let no_writes = flags & functions::NO_WRITES != 0;
+            if readonly && !no_writes {
+                return Some(Err("ERR Can not execute a script with write flag using *_ro command.".into()));
+            }
+            readonly |= no_writes;
+        }
         let args = ScriptArgs { keys, argv, as_globals: true };
         Some(run_script(engine, func, sha, srv, client, args, readonly).map_err(|e| format!("ERR {e}")))
     });
