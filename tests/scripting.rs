@@ -145,13 +145,16 @@ fn os_clock_is_the_only_os_function() {
 mod lua_case;
 
 /// The committed inputs of the lua_scripts fuzz target (seeds and past
-/// findings) through its checks, on the stable toolchain.
+/// findings) through its checks, on the stable toolchain;
+/// `LUA_FUZZ_CORPUS=fuzz/corpus/lua_scripts` adds a working corpus.
 #[test]
 fn committed_lua_fuzz_inputs_pass() {
     let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut dirs = vec![fuzz.join("seeds/lua_scripts"), fuzz.join("regressions/lua_scripts")];
+    dirs.extend(std::env::var_os("LUA_FUZZ_CORPUS").map(std::path::PathBuf::from));
     let mut n = 0;
-    for dir in ["seeds", "regressions"] {
-        let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join("lua_scripts")) else { continue };
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
         for e in entries.flatten() {
             let data = std::fs::read(e.path()).expect("read fuzz input");
             lua_case::lua_scripts_case(&data);
