@@ -110,7 +110,7 @@ fn with_functions<R>(f: impl FnOnce(&mut FunctionsEngine) -> Result<R, String>) 
             return Err("ERR function libraries are busy".to_string());
         };
         if slot.is_none() {
-            let engine = Engine::new().map_err(|e| format!("ERR Lua initialisation failed: {e}"))?;
+            let engine = Engine::new(true).map_err(|e| format!("ERR Lua initialisation failed: {e}"))?;
             *slot = Some(FunctionsEngine { engine, libs: Libraries::default() });
         }
         match slot.as_mut() {

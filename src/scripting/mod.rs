@@ -264,15 +264,27 @@ local load_globals = {redis = strict_ro(load_redis)}
 load_globals.server = load_globals.redis
 
 -- The environment scripts see: reads of missing globals and all writes
--- fail. While a library loads (impl.loading), only load_globals.
-local env = setmetatable({}, {
-  __index = function(_, k)
+-- fail. In the functions' interpreter, while a library loads
+-- (impl.loading), only load_globals; EVAL's skips that check.
+local function missing(k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
+end
+local index
+if impl.functions then
+  index = function(_, k)
     local v = rawget(rawget(impl, 'loading') and load_globals or G, k)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
+    if v == nil then missing(k) end
     return v
-  end,
+  end
+else
+  index = function(_, k)
+    local v = rawget(G, k)
+    if v == nil then missing(k) end
+    return v
+  end
+end
+local env = setmetatable({}, {
+  __index = index,
   __newindex = readonly,
   __metatable = false,
 })
@@ -387,7 +399,9 @@ fn check_budget(lua: &Lua, _: mlua::Debug) -> mlua::Result<()> {
 }
 
 impl Engine {
-    fn new() -> mlua::Result<Engine> {
+    /// An interpreter for EVAL scripts, or (`functions`) for function
+    /// libraries, whose global lookups also serve FUNCTION LOAD.
+    fn new(functions: bool) -> mlua::Result<Engine> {
         // SAFETY: the debug and os libraries are loaded for the error
         // handler and os.clock only; the bootstrap removes them from the
         // scripts' view.
@@ -408,6 +422,7 @@ impl Engine {
             let impl_pre: Table = lua.create_table()?;
             impl_pre.set("version", crate::REDIS_COMPAT_VERSION)?;
             impl_pre.set("version_num", version_num(crate::REDIS_COMPAT_VERSION))?;
+            impl_pre.set("functions", functions)?;
             let libs: [(&str, mlua::ffi::lua_CFunction); 4] = [
                 ("cjson", cjson::open),
                 ("cmsgpack", cmsgpack::open),
@@ -488,7 +503,7 @@ fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Result<R, String> {
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            *slot = Some(Engine::new().map_err(|e| format!("ERR Lua initialisation failed: {e}"))?);
+            *slot = Some(Engine::new(false).map_err(|e| format!("ERR Lua initialisation failed: {e}"))?);
         }
         match slot.as_mut() {
             Some(engine) => Ok(f(engine)),
@@ -519,7 +534,7 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
     let outcome = ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            match Engine::new() {
+            match Engine::new(false) {
                 Ok(e) => *slot = Some(e),
                 Err(e) => return Some(Err(format!("ERR Lua initialisation failed: {e}"))),
             }
