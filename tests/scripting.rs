@@ -98,3 +98,68 @@ fn runaway_scripts_end_with_an_error() {
     assert_eq!(eval(&mut c, "local t = {} t[1] = t return 1"), Resp::Int(1));
     assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
 }
+
+/// Sandbox attacks whose outcome cannot be compared with redis-server 7.0
+/// (tests/diff/scripting_hardening.txt has the others): Redis has no
+/// memory limit for Lua, and some of these crash Redis 7.0.15 itself.
+/// Each ends with an error and the server goes on.
+#[test]
+fn memory_bombs_and_redis_crashers_end_with_an_error() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    // Doubling a string past the interpreter's 1 GB limit.
+    assert_eq!(eval(&mut c, "local s = 'x' while true do s = s .. s end"), Resp::Error("ERR not enough memory".into()));
+    assert_eq!(eval(&mut c, "return #string.rep('x', 1000)"), Resp::Int(1000));
+    assert_eq!(eval(&mut c, "return string.rep('x', 2^30 + 1)"), Resp::Error("ERR not enough memory".into()));
+    // An error object with a __tostring metamethod (Redis 7.0.15 crashes).
+    assert_eq!(
+        eval(&mut c, "error(setmetatable({}, {__tostring = function() return 'x' end}))"),
+        Resp::Error("ERR unknown error script: cd99b8b0719d390506f2ab55494cd1f5eb5d122a, on @user_script:1.".into())
+    );
+    // bit.tohex with the one count whose negation overflows (fixed in 7.0.16).
+    assert_eq!(eval(&mut c, "return bit.tohex(65535, -2147483648)"), Resp::bulk("0000FFFF"));
+    // cjson.encode_number_precision and the nesting limits stay bounded.
+    assert_eq!(
+        eval(&mut c, "return cjson.encode_max_depth(2^31)"),
+        Resp::Error("ERR user_script:1: bad argument #1 to 'encode_max_depth' (expected integer between 1 and 2147483647) script: f5417d9ae6a98b488d86fe3935a224b4d3096e73, on @user_script:1.".into())
+    );
+    assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
+}
+
+#[test]
+fn os_clock_is_the_only_os_function() {
+    // Redis 7.2 lets scripts call os.clock(); 7.0 has no os at all.
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    assert_eq!(eval(&mut c, "return type(os.clock())"), Resp::bulk("number"));
+    assert_eq!(
+        eval(&mut c, "return os.time()"),
+        Resp::Error(
+            "ERR user_script:1: attempt to call field 'time' (a nil value) script: 13dea82ee9da896aebcd10f5e36f4a1eeb839b48, on @user_script:1.".into()
+        )
+    );
+    assert!(matches!(eval(&mut c, "os.x = 1"), Resp::Error(e) if e.contains("Attempt to modify a readonly table")));
+}
+
+#[path = "../fuzz/lua_case.rs"]
+mod lua_case;
+
+/// The committed inputs of the lua_scripts fuzz target (seeds and past
+/// findings) through its checks, on the stable toolchain;
+/// `LUA_FUZZ_CORPUS=fuzz/corpus/lua_scripts` adds a working corpus.
+#[test]
+fn committed_lua_fuzz_inputs_pass() {
+    let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut dirs = vec![fuzz.join("seeds/lua_scripts"), fuzz.join("regressions/lua_scripts")];
+    dirs.extend(std::env::var_os("LUA_FUZZ_CORPUS").map(std::path::PathBuf::from));
+    let mut n = 0;
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        for e in entries.flatten() {
+            let data = std::fs::read(e.path()).expect("read fuzz input");
+            lua_case::lua_scripts_case(&data);
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no committed lua_scripts inputs");
+}

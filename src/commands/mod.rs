@@ -8,6 +8,7 @@
 pub mod bitmaps;
 pub mod config;
 pub mod connection;
+pub mod functions;
 pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
@@ -289,6 +290,7 @@ static FAMILIES: &[&[CommandDef]] = &[
     bitmaps::COMMANDS,
     config::COMMANDS,
     connection::COMMANDS,
+    functions::COMMANDS,
     geo::COMMANDS,
     hashes::COMMANDS,
     hyperloglog::COMMANDS,

@@ -287,6 +287,7 @@ pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadI
     let delay = srv.config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     let mut loader = Loader { dbs: &mut srv.dbs, merge, delay, max_keys };
     let info = rdb::load_observed(file, &opts, &mut loader).map_err(|(e, _)| e)?;
+    crate::scripting::functions::load_from_rdb(&info.functions).map_err(rdb::Error::Corrupt)?;
     srv.persistence.functions = info.functions.clone();
     srv.persistence.last_load_keys_loaded = info.keys_loaded;
     srv.persistence.last_load_keys_expired = info.keys_expired;

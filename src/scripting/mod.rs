@@ -16,8 +16,16 @@
 //! error SCRIPT KILL gives in Redis (`check_budget`); one that has written
 //! runs to its end. SCRIPT KILL itself always answers NOTBUSY.
 //!
-//! Not present: the cjson, cmsgpack, bit and struct libraries, SCRIPT
-//! DEBUG, FUNCTION/FCALL.
+//! The cjson, cmsgpack, bit and struct libraries are Redis's, written
+//! against Lua's C API (capi.rs); FUNCTION libraries are in `functions`.
+//! Not present: SCRIPT DEBUG.
+
+mod bit;
+mod capi;
+mod cjson;
+mod cmsgpack;
+pub mod functions;
+mod lua_struct;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -35,6 +43,7 @@ use crate::server::client::Client;
 /// for each run, the error handler runner and the script environment.
 const BOOTSTRAP: &str = r#"
 local G = _G
+local tbl = table
 local dbg = debug
 local rawget, rawset, error, type, tostring, setmetatable, xpcall =
       rawget, rawset, error, type, tostring, setmetatable, xpcall
@@ -64,16 +73,26 @@ local function handler(err)
   return err
 end
 
-local function run(f)
-  return xpcall(f, handler)
+-- Runs f(...) under the error handler (Lua 5.1's xpcall passes no arguments).
+local unpack, select = unpack, select
+local function run(f, ...)
+  local n, args = select('#', ...), {...}
+  if n == 0 then return xpcall(f, handler) end
+  return xpcall(function() return f(unpack(args, 1, n)) end, handler)
 end
 
 local function readonly()
   error('Attempt to modify a readonly table', 2)
 end
 
+-- Read-only views of library tables (Redis 7 marks them read-only): the
+-- proxy -> table map lets rawset, setmetatable and table.insert refuse
+-- them, and rawget, next and pairs see through them.
+local protected = setmetatable({}, {__mode = 'k'})
 local function ro(t)
-  return setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+  local p = setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+  protected[p] = t
+  return p
 end
 
 local redis = {}
@@ -125,33 +144,153 @@ local function fix_pcall(ok, ...)
 end
 G.pcall = function(...) return fix_pcall(orig_pcall(...)) end
 
--- Binary chunks would bypass the parser's checks.
-local orig_loadstring = loadstring
+-- Binary chunks would bypass the parser's checks: Redis's Lua parses
+-- them as text, which fails at once; these give its error (luaO_chunkid
+-- names the chunk).
+local orig_loadstring, sdump = loadstring, string.dump
+-- (Redis's Lua has LUA_IDSIZE 80.)
+local function chunkid(name)
+  local c = name:sub(1, 1)
+  if c == '=' then return name:sub(2, 80) end
+  if c == '@' then return #name <= 73 and name:sub(2) or '...' .. name:sub(-72) end
+  local line = name:match('^[^\r\n]*')
+  if #line > 63 then line = line:sub(1, 63) end
+  if #line < #name then line = line .. '...' end
+  return '[string "' .. line .. '"]'
+end
+local function binary_error(name)
+  return nil, chunkid(name) .. ":1: unexpected symbol near 'char(27)'"
+end
 G.loadstring = function(s, name)
-  if type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
+  if type(s) == 'string' and s:byte(1) == 27 then return binary_error(type(name) == 'string' and name or s) end
   return orig_loadstring(s, name)
 end
-G.load = nil
+G.load = function(...)
+  local f, name = ...
+  if type(f) ~= 'function' then
+    local got = select('#', ...) == 0 and 'no value' or type(f)
+    error("bad argument #1 to '" .. (dbg.getinfo(1, 'n').name or '?') .. "' (function expected, got " .. got .. ")", 2)
+  end
+  local parts = {}
+  while true do
+    local piece = f()
+    if piece == nil or piece == '' then break end
+    if type(piece) ~= 'string' then return nil, 'reader function must return a string' end
+    parts[#parts + 1] = piece
+  end
+  local code = tbl.concat(parts)
+  name = type(name) == 'string' and name or '=(load)'
+  if code:byte(1) == 27 then return binary_error(name) end
+  return orig_loadstring(code, name)
+end
+-- The sandbox's own functions are C functions in Redis: not dumpable.
+-- (Being Lua here, a tail call to them loses the caller's position in
+-- their errors: `return string.dump(pcall)` has none.)
+rawset(string, 'dump', function(f, ...)
+  if type(f) == 'function' and dbg.getinfo(f, 'S').source == '=oxkey' then
+    error('unable to dump given function', 2)
+  end
+  return sdump(f, ...)
+end)
 G.dofile, G.loadfile, G.print, G.debug, G.setfenv, G.getfenv, G.newproxy, G.module, G.require =
   nil, nil, nil, nil, nil, nil, nil, nil, nil
+-- Of os only clock (Redis 7.2).
+local os_clock = os.clock
 G.package, G.io, G.os = nil, nil, nil
 G.redis = ro(redis)
+G.server = G.redis
 G.string, G.table, G.math, G.coroutine = ro(string), ro(table), ro(math), ro(coroutine)
+G.os = ro({clock = os_clock})
+G.cjson, G.cmsgpack, G.bit, G.struct = ro(impl.cjson), ro(impl.cmsgpack), ro(impl.bit), ro(impl.struct)
+impl.cjson, impl.cmsgpack, impl.bit, impl.struct = nil, nil, nil, nil
 
--- The environment scripts see: reads of missing globals and all writes fail.
-local env = setmetatable({}, {
-  __index = function(_, k)
-    local v = rawget(G, k)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
+local function writable(t)
+  if protected[t] ~= nil then error('Attempt to modify a readonly table', 0) end
+  return t
+end
+-- The first argument of rawget/next/pairs, with Lua's error for a
+-- non-table (naming the function as its caller did).
+local function table_arg(n, t)
+  if type(t) ~= 'table' then
+    local got = n == 0 and 'no value' or type(t)
+    local name = dbg.getinfo(2, 'n').name or '?'
+    error("bad argument #1 to '" .. name .. "' (table expected, got " .. got .. ")", 3)
+  end
+  return protected[t] or t
+end
+local raw_next, raw_get, raw_getmt, raw_set = next, rawget, getmetatable, rawset
+G.rawset = function(t, k, v) return raw_set(writable(t), k, v) end
+G.setmetatable = function(t, m) return setmetatable(writable(t), m) end
+G.rawget = function(...) return raw_get(table_arg(select('#', ...), (...)), select(2, ...)) end
+G.next = function(...) return raw_next(table_arg(select('#', ...), (...)), select(2, ...)) end
+G.pairs = function(...)
+  local t = table_arg(select('#', ...), (...))
+  return raw_next, t, nil
+end
+-- (table.remove and table.sort write nothing to an empty proxy.)
+local tinsert = tbl.insert
+rawset(tbl, 'insert', function(t, ...) return tinsert(writable(t), ...) end)
+-- The strings' metatable, seen read-only (its __index is the string proxy).
+local string_mt = raw_getmt('')
+local string_mt_view = ro({__index = G.string})
+G.getmetatable = function(o)
+  local m = raw_getmt(o)
+  if m == string_mt then return string_mt_view end
+  if protected[o] ~= nil then return nil end
+  return m
+end
+
+-- What FUNCTION LOAD's code sees instead of the globals: only a `redis`
+-- with register_function (set from Rust during a load), log and the
+-- version constants, as Redis's library API; its missing fields are errors.
+local load_redis = {
+  log = redis.log, REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+}
+local function strict_ro(t)
+  return setmetatable({}, {
+    __index = function(_, k)
+      local v = rawget(t, k)
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = readonly,
+    __metatable = false,
+  })
+end
+local load_globals = {redis = strict_ro(load_redis)}
+load_globals.server = load_globals.redis
+
+-- The environment scripts see: reads of missing globals and all writes
+-- fail. In the functions' interpreter, while a library loads
+-- (impl.loading), only load_globals; EVAL's skips that check.
+local function missing(k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
+end
+local index
+if impl.functions then
+  index = function(_, k)
+    local v = rawget(rawget(impl, 'loading') and load_globals or G, k)
+    if v == nil then missing(k) end
     return v
-  end,
+  end
+else
+  index = function(_, k)
+    local v = rawget(G, k)
+    if v == nil then missing(k) end
+    return v
+  end
+end
+local env = setmetatable({}, {
+  __index = index,
   __newindex = readonly,
   __metatable = false,
 })
 G._G = env
-return impl, run, env, G, redis
+protected[env] = G
+return impl, run, env, G, redis, load_redis
 "#;
 
 /// Named registry slot of the bootstrap's `impl` table.
@@ -161,6 +300,45 @@ const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
 struct Script {
     func: RegistryKey,
+    /// The flags of a `#!lua flags=...` first line; None for a script
+    /// without one (Redis's EVAL compatibility mode).
+    flags: Option<u64>,
+}
+
+/// A script's `#!lua [flags=a,b]` line (evalExtractShebangFlags): its
+/// flags and length, or (None, 0) without one.
+fn parse_shebang(body: &[u8]) -> Result<(Option<u64>, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((None, 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err("ERR Invalid script shebang".into());
+    };
+    let parts = match crate::protocol::decode::split_args(&body[..end]) {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err("ERR Invalid engine in script shebang".into()),
+    };
+    if parts[0] != b"#!lua" {
+        return Err(format!("ERR Unexpected engine in script shebang: {}", String::from_utf8_lossy(&parts[0])));
+    }
+    let mut flags = 0;
+    for part in &parts[1..] {
+        let Some(list) = part.strip_prefix(b"flags=") else {
+            return Err(format!("ERR Unknown lua shebang option: {}", String::from_utf8_lossy(part)));
+        };
+        if list.is_empty() {
+            continue;
+        }
+        for name in list.split(|&b| b == b',') {
+            match functions::FLAG_NAMES.iter().find(|(_, n)| n.as_bytes() == name) {
+                Some((bit, _)) => flags |= bit,
+                None => {
+                    return Err(format!("ERR Unexpected flag in script shebang: {}", String::from_utf8_lossy(name)))
+                }
+            }
+        }
+    }
+    Ok((Some(flags), end))
 }
 
 pub struct Engine {
@@ -171,6 +349,8 @@ pub struct Engine {
     globals: RegistryKey,
     /// The real `redis` table (scripts see a read-only proxy).
     redis: RegistryKey,
+    /// The `redis` table of FUNCTION LOAD's code (see `functions`).
+    load_redis: RegistryKey,
     scripts: HashMap<String, Script>,
 }
 
@@ -183,11 +363,22 @@ struct RunState<'a> {
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
-    /// The running script's time budget: when it ends, and whether the
-    /// script has written yet (a script that wrote cannot be stopped
-    /// without breaking its atomicity, as Redis's UNKILLABLE).
-    static BUDGET: Cell<Option<(Instant, bool)>> = const { Cell::new(None) };
+    /// The running script's time budget (None: no limit).
+    static BUDGET: Cell<Option<Budget>> = const { Cell::new(None) };
 }
+
+#[derive(Clone, Copy)]
+struct Budget {
+    deadline: Instant,
+    /// Whether the script has written yet: a script that wrote cannot be
+    /// stopped without breaking its atomicity, as Redis's UNKILLABLE.
+    wrote: bool,
+    /// FUNCTION LOAD's code, which always ends at its deadline.
+    loading: bool,
+}
+
+/// How long FUNCTION LOAD's code may run (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Instructions between two clock checks of a running script.
 const HOOK_EVERY: u32 = 100_000;
@@ -199,7 +390,8 @@ const HOOK_EVERY: u32 = 100_000;
 /// one that wrote runs on. A threshold of 0 means no limit.
 fn check_budget(lua: &Lua, _: mlua::Debug) -> mlua::Result<()> {
     match BUDGET.get() {
-        Some((deadline, false)) if Instant::now() >= deadline => {
+        Some(b) if Instant::now() >= b.deadline && b.loading => Err(raise(lua, "ERR FUNCTION LOAD timeout")),
+        Some(b) if Instant::now() >= b.deadline && !b.wrote => {
             Err(raise(lua, "ERR Script killed by user with SCRIPT KILL..."))
         }
         _ => Ok(()),
@@ -207,24 +399,44 @@ fn check_budget(lua: &Lua, _: mlua::Debug) -> mlua::Result<()> {
 }
 
 impl Engine {
-    fn new() -> mlua::Result<Engine> {
-        // SAFETY: the debug library is loaded for the error handler only;
-        // the bootstrap removes it from the scripts' view.
+    /// An interpreter for EVAL scripts, or (`functions`) for function
+    /// libraries, whose global lookups also serve FUNCTION LOAD.
+    fn new(functions: bool) -> mlua::Result<Engine> {
+        // SAFETY: the debug and os libraries are loaded for the error
+        // handler and os.clock only; the bootstrap removes them from the
+        // scripts' view.
         let lua = unsafe {
-            Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default())
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG | StdLib::OS,
+                LuaOptions::default(),
+            )
         };
         // A script must not take the server's memory with it
         // (`string.rep('x', 1e10)`): past this, allocations fail with
         // "not enough memory", an ordinary script error.
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY), check_budget);
-        let (impl_tbl, run, env, globals, redis) = {
+        let (impl_tbl, run, env, globals, redis, load_redis) = {
             let chunk = lua.load(BOOTSTRAP).set_name("=oxkey");
             let f = chunk.into_function()?;
             let impl_pre: Table = lua.create_table()?;
             impl_pre.set("version", crate::REDIS_COMPAT_VERSION)?;
             impl_pre.set("version_num", version_num(crate::REDIS_COMPAT_VERSION))?;
-            let (impl_tbl, run, env, globals, redis): (Table, Function, Table, Table, Table) = f.call(impl_pre)?;
+            impl_pre.set("functions", functions)?;
+            let libs: [(&str, mlua::ffi::lua_CFunction); 4] = [
+                ("cjson", cjson::open),
+                ("cmsgpack", cmsgpack::open),
+                ("bit", bit::open),
+                ("struct", lua_struct::open),
+            ];
+            for (name, open) in libs {
+                // SAFETY: the libraries are written against the C API with
+                // the discipline capi.rs describes.
+                let lib: Table = unsafe { lua.create_c_function(open)? }.call(())?;
+                impl_pre.set(name, lib)?;
+            }
+            let (impl_tbl, run, env, globals, redis, load_redis): (Table, Function, Table, Table, Table, Table) =
+                f.call(impl_pre)?;
             lua.set_named_registry_value(IMPL, impl_tbl.clone())?;
             redis.raw_set(
                 "sha1hex",
@@ -245,9 +457,10 @@ impl Engine {
                 lua.create_registry_value(env)?,
                 lua.create_registry_value(globals)?,
                 lua.create_registry_value(redis)?,
+                lua.create_registry_value(load_redis)?,
             )
         };
-        Ok(Engine { lua, impl_tbl, run, env, globals, redis, scripts: HashMap::new() })
+        Ok(Engine { lua, impl_tbl, run, env, globals, redis, load_redis, scripts: HashMap::new() })
     }
 
     /// Compiles `body` and caches it under its SHA1 (hex).
@@ -256,17 +469,19 @@ impl Engine {
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
+        let (flags, skip) = parse_shebang(body)?;
         let env: Table = self.lua.registry_value(&self.env).map_err(|e| e.to_string())?;
+        // Past the shebang, from its newline: line numbers stay the user's.
         let func = self
             .lua
-            .load(&body[..])
+            .load(&body[skip..])
             .set_name("@user_script")
             .set_mode(ChunkMode::Text)
             .set_environment(env)
             .into_function()
             .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_error_text(&e)))?;
         let func = self.lua.create_registry_value(func).map_err(|e| e.to_string())?;
-        self.scripts.insert(sha.clone(), Script { func });
+        self.scripts.insert(sha.clone(), Script { func, flags });
         Ok(sha)
     }
 }
@@ -288,7 +503,7 @@ fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Result<R, String> {
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            *slot = Some(Engine::new().map_err(|e| format!("ERR Lua initialisation failed: {e}"))?);
+            *slot = Some(Engine::new(false).map_err(|e| format!("ERR Lua initialisation failed: {e}"))?);
         }
         match slot.as_mut() {
             Some(engine) => Ok(f(engine)),
@@ -319,14 +534,27 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
     let outcome = ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            match Engine::new() {
+            match Engine::new(false) {
                 Ok(e) => *slot = Some(e),
                 Err(e) => return Some(Err(format!("ERR Lua initialisation failed: {e}"))),
             }
         }
         let engine = slot.as_mut()?;
         let script = engine.scripts.get(sha)?;
-        Some(run_script(engine, &script.func, sha, srv, client, keys, argv, readonly).map_err(|e| format!("ERR {e}")))
+        let func: Function = match engine.lua.registry_value(&script.func) {
+            Ok(f) => f,
+            Err(e) => return Some(Err(format!("ERR {e}"))),
+        };
+        let mut readonly = readonly;
+        if let Some(flags) = script.flags {
+            let no_writes = flags & functions::NO_WRITES != 0;
+            if readonly && !no_writes {
+                return Some(Err("ERR Can not execute a script with write flag using *_ro command.".into()));
+            }
+            readonly |= no_writes;
+        }
+        let args = ScriptArgs { keys, argv, as_globals: true };
+        Some(run_script(engine, func, sha, srv, client, args, readonly).map_err(|e| format!("ERR {e}")))
     });
     match outcome {
         None => false,
@@ -338,32 +566,44 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_script(
+/// A script's keys and arguments: EVAL's are the globals KEYS and ARGV, a
+/// function gets them as its two parameters.
+pub(crate) struct ScriptArgs<'a> {
+    pub keys: &'a [Bytes],
+    pub argv: &'a [Bytes],
+    pub as_globals: bool,
+}
+
+fn string_list<'lua>(lua: &'lua Lua, items: &[Bytes]) -> mlua::Result<Table<'lua>> {
+    lua.create_sequence_from(items.iter().map(|k| lua.create_string(&k[..])).collect::<mlua::Result<Vec<_>>>()?)
+}
+
+/// Runs `func` (a script body or a registered function) on `client`,
+/// writing its reply or its error (`... script: <name>, on ...`).
+pub(crate) fn run_script(
     engine: &Engine,
-    func: &RegistryKey,
-    sha: &str,
+    func: Function,
+    name: &str,
     srv: &mut Server,
     client: &mut Client,
-    keys: &[Bytes],
-    argv: &[Bytes],
+    args: ScriptArgs,
     readonly: bool,
 ) -> mlua::Result<()> {
     let lua = &engine.lua;
-    let func: Function = lua.registry_value(func)?;
     let runner: Function = lua.registry_value(&engine.run)?;
     let impl_tbl: Table = lua.registry_value(&engine.impl_tbl)?;
     let globals: Table = lua.registry_value(&engine.globals)?;
     let redis: Table = lua.registry_value(&engine.redis)?;
     impl_tbl.raw_set("pending", LV::Nil)?;
-    globals.raw_set(
-        "KEYS",
-        lua.create_sequence_from(keys.iter().map(|k| lua.create_string(&k[..])).collect::<mlua::Result<Vec<_>>>()?)?,
-    )?;
-    globals.raw_set(
-        "ARGV",
-        lua.create_sequence_from(argv.iter().map(|a| lua.create_string(&a[..])).collect::<mlua::Result<Vec<_>>>()?)?,
-    )?;
+    let keys = string_list(lua, args.keys)?;
+    let argv = string_list(lua, args.argv)?;
+    let params = if args.as_globals {
+        globals.raw_set("KEYS", keys)?;
+        globals.raw_set("ARGV", argv)?;
+        None
+    } else {
+        Some((keys, argv))
+    };
 
     let saved_db = client.db;
     let saved_resp = client.out.resp;
@@ -372,7 +612,11 @@ fn run_script(
     let nested = srv.in_atomic_writes();
     srv.begin_atomic_writes();
     let threshold = srv.config.get("busy-reply-threshold").and_then(|v| v.parse::<i64>().ok()).unwrap_or(5000);
-    BUDGET.set((threshold > 0).then(|| (Instant::now() + Duration::from_millis(threshold as u64), false)));
+    BUDGET.set((threshold > 0).then(|| Budget {
+        deadline: Instant::now() + Duration::from_millis(threshold as u64),
+        wrote: false,
+        loading: false,
+    }));
     let resp = Cell::new(2u8);
     let state = RefCell::new(RunState { srv, client, readonly });
     let result = lua.scope(|scope| {
@@ -395,14 +639,17 @@ fn run_script(
                 Ok(())
             })?,
         )?;
-        let (ok, value): (bool, LV) = runner.call(func)?;
+        let (ok, value): (bool, LV) = match params {
+            None => runner.call(func)?,
+            Some((keys, argv)) => runner.call((func, keys, argv))?,
+        };
         let mut st = state.borrow_mut();
         let out = &mut st.client.out;
         out.resp = saved_resp;
         if ok {
             write_value(out, &value, resp.get(), 0);
         } else {
-            write_script_error(out, &value, sha);
+            write_script_error(out, &value, name);
         }
         Ok(())
     });
@@ -458,9 +705,14 @@ fn raise(lua: &Lua, msg: &str) -> mlua::Error {
 
 /// An error that ended the script: `-<err> script: <sha>, on <source>:<line>.`
 fn write_script_error(out: &mut crate::protocol::Out, value: &LV, sha: &str) {
-    let LV::Table(t) = value else {
-        out.error("ERR Error running script (call to function returned an error that is not a table)");
-        return;
+    let t = match value {
+        LV::Table(t) => t,
+        // Out of memory: Lua skips the handler and gives its message.
+        LV::String(s) => return out.error(&format!("ERR {}", String::from_utf8_lossy(s.as_bytes()))),
+        _ => {
+            out.error("ERR Error running script (call to function returned an error that is not a table)");
+            return;
+        }
     };
     let msg = t.raw_get::<_, Option<mlua::String>>("err").ok().flatten();
     let msg =
@@ -523,8 +775,8 @@ fn redis_call<'lua>(lua: &'lua Lua, st: &mut RunState, resp: u8, args: Variadic<
     let dirty = st.srv.dirty;
     executor::call(st.srv, st.client, cmd, &argv);
     if st.srv.dirty != dirty {
-        if let Some((deadline, _)) = BUDGET.get() {
-            BUDGET.set(Some((deadline, true)));
+        if let Some(b) = BUDGET.get() {
+            BUDGET.set(Some(Budget { wrote: true, ..b }));
         }
     }
     let reply = st.client.out.buf.split_off(start);
@@ -644,13 +896,23 @@ fn reply_to_lua<'lua>(lua: &'lua Lua, buf: &[u8], pos: &mut usize, depth: usize)
     Ok(Some(v))
 }
 
+/// C's (long long) conversion of a double on x86, as Redis converts a
+/// script's numbers: NaN and values out of range give the minimum.
+fn c_long_long(n: f64) -> i64 {
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
+        n as i64
+    } else {
+        i64::MIN
+    }
+}
+
 /// Writes a script's return value as a reply, with Redis's Lua → RESP
 /// rules. `resp` is the script's protocol (redis.setresp).
 fn write_value(out: &mut crate::protocol::Out, v: &LV, resp: u8, depth: usize) {
     match v {
         LV::String(s) => out.bulk(s.as_bytes()),
         LV::Integer(i) => out.int(*i),
-        LV::Number(n) => out.int(*n as i64),
+        LV::Number(n) => out.int(c_long_long(*n)),
         LV::Boolean(b) if resp == 2 => {
             if *b {
                 out.int(1)
