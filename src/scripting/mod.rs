@@ -29,6 +29,7 @@ mod lua_struct;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -76,8 +77,9 @@ end
 -- Runs f(...) under the error handler (Lua 5.1's xpcall passes no arguments).
 local unpack, select = unpack, select
 local function run(f, ...)
-  local n, args = select('#', ...), {...}
+  local n = select('#', ...)
   if n == 0 then return xpcall(f, handler) end
+  local args = {...}
   return xpcall(function() return f(unpack(args, 1, n)) end, handler)
 end
 
@@ -96,7 +98,7 @@ local function ro(t)
 end
 
 local redis = {}
--- redis.call and redis.pcall are set from Rust for each run: as C
+-- redis.call and redis.pcall are set from Rust (once per interpreter): as C
 -- functions they keep the caller's frame on a tail call, for the error's line.
 -- Redis's luaPushErrorBuff: "-CODE msg" keeps its code, anything else
 -- gets ERR.
@@ -347,8 +349,6 @@ pub struct Engine {
     run: RegistryKey,
     env: RegistryKey,
     globals: RegistryKey,
-    /// The real `redis` table (scripts see a read-only proxy).
-    redis: RegistryKey,
     /// The `redis` table of FUNCTION LOAD's code (see `functions`).
     load_redis: RegistryKey,
     scripts: HashMap<String, Script>,
@@ -361,8 +361,44 @@ struct RunState<'a> {
     readonly: bool,
 }
 
+/// Publishes a `RunState` in `RUNNING` for as long as it lives.
+struct Running;
+
+impl Running {
+    fn publish(state: &mut RunState) -> Running {
+        RUNNING.set(Some(NonNull::from(state).cast()));
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.set(None);
+    }
+}
+
+/// Runs `f` on the running script's state. The state is taken out of
+/// `RUNNING` meanwhile, so no other callback can reach it at the same time.
+fn with_running<R>(lua: &Lua, f: impl FnOnce(&mut RunState) -> mlua::Result<R>) -> mlua::Result<R> {
+    let Some(mut ptr) = RUNNING.take() else { return Err(raise(lua, "ERR redis.call called outside a script")) };
+    // SAFETY: `run_script` published a RunState that outlives the script
+    // run and that it leaves alone until the run ends (`Running` is dropped
+    // before it touches the state again); taken out of RUNNING, the pointer
+    // is the only way to it while `f` runs.
+    let result = f(unsafe { ptr.as_mut() });
+    RUNNING.set(Some(ptr));
+    result
+}
+
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The running script's server and client, for `redis.call`: set by
+    /// `run_script` while the script runs, empty otherwise. The callbacks
+    /// are made once per interpreter; creating them for every run (scoped
+    /// closures) cost more than a short script itself.
+    static RUNNING: Cell<Option<NonNull<RunState<'static>>>> = const { Cell::new(None) };
+    /// The protocol `redis.call` replies are converted from (redis.setresp).
+    static RESP: Cell<u8> = const { Cell::new(2) };
     /// The running script's time budget (None: no limit).
     static BUDGET: Cell<Option<Budget>> = const { Cell::new(None) };
 }
@@ -416,7 +452,7 @@ impl Engine {
         // "not enough memory", an ordinary script error.
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY), check_budget);
-        let (impl_tbl, run, env, globals, redis, load_redis) = {
+        let (impl_tbl, run, env, globals, load_redis) = {
             let chunk = lua.load(BOOTSTRAP).set_name("=oxkey");
             let f = chunk.into_function()?;
             let impl_pre: Table = lua.create_table()?;
@@ -438,6 +474,19 @@ impl Engine {
             let (impl_tbl, run, env, globals, redis, load_redis): (Table, Function, Table, Table, Table, Table) =
                 f.call(impl_pre)?;
             lua.set_named_registry_value(IMPL, impl_tbl.clone())?;
+            redis.raw_set("call", lua.create_function(|lua, args: Variadic<LV>| call_raising(lua, args, true))?)?;
+            redis.raw_set("pcall", lua.create_function(|lua, args: Variadic<LV>| call_raising(lua, args, false))?)?;
+            redis.raw_set(
+                "setresp",
+                lua.create_function(|lua, v: LV| {
+                    match v {
+                        LV::Integer(n @ (2 | 3)) => RESP.set(n as u8),
+                        LV::Number(n) if n == 2.0 || n == 3.0 => RESP.set(n as u8),
+                        _ => return Err(raise(lua, "ERR RESP version must be 2 or 3.")),
+                    }
+                    Ok(())
+                })?,
+            )?;
             redis.raw_set(
                 "sha1hex",
                 lua.create_function(|lua, args: Variadic<LV>| {
@@ -456,11 +505,10 @@ impl Engine {
                 lua.create_registry_value(run)?,
                 lua.create_registry_value(env)?,
                 lua.create_registry_value(globals)?,
-                lua.create_registry_value(redis)?,
                 lua.create_registry_value(load_redis)?,
             )
         };
-        Ok(Engine { lua, impl_tbl, run, env, globals, redis, load_redis, scripts: HashMap::new() })
+        Ok(Engine { lua, impl_tbl, run, env, globals, load_redis, scripts: HashMap::new() })
     }
 
     /// Compiles `body` and caches it under its SHA1 (hex).
@@ -593,7 +641,6 @@ pub(crate) fn run_script(
     let runner: Function = lua.registry_value(&engine.run)?;
     let impl_tbl: Table = lua.registry_value(&engine.impl_tbl)?;
     let globals: Table = lua.registry_value(&engine.globals)?;
-    let redis: Table = lua.registry_value(&engine.redis)?;
     impl_tbl.raw_set("pending", LV::Nil)?;
     let keys = string_list(lua, args.keys)?;
     let argv = string_list(lua, args.argv)?;
@@ -617,47 +664,26 @@ pub(crate) fn run_script(
         wrote: false,
         loading: false,
     }));
-    let resp = Cell::new(2u8);
-    let state = RefCell::new(RunState { srv, client, readonly });
-    let result = lua.scope(|scope| {
-        redis.raw_set(
-            "call",
-            scope.create_function(|lua, args: Variadic<LV>| call_raising(lua, &state, resp.get(), args, true))?,
-        )?;
-        redis.raw_set(
-            "pcall",
-            scope.create_function(|lua, args: Variadic<LV>| call_raising(lua, &state, resp.get(), args, false))?,
-        )?;
-        redis.raw_set(
-            "setresp",
-            scope.create_function(|lua, v: LV| {
-                match v {
-                    LV::Integer(n @ (2 | 3)) => resp.set(n as u8),
-                    LV::Number(n) if n == 2.0 || n == 3.0 => resp.set(n as u8),
-                    _ => return Err(raise(lua, "ERR RESP version must be 2 or 3.")),
-                }
-                Ok(())
-            })?,
-        )?;
-        let (ok, value): (bool, LV) = match params {
-            None => runner.call(func)?,
-            Some((keys, argv)) => runner.call((func, keys, argv))?,
-        };
-        let mut st = state.borrow_mut();
-        let out = &mut st.client.out;
+    RESP.set(2);
+    let mut state = RunState { srv, client, readonly };
+    let ran: mlua::Result<(bool, LV)> = {
+        let _running = Running::publish(&mut state);
+        match params {
+            None => runner.call(func),
+            Some((keys, argv)) => runner.call((func, keys, argv)),
+        }
+    };
+    let result = ran.map(|(ok, value)| {
+        let out = &mut state.client.out;
         out.resp = saved_resp;
         if ok {
-            write_value(out, &value, resp.get(), 0);
+            write_value(out, &value, RESP.get(), 0);
         } else {
             write_script_error(out, &value, name);
         }
-        Ok(())
     });
-    redis.raw_set("call", LV::Nil)?;
-    redis.raw_set("pcall", LV::Nil)?;
-    redis.raw_set("setresp", LV::Nil)?;
     BUDGET.set(None);
-    let RunState { srv, client, .. } = state.into_inner();
+    let RunState { srv, client, .. } = state;
     client.out.resp = saved_resp;
     client.db = saved_db;
     client.no_block = saved_no_block;
@@ -669,14 +695,8 @@ pub(crate) fn run_script(
 
 /// redis.call (`raise`) and redis.pcall. redis.call raises the error
 /// table through `impl.pending`: a Rust callback can only raise a string.
-fn call_raising<'lua>(
-    lua: &'lua Lua,
-    state: &RefCell<RunState>,
-    resp: u8,
-    args: Variadic<LV<'lua>>,
-    raise: bool,
-) -> mlua::Result<LV<'lua>> {
-    let v = redis_call(lua, &mut state.borrow_mut(), resp, args)?;
+fn call_raising<'lua>(lua: &'lua Lua, args: Variadic<LV<'lua>>, raise: bool) -> mlua::Result<LV<'lua>> {
+    let v = with_running(lua, |st| redis_call(lua, st, RESP.get(), args))?;
     if raise {
         if let LV::Table(t) = &v {
             if t.raw_get::<_, LV>("err")? != LV::Nil {
