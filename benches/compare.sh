@@ -18,4 +18,4 @@ if [ ! -f "$BENCH/compare.sh" ]; then
 fi
 cd "$ROOT"
 cargo build --release --bin oxkey-server
-exec bash "$BENCH/compare.sh" "$@" -- "$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1
+exec bash "$BENCH/compare.sh" "$@" -- "$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1 --save ''

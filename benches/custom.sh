@@ -106,7 +106,7 @@ while IFS='|' read -r name n pipe keyspace prep command; do
         for server in candidate redis valkey; do
             PORT_NOW=$(server_port "$server")
             dir=$(mktemp -d)
-            CAND_ARGV=("$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1 --dir "$dir")
+            CAND_ARGV=("$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1 --save '' --dir "$dir")
             start_server "$server" "$PORT_NOW" "$OUT/logs/$name-$server-$round.log" "$dir"
             supported=1
             cd "$dir"

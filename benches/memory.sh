@@ -18,4 +18,4 @@ if [ ! -f "$BENCH/memory.sh" ]; then
 fi
 cd "$ROOT"
 cargo build --release --bin oxkey-server
-exec bash "$BENCH/memory.sh" "$@" -- "$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1
+exec bash "$BENCH/memory.sh" "$@" -- "$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1 --save ''

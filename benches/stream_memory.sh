@@ -25,7 +25,7 @@ printf '| server | entries | B/entry (RSS) | B/entry (used_memory) |\n|---|---:|
 for server in candidate redis valkey; do
     port=$(server_port "$server")
     dir=$(mktemp -d)
-    CAND_ARGV=("$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1 --dir "$dir")
+    CAND_ARGV=("$ROOT/target/release/oxkey-server" --port '{port}' --bind 127.0.0.1 --save '' --dir "$dir")
     start_server "$server" "$port" "$dir/log" "$dir"
     rss0=$(rss_kb "${LPID[$server]}")
     mem0=$(used "$port")
