@@ -2343,10 +2343,10 @@ mod tests {
         assert!(set(&mut c, &[("hz", "50"), ("maxclients", "0")]).is_err());
         assert_eq!(c.get("hz"), Some("10"));
         assert_eq!(
-            set(&mut c, &[("maxmemory", "1")]).unwrap_err(),
-            "CONFIG SET failed (possibly related to argument 'maxmemory') - maxmemory 1 is not supported yet by oxkey (needs eviction)"
+            set(&mut c, &[("min-replicas-to-write", "1")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'min-replicas-to-write') - min-replicas-to-write 1 is not supported yet by oxkey (needs replication)"
         );
-        assert!(set(&mut c, &[("maxmemory", "0"), ("port", "6379")]).is_ok());
+        assert!(set(&mut c, &[("min-replicas-to-write", "0"), ("port", "6379")]).is_ok());
         assert!(set(&mut c, &[("port", "6380")]).unwrap_err().contains("changing port at run time"));
     }
 
@@ -2363,7 +2363,7 @@ mod tests {
         assert!(e.ends_with("Bad directive or wrong number of arguments\n"), "{e}");
         assert!(c.load_text("port 1 2").unwrap_err().to_string().ends_with("wrong number of arguments\n"));
         assert!(c.load_text("port \"1").unwrap_err().to_string().contains("Unbalanced quotes"));
-        assert!(c.load_text("maxmemory 1").unwrap_err().to_string().contains("not supported yet by oxkey"));
+        assert!(c.load_text("min-replicas-to-write 1").unwrap_err().to_string().contains("not supported yet by oxkey"));
         assert!(c.load_text("list-max-ziplist-entries 5").is_ok());
     }
 

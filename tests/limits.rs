@@ -305,6 +305,9 @@ fn a_subscriber_that_never_reads_is_disconnected_in_both_modes() {
         let mut sub = stuck_client(srv.port);
         sub.write_all(&encode_cmd(&[b"SUBSCRIBE", b"ch"])).expect("subscribe");
         std::thread::sleep(Duration::from_millis(200));
+        // jemalloc keeps freed pages for a while: purge them before each
+        // reading, so that RSS shows what the server still holds.
+        assert_eq!(exchange(&mut admin, &["MEMORY", "PURGE"]), "+OK\r\n");
         let before = rss_kb(srv.pid());
         let msg = "m".repeat(10_000);
         let mut publisher = connect(srv.port);
@@ -318,6 +321,7 @@ fn a_subscriber_that_never_reads_is_disconnected_in_both_modes() {
         assert!(replies.starts_with(":1\r\n"), "delivered at first ({mode:?})");
         assert!(replies.ends_with(":0\r\n"), "then the subscriber is gone ({mode:?})");
         assert_eq!(exchange(&mut admin, &["PUBSUB", "NUMSUB", "ch"]), "*2\r\n$2\r\nch\r\n:0\r\n");
+        assert_eq!(exchange(&mut admin, &["MEMORY", "PURGE"]), "+OK\r\n");
         let after = rss_kb(srv.pid());
         assert!(after < before + 16 * 1024, "RSS grew from {before} kB to {after} kB ({mode:?})");
         assert!(drain_tcp(&mut sub, Duration::from_secs(5)).ends_with(b"<closed>"));
