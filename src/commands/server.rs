@@ -447,7 +447,9 @@ impl MemoryStats {
     pub fn read() -> MemoryStats {
         let used = crate::alloc::used() as u64;
         let total_system = proc_status_kb("/proc/meminfo", "MemTotal:").unwrap_or(0) * 1024;
-        MemoryStats { used, rss: crate::alloc::rss(), peak: crate::alloc::peak(), total_system }
+        // The peak samples the counters again: never below this reading.
+        let peak = crate::alloc::peak().max(used);
+        MemoryStats { used, rss: crate::alloc::rss(), peak, total_system }
     }
 }
 
