@@ -147,9 +147,8 @@ fn config_rewrite(ctx: &mut Ctx, _args: &[Bytes]) {
     }
 }
 
-fn config_help(ctx: &mut Ctx, _args: &[Bytes]) {
+fn config_help(ctx: &mut Ctx, args: &[Bytes]) {
     const HELP: &[&str] = &[
-        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GET <pattern>",
         "    Return parameters matching the glob-like <pattern> and their values.",
         "SET <directive> <value>",
@@ -158,12 +157,6 @@ fn config_help(ctx: &mut Ctx, _args: &[Bytes]) {
         "    Reset statistics reported by the INFO command.",
         "REWRITE",
         "    Rewrite the configuration file.",
-        "HELP",
-        "    Prints this help.",
     ];
-    let out = ctx.out();
-    out.array(HELP.len());
-    for line in HELP {
-        out.simple(line);
-    }
+    super::introspection::reply_help(ctx, args, HELP);
 }

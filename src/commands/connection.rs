@@ -499,19 +499,6 @@ fn monitor(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.ok();
 }
 
-/// Replies with a HELP text in Redis's format (`addReplyHelp`).
-pub fn help_reply(ctx: &mut Ctx, args: &[Bytes], lines: &[&str]) {
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
-    let out = ctx.out();
-    out.array(lines.len() + 3);
-    out.simple(&format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for l in lines {
-        out.simple(l);
-    }
-    out.simple("HELP");
-    out.simple("    Prints this help.");
-}
-
 /// CLIENT HELP's text in Redis 7.2 (7.0 lacks SETINFO and NO-TOUCH).
 const CLIENT_HELP: &[&str] = &[
     "CACHING (YES|NO)",
@@ -568,7 +555,7 @@ const CLIENT_HELP: &[&str] = &[
 ];
 
 fn client_help(ctx: &mut Ctx, args: &[Bytes]) {
-    help_reply(ctx, args, CLIENT_HELP);
+    super::introspection::reply_help(ctx, args, CLIENT_HELP);
 }
 
 fn client_id(ctx: &mut Ctx, _args: &[Bytes]) {

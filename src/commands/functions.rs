@@ -284,9 +284,8 @@ fn function_kill(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.error("NOTBUSY No scripts in execution right now.");
 }
 
-fn function_help(ctx: &mut Ctx, _args: &[Bytes]) {
+fn function_help(ctx: &mut Ctx, args: &[Bytes]) {
     const LINES: &[&str] = &[
-        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "LOAD [REPLACE] <FUNCTION CODE>",
         "    Create a new library with the given library name and code.",
         "DELETE <LIBRARY NAME>",
@@ -324,11 +323,6 @@ fn function_help(ctx: &mut Ctx, _args: &[Bytes]) {
         "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
         "      libraries with the new libraries (notice that even on this option there is a chance of failure",
         "      in case of functions name collision with another library).",
-        "HELP",
-        "    Prints this help.",
     ];
-    ctx.out().array(LINES.len());
-    for l in LINES {
-        ctx.out().simple(l);
-    }
+    super::introspection::reply_help(ctx, args, LINES);
 }

@@ -795,9 +795,8 @@ fn object_freq(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.out().int(freq as i64);
 }
 
-fn object_help(ctx: &mut Ctx, _args: &[Bytes]) {
+fn object_help(ctx: &mut Ctx, args: &[Bytes]) {
     const HELP: &[&str] = &[
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",
         "    Return the kind of internal representation used in order to store the value",
         "    associated with a <key>.",
@@ -810,14 +809,8 @@ fn object_help(ctx: &mut Ctx, _args: &[Bytes]) {
         "REFCOUNT <key>",
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
-        "HELP",
-        "    Prints this help.",
     ];
-    let out = ctx.out();
-    out.array(HELP.len());
-    for line in HELP {
-        out.simple(line);
-    }
+    super::introspection::reply_help(ctx, args, HELP);
 }
 
 #[cfg(test)]

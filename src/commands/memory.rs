@@ -487,9 +487,8 @@ fn memory_purge(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.ok();
 }
 
-fn memory_help(ctx: &mut Ctx, _args: &[Bytes]) {
+fn memory_help(ctx: &mut Ctx, args: &[Bytes]) {
     const HELP: &[&str] = &[
-        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DOCTOR",
         "    Return memory problems reports.",
         "MALLOC-STATS",
@@ -501,14 +500,8 @@ fn memory_help(ctx: &mut Ctx, _args: &[Bytes]) {
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value. Nested values are",
         "    sampled up to <count> times (default: 5, 0 means sample all).",
-        "HELP",
-        "    Prints this help.",
     ];
-    let out = ctx.out();
-    out.array(HELP.len());
-    for line in HELP {
-        out.simple(line);
-    }
+    super::introspection::reply_help(ctx, args, HELP);
 }
 
 #[cfg(test)]

@@ -378,9 +378,8 @@ fn pubsub_numpat(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.out().int(n as i64);
 }
 
-fn pubsub_help(ctx: &mut Ctx, _args: &[Bytes]) {
+fn pubsub_help(ctx: &mut Ctx, args: &[Bytes]) {
     const HELP: &[&str] = &[
-        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CHANNELS [<pattern>]",
         "    Return the currently active channels matching a <pattern> (default: '*').",
         "NUMPAT",
@@ -392,14 +391,8 @@ fn pubsub_help(ctx: &mut Ctx, _args: &[Bytes]) {
         "    Return the currently active shard level channels matching a <pattern> (default: '*').",
         "SHARDNUMSUB [<shardchannel> ...]",
         "    Return the number of subscribers for the specified shard level channel(s)",
-        "HELP",
-        "    Prints this help.",
     ];
-    let out = ctx.out();
-    out.array(HELP.len());
-    for line in HELP {
-        out.simple(line);
-    }
+    super::introspection::reply_help(ctx, args, HELP);
 }
 
 const SUB_FLAGS: u64 = PUBSUB | NOSCRIPT | LOADING | STALE | ALLOWED_SUBSCRIBED;

@@ -204,9 +204,8 @@ fn script_load(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn script_help(ctx: &mut Ctx, _args: &[Bytes]) {
+fn script_help(ctx: &mut Ctx, args: &[Bytes]) {
     const LINES: &[&str] = &[
-        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "EXISTS <sha1> [<sha1> ...]",
         "    Return information about the existence of the scripts in the script cache.",
         "FLUSH [ASYNC|SYNC]",
@@ -219,11 +218,6 @@ fn script_help(ctx: &mut Ctx, _args: &[Bytes]) {
         "    Kill the currently executing Lua script.",
         "LOAD <script>",
         "    Load a script into the scripts cache without executing it.",
-        "HELP",
-        "    Prints this help.",
     ];
-    ctx.out().array(LINES.len());
-    for l in LINES {
-        ctx.out().simple(l);
-    }
+    super::introspection::reply_help(ctx, args, LINES);
 }

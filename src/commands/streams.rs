@@ -1128,7 +1128,7 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) {
     let argc = args.len();
     let sub = &args[1];
     if argc == 2 && is(sub, "HELP") {
-        return super::connection::help_reply(ctx, args, XGROUP_HELP);
+        return super::introspection::reply_help(ctx, args, XGROUP_HELP);
     }
     let (create, setid) = (is(sub, "CREATE"), is(sub, "SETID"));
     let mut mkstream = false;
@@ -1668,7 +1668,7 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) {
     let now = now_ms();
     let sub = &args[1];
     if is(sub, "HELP") {
-        return super::connection::help_reply(ctx, args, XINFO_HELP);
+        return super::introspection::reply_help(ctx, args, XINFO_HELP);
     }
     let p = parts(ctx);
     let key = &args[2];
