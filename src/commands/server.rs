@@ -479,10 +479,11 @@ fn memory_section(ctx: &Ctx, s: &mut String) {
 }
 
 fn persistence_section(ctx: &Ctx, s: &mut String) {
-    // Loading happens before connections are accepted, so `loading` is
-    // always 0 when INFO can run.
     crate::persistence::info_rdb(ctx.srv, s);
     crate::persistence::aof::info(ctx.srv, s);
+    if let Some(progress) = &ctx.srv.persistence.loading {
+        crate::persistence::loading::info(progress, s);
+    }
 }
 
 fn stats_section(ctx: &Ctx, s: &mut String) {

@@ -689,6 +689,13 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
     }
+    // The dataset is still being read: only commands flagged `loading`.
+    if srv.persistence.loading.is_some() && !cmd.def.has(flags::LOADING) && !client.loading_aof {
+        client.out.error(crate::persistence::loading::LOADING_ERROR);
+        commands::tx::flag_abort(client, None);
+        count_error(srv, client, reply_start, Some(cmd));
+        return Flow::Done;
+    }
     if client.tx.in_multi() && !cmd.def.has(flags::NOT_QUEUED) {
         if cmd.def.has(flags::NO_MULTI) {
             client.out.error("ERR Command not allowed inside a transaction");

@@ -7,6 +7,7 @@
 pub mod aof;
 pub mod check;
 pub mod crc64;
+pub mod loading;
 pub mod lzf;
 pub mod rdb;
 pub mod snapshot;
@@ -34,14 +35,15 @@ pub struct State {
     pub snapshot: Option<snapshot::Snapshot>,
     /// Wakes the snapshot driver task.
     pub wake: Rc<Notify>,
-    /// FUNCTION libraries read from an RDB file, written back on save
-    /// (scripting is not built: they are kept, not run).
+    /// FUNCTION libraries read from an RDB file, written back on save.
     pub functions: Vec<Vec<u8>>,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
     /// BGSAVE SCHEDULE during an AOF rewrite: started when it ends.
     pub bgsave_scheduled: bool,
     pub aof: aof::State,
+    /// The start-up load in progress.
+    pub loading: Option<loading::Progress>,
 }
 
 impl Default for State {
@@ -59,6 +61,7 @@ impl Default for State {
             last_load_keys_expired: 0,
             bgsave_scheduled: false,
             aof: Default::default(),
+            loading: None,
         }
     }
 }
@@ -198,6 +201,10 @@ pub fn shutdown_save(srv: &mut Server, save_wanted: bool, nosave: bool) -> Resul
         tracing::warn!("There is a child rewriting the AOF. Killing it!");
     }
     snapshot::abort(srv);
+    // Saving half a dataset would overwrite the file being loaded.
+    if srv.persistence.loading.is_some() {
+        return Ok(());
+    }
     if save_wanted || (save_points_configured(srv) && !nosave) {
         tracing::info!("Saving the final RDB snapshot before exiting.");
         save(srv)?;
@@ -237,90 +244,113 @@ fn load_options(srv: &Server, drop_expired: bool) -> rdb::LoadOptions {
     }
 }
 
-/// Where a file's keys go.
+/// Adds a key read from a file to its db. A key already there is only an
+/// error without `merge` (the load is then abandoned as a whole); with it
+/// the file wins.
+fn add_loaded(dbs: &mut [crate::db::Db], k: rdb::LoadedKey, merge: bool) -> rdb::Result<()> {
+    let Some(db) = dbs.get_mut(k.db) else { return Err(rdb::Error::Corrupt("no such db".into())) };
+    if merge {
+        db.add(&k.key, k.obj);
+    } else if let Err(key) = db.insert_loaded(crate::db::Key::from(&k.key[..]), k.obj) {
+        return Err(rdb::Error::Corrupt(format!(
+            "Duplicate key '{}' found in RDB file",
+            String::from_utf8_lossy(&key[..])
+        )));
+    }
+    Ok(())
+}
+
+/// Sizes a db as a file's RESIZEDB announces, within what the file can
+/// hold (`max_keys`: the announcement is untrusted).
+fn reserve_loaded(dbs: &mut [crate::db::Db], db: usize, keys: u64, expires: u64, max_keys: u64) {
+    if let Some(d) = dbs.get_mut(db) {
+        let bound = |n: u64| n.min(max_keys) as usize;
+        d.reserve(bound(keys), bound(expires));
+    }
+}
+
+/// The most keys a file of `len` bytes can hold: each takes at least 3.
+fn max_keys_in(len: u64) -> u64 {
+    len / 3
+}
+
+/// Where a file's keys go, read at once (DEBUG RELOAD).
 struct Loader<'a> {
     dbs: &'a mut [crate::db::Db],
     merge: bool,
-    /// `key-load-delay` (µs per key, for tests).
-    delay: u64,
-    /// The most keys the file can hold (for sizing from its RESIZEDB).
     max_keys: u64,
 }
 
 impl rdb::Observer for Loader<'_> {
     fn key(&mut self, k: rdb::LoadedKey) -> rdb::Result<()> {
-        let Some(db) = self.dbs.get_mut(k.db) else { return Err(rdb::Error::Corrupt("no such db".into())) };
-        // A key already there is only an error without MERGE (the load is
-        // then abandoned as a whole); with it the file wins.
-        if self.merge {
-            db.add(&k.key, k.obj);
-        } else if let Err(key) = db.insert_loaded(crate::db::Key::from(&k.key[..]), k.obj) {
-            return Err(rdb::Error::Corrupt(format!(
-                "Duplicate key '{}' found in RDB file",
-                String::from_utf8_lossy(&key[..])
-            )));
-        }
-        if self.delay > 0 {
-            std::thread::sleep(std::time::Duration::from_micros(self.delay));
-        }
-        Ok(())
+        add_loaded(self.dbs, k, self.merge)
     }
 
     fn resize_db(&mut self, db: usize, keys: u64, expires: u64) {
-        if let Some(d) = self.dbs.get_mut(db) {
-            let bound = |n: u64| n.min(self.max_keys) as usize;
-            d.reserve(bound(keys), bound(expires));
-        }
+        reserve_loaded(self.dbs, db, keys, expires, self.max_keys);
     }
 }
 
-/// Loads an RDB file into the (empty, or with `merge` existing) dataset.
-/// A key already present is an error unless `merge`, where the file wins.
+/// Loads an RDB file into the (empty, or with `merge` existing) dataset,
+/// blocking the executor meanwhile (DEBUG RELOAD, as Redis's).
 pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadInfo, rdb::Error> {
     let file = std::fs::File::open(path)?;
     // The clock objects are stamped with, and whether FREQ or IDLETIME
-    // applies, as the cron would have them (at start-up it has not run).
+    // applies, as the cron would have them.
     crate::db::refresh_access(&srv.config);
-    // Each key takes at least 3 bytes of the file.
-    let max_keys = file.metadata().map_or(0, |m| m.len() / 3);
+    let max_keys = max_keys_in(file.metadata().map_or(0, |m| m.len()));
     let opts = load_options(srv, true);
-    let delay = srv.config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let mut loader = Loader { dbs: &mut srv.dbs, merge, delay, max_keys };
+    let mut loader = Loader { dbs: &mut srv.dbs, merge, max_keys };
     let info = rdb::load_observed(file, &opts, &mut loader).map_err(|(e, _)| e)?;
+    loaded(srv, &info)?;
+    Ok(info)
+}
+
+/// What follows the keys of a loaded file: its FUNCTION libraries, and
+/// the counts INFO shows.
+fn loaded(srv: &mut Server, info: &rdb::LoadInfo) -> Result<(), rdb::Error> {
     crate::scripting::functions::load_from_rdb(&info.functions).map_err(rdb::Error::Corrupt)?;
     srv.persistence.functions = info.functions.clone();
     srv.persistence.last_load_keys_loaded = info.keys_loaded;
     srv.persistence.last_load_keys_expired = info.keys_expired;
-    Ok(info)
+    Ok(())
 }
 
-/// Loads `dbfilename` at start-up, before connections are accepted (so no
-/// client ever sees the loading state). A missing file is an empty
-/// dataset; a damaged one stops the server.
-pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
-    if srv.config.get("appendonly") == Some("yes") {
-        return aof::load_at_startup(srv);
+/// Loads the dataset at start-up (the AOF when `appendonly`, else
+/// `dbfilename`) while connections are served: until it is done, they get
+/// `-LOADING` for all but the commands flagged `loading`. A missing file
+/// is an empty dataset; a damaged one stops the server.
+pub async fn load_at_startup(shared: &crate::server::Shared) -> Result<(), String> {
+    if shared.borrow().config.get("appendonly") == Some("yes") {
+        return aof::load_at_startup(shared).await;
     }
-    aof::apply_config(srv);
-    let path = snapshot::rdb_path(srv);
-    if !std::path::Path::new(&path).exists() {
-        return Ok(());
-    }
+    let (path, opts) = {
+        let mut srv = shared.borrow_mut();
+        aof::apply_config(&mut srv);
+        crate::db::refresh_access(&srv.config);
+        (snapshot::rdb_path(&srv), load_options(&srv, true))
+    };
+    let fatal = |e: rdb::Error| format!("Fatal error loading the DB ({path}): {e}. Exiting.");
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(fatal(e.into())),
+    };
     let started = std::time::Instant::now();
-    match load_file(srv, &path, false) {
-        Ok(info) => {
-            for (k, v) in &info.aux {
-                let (k, v) = (String::from_utf8_lossy(k), String::from_utf8_lossy(v));
-                if matches!(&*k, "redis-ver" | "ctime" | "used-mem" | "aof-base") {
-                    tracing::info!("RDB '{k}': {v}");
-                }
-            }
-            tracing::info!("Done loading RDB, keys loaded: {}, keys expired: {}.", info.keys_loaded, info.keys_expired);
-            tracing::info!("DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64());
-            Ok(())
+    let len = file.metadata().map_or(0, |m| m.len());
+    loading::begin(shared, len);
+    let result = loading::load_rdb(shared, file, opts, true, max_keys_in(len)).await;
+    loading::end(shared);
+    let info = result.and_then(|(_, info)| loaded(&mut shared.borrow_mut(), &info).map(|()| info)).map_err(fatal)?;
+    for (k, v) in &info.aux {
+        let (k, v) = (String::from_utf8_lossy(k), String::from_utf8_lossy(v));
+        if matches!(&*k, "redis-ver" | "ctime" | "used-mem" | "aof-base") {
+            tracing::info!("RDB '{k}': {v}");
         }
-        Err(e) => Err(format!("Fatal error loading the DB ({path}): {e}. Exiting.")),
     }
+    tracing::info!("Done loading RDB, keys loaded: {}, keys expired: {}.", info.keys_loaded, info.keys_expired);
+    tracing::info!("DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// The RDB lines of INFO persistence, with Redis 7.2's names and order.
@@ -335,11 +365,12 @@ pub fn info_rdb(srv: &Server, s: &mut String) {
     };
     let _ = write!(
         s,
-        "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n\
+        "loading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n\
          current_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\n\
          rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\n\
          rdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{current}\r\n\
          rdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n",
+        st.loading.is_some() as u8,
         srv.dirty,
         st.bgsave_in_progress() as u8,
         st.lastsave,

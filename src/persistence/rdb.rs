@@ -1362,7 +1362,12 @@ pub struct Position {
 /// it, e.g. a duplicate key, with an error). Reads no byte past the
 /// stream's end.
 pub fn load<R: Read>(input: R, opts: &LoadOptions, sink: impl FnMut(LoadedKey) -> Result<()>) -> Result<LoadInfo> {
-    run_load(Reader::new(input), opts, &mut Sink(sink)).map_err(|(e, _)| e)
+    load_with(input, opts, &mut Sink(sink))
+}
+
+/// As `load`, reporting to `obs`.
+pub fn load_with<R: Read>(input: R, opts: &LoadOptions, obs: &mut impl Observer) -> Result<LoadInfo> {
+    run_load(Reader::new(input), opts, obs).map_err(|(e, _)| e)
 }
 
 /// Reads a whole RDB file (reading ahead: nothing may follow it in

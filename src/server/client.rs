@@ -195,6 +195,8 @@ pub struct Client {
     pub still_blocked: bool,
     /// Blocking commands answer at once (set while a script runs).
     pub no_block: bool,
+    /// The AOF being replayed at start-up: runs while others get -LOADING.
+    pub loading_aof: bool,
     /// Pub/Sub channels and patterns it listens to.
     pub subs: crate::commands::pubsub::Subscriptions,
     /// Output handed to the connection task, not yet written.
@@ -244,6 +246,7 @@ impl Client {
             blocked: None,
             still_blocked: false,
             no_block: false,
+            loading_aof: false,
             subs: Default::default(),
             wire: Default::default(),
             unix: false,

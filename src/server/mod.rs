@@ -181,20 +181,8 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         let io_threads = config.io_threads;
         let shared: Shared = Rc::new(RefCell::new(Server::new(config)));
         crate::alloc::mark_startup();
-        // The dataset is loaded before any connection is served: clients
-        // never see the loading state.
-        if let Err(e) = crate::persistence::load_at_startup(&mut shared.borrow_mut()) {
-            tracing::error!("{e}");
-            return Err(std::io::Error::other(e));
-        }
-        for l in &listeners {
-            if let Ok(a) = l.local_addr() {
-                tracing::info!("Ready to accept connections tcp {a}");
-            }
-        }
-        if let Some((_, path)) = &unix {
-            tracing::info!("Ready to accept connections unix {path}");
-        }
+        let listeners_addrs: Vec<_> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+        let unix_path = unix.as_ref().map(|(_, path)| path.clone());
         if io_threads > 1 {
             let dispatch = io_threads::start(shared.clone(), io_threads - 1)?;
             tracing::info!("Started {} I/O threads", io_threads - 1);
@@ -220,8 +208,22 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         let notify = shared.borrow().shutdown_notify.clone();
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        // The dataset is loaded while connections are served (they get
+        // -LOADING meanwhile); a damaged file stops the server.
+        let load = crate::persistence::load_at_startup(&shared);
+        tokio::pin!(load);
+        let mut loading = true;
         loop {
             let signal = tokio::select! {
+                result = &mut load, if loading => {
+                    loading = false;
+                    if let Err(e) = result {
+                        tracing::error!("{e}");
+                        return Err(std::io::Error::other(e));
+                    }
+                    log_ready(&listeners_addrs, unix_path.as_deref());
+                    continue;
+                }
                 _ = notify.notified() => None,
                 _ = sigterm.recv() => Some("SIGTERM"),
                 _ = sigint.recv() => Some("SIGINT"),
@@ -239,6 +241,16 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         tracing::warn!("oxkey is now ready to exit, bye bye...");
         Ok(())
     })
+}
+
+/// The lines that say the server is up, once its dataset is loaded.
+fn log_ready(addrs: &[std::net::SocketAddr], unix: Option<&str>) {
+    for a in addrs {
+        tracing::info!("Ready to accept connections tcp {a}");
+    }
+    if let Some(path) = unix {
+        tracing::info!("Ready to accept connections unix {path}");
+    }
 }
 
 /// Releases the clients CLIENT PAUSE holds when the pause ends or changes
@@ -287,6 +299,13 @@ async fn cron(shared: Shared, hz: u32) {
     loop {
         tick.tick().await;
         let mut srv = shared.borrow_mut();
+        // While loading, clients are looked after and nothing else: the
+        // dataset is not whole yet.
+        if srv.persistence.loading.is_some() {
+            close_idle_clients(&mut srv);
+            close_over_output_limits(&mut srv);
+            continue;
+        }
         // Keys do not expire while CLIENT PAUSE holds writes.
         if !srv.expire_paused() {
             let started = std::time::Instant::now();

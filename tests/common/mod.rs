@@ -36,6 +36,24 @@ impl TestServer {
     /// (`--save ""`, as the reference servers run) unless `extra` gives
     /// save points.
     pub fn start_with(extra: &[&str]) -> TestServer {
+        let s = Self::spawn(extra);
+        s.wait_ready();
+        s
+    }
+
+    /// Starts the server and returns as soon as it accepts connections,
+    /// which may be before its dataset is loaded (-LOADING).
+    pub fn start_loading(extra: &[&str]) -> TestServer {
+        let s = Self::spawn(extra);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", s.port)).is_err() {
+            assert!(Instant::now() < deadline, "server on port {} did not start", s.port);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        s
+    }
+
+    fn spawn(extra: &[&str]) -> TestServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("oxkey-test-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create test dir");
@@ -46,18 +64,18 @@ impl TestServer {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         let child = cmd.spawn().expect("spawn oxkey-server");
-        let s = TestServer { port, child, dir };
-        s.wait_ready();
-        s
+        TestServer { port, child, dir }
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the server answers PING (its dataset loaded).
+    pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(mut c) = TcpStream::connect(("127.0.0.1", self.port)) {
                 if c.write_all(b"PING\r\n").is_ok() {
+                    // PONG once loaded (-LOADING before), or NOAUTH.
                     let mut buf = [0u8; 7];
-                    if c.read_exact(&mut buf).is_ok() {
+                    if c.read_exact(&mut buf).is_ok() && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH") {
                         return;
                     }
                 }

@@ -7,9 +7,12 @@
 use std::io::{BufRead, Read};
 use std::path::Path;
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use crate::executor::Server;
 use crate::persistence::rdb;
 use crate::server::client::Client;
+use crate::server::Shared;
 use crate::util::eq_ic;
 
 /// Longest line read at once, as Redis's AOF_ANNOTATION_LINE_MAX_LEN.
@@ -161,12 +164,15 @@ pub enum Outcome {
 /// `old_style`: an appendonly.aof from before multi-part AOF (its RDB part
 /// is a preamble). Errors are logged here, with Redis's lines; the Err
 /// text is the last of them.
-pub fn load_file(
-    srv: &mut Server,
+/// `done`: the bytes of the files loaded before this one (for INFO's
+/// progress).
+pub async fn load_file(
+    shared: &Shared,
     path: &Path,
     name: &str,
     old_style: bool,
     truncated_ok: bool,
+    done: u64,
 ) -> Result<Outcome, String> {
     let file = std::fs::File::open(path)
         .map_err(|e| format!("Fatal error: can't open the append log file {name} for reading: {e}"))?;
@@ -174,21 +180,25 @@ pub fn load_file(
         return Ok(Outcome::Empty);
     }
     let mut r = Counting::new(std::io::BufReader::with_capacity(1 << 20, file));
+    let progress = shared.borrow().persistence.loading.as_ref().map(|p| p.loaded_bytes.clone()).unwrap_or_default();
+    progress.store(done, Relaxed);
     let mut valid_up_to = 0u64;
-    let stop = match r.fill_buf() {
-        Ok(head) if head.starts_with(b"REDIS") => {
+    let is_rdb = r.fill_buf().map(|head| head.starts_with(b"REDIS"));
+    // The reader where the commands start, or why there are none to read.
+    let commands = match is_rdb {
+        Ok(true) => {
             if old_style {
                 tracing::info!("Reading RDB preamble from AOF file...");
             } else {
                 tracing::info!("Reading RDB base file on AOF loading...");
             }
-            match load_rdb(srv, &mut r) {
-                Ok(()) => {
-                    valid_up_to = r.pos;
+            match load_rdb(shared, r).await {
+                Ok(back) => {
+                    valid_up_to = back.pos;
                     if old_style {
                         tracing::info!("Reading the remaining AOF tail...");
                     }
-                    None
+                    Ok(back)
                 }
                 Err(e) => {
                     tracing::warn!("{e}");
@@ -197,7 +207,7 @@ pub fn load_file(
                     } else {
                         tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
                     }
-                    Some(match e {
+                    Err(match e {
                         rdb::Error::Truncated => Stop::Truncated,
                         rdb::Error::Io(e) => Stop::Io(e),
                         _ => Stop::Io(std::io::Error::other("invalid RDB data")),
@@ -205,12 +215,12 @@ pub fn load_file(
                 }
             }
         }
-        Ok(_) => None,
-        Err(e) => Some(Stop::Io(e)),
+        Ok(false) => Ok(r),
+        Err(e) => Err(Stop::Io(e)),
     };
-    let stop = match stop {
-        Some(s) => Some(s),
-        None => replay(srv, &mut r, name, &mut valid_up_to)?,
+    let stop = match commands {
+        Err(s) => Some(s),
+        Ok(mut r) => replay(shared, &mut r, name, &mut valid_up_to, |pos| progress.store(done + pos, Relaxed)).await?,
     };
     match stop {
         None => Ok(Outcome::Loaded),
@@ -236,68 +246,97 @@ pub fn load_file(
     }
 }
 
-/// The RDB part of a file, its keys added to the dataset.
-fn load_rdb<R: BufRead>(srv: &mut Server, r: &mut Counting<R>) -> Result<(), rdb::Error> {
-    let opts = rdb::LoadOptions {
-        limits: rdb::Limits::from_config(&srv.config),
-        verify_checksum: srv.config.get("rdbchecksum") != Some("no"),
-        databases: srv.dbs.len(),
-        drop_expired_at: Some(crate::util::now_ms()),
-    };
-    let dbs = &mut srv.dbs;
-    let info = rdb::load(&mut *r, &opts, |k| {
-        if dbs[k.db].add(&k.key, k.obj).is_some() {
-            return Err(rdb::Error::Corrupt(format!(
-                "Duplicate key '{}' found in RDB file",
-                String::from_utf8_lossy(&k.key)
-            )));
+/// The RDB part of a file, its keys added to the dataset. The reader is
+/// handed back where the RDB data ends.
+async fn load_rdb<R: BufRead + Send + 'static>(shared: &Shared, r: Counting<R>) -> Result<Counting<R>, rdb::Error> {
+    let opts = crate::persistence::load_options(&shared.borrow(), true);
+    let (r, info) = crate::persistence::loading::load_rdb(shared, r, opts, false, 0).await?;
+    shared.borrow_mut().persistence.functions = info.functions;
+    Ok(r)
+}
+
+/// Commands replayed between turns of the other tasks.
+const REPLAY_BATCH: usize = 1000;
+
+/// Whether replaying goes on, or why it ended.
+enum Step {
+    More,
+    End(Option<Stop>),
+}
+
+/// The replay's state between batches.
+struct Replay<'a, R> {
+    r: &'a mut Counting<R>,
+    client: Client,
+    line: Vec<u8>,
+    name: &'a str,
+    valid_up_to: &'a mut u64,
+    before_multi: u64,
+}
+
+impl<R: BufRead> Replay<'_, R> {
+    /// Runs up to `n` commands.
+    fn run(&mut self, srv: &mut Server, n: usize) -> Result<Step, String> {
+        for _ in 0..n {
+            let argv = match next_command(self.r, &mut self.line) {
+                Ok(Some(argv)) => argv,
+                Ok(None) => return Ok(Step::End(None)),
+                Err(stop) => return Ok(Step::End(Some(stop))),
+            };
+            if crate::executor::lookup(&argv).is_none() {
+                return Err(format!(
+                    "Unknown command '{}' reading the append only file {}",
+                    String::from_utf8_lossy(&argv[0]),
+                    self.name
+                ));
+            }
+            if eq_ic(&argv[0], "multi") {
+                self.before_multi = *self.valid_up_to;
+            }
+            crate::executor::execute(srv, &mut self.client, &argv);
+            self.client.out.buf.clear();
+            *self.valid_up_to = self.r.pos;
         }
-        Ok(())
-    })?;
-    srv.persistence.functions = info.functions;
-    Ok(())
+        Ok(Step::More)
+    }
 }
 
 /// Runs the commands of the file through the executor, as a client whose
-/// replies are dropped. Returns why it stopped early, if it did; an
-/// unknown command is an error of its own.
-fn replay<R: BufRead>(
-    srv: &mut Server,
+/// replies are dropped, in batches between which clients are served
+/// (`progress` is told the offset reached). Returns why it stopped early,
+/// if it did; an unknown command is an error of its own.
+async fn replay<R: BufRead>(
+    shared: &Shared,
     r: &mut Counting<R>,
     name: &str,
     valid_up_to: &mut u64,
+    progress: impl Fn(u64),
 ) -> Result<Option<Stop>, String> {
     let mut client = Client::new(u64::MAX, String::new(), String::new(), -1, true);
     client.no_block = true;
-    let mut line = Vec::new();
-    let mut before_multi = *valid_up_to;
-    let delay = srv.config.get("key-load-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    loop {
-        let argv = match next_command(r, &mut line) {
-            Ok(Some(argv)) => argv,
-            Ok(None) => break,
-            Err(stop) => return Ok(Some(stop)),
-        };
-        if crate::executor::lookup(&argv).is_none() {
-            return Err(format!(
-                "Unknown command '{}' reading the append only file {name}",
-                String::from_utf8_lossy(&argv[0])
-            ));
+    client.loading_aof = true;
+    let delay = shared.borrow().config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let before_multi = *valid_up_to;
+    let mut replay = Replay { r, client, line: Vec::new(), name, valid_up_to, before_multi };
+    // With `key-load-delay` (tests), one command per turn and the delay
+    // slept between them.
+    let batch = if delay > 0 { 1 } else { REPLAY_BATCH };
+    let stop = loop {
+        let step = replay.run(&mut shared.borrow_mut(), batch)?;
+        progress(replay.r.pos);
+        match step {
+            Step::More if delay > 0 => tokio::time::sleep(std::time::Duration::from_micros(delay)).await,
+            Step::More => tokio::task::yield_now().await,
+            Step::End(stop) => break stop,
         }
-        if eq_ic(&argv[0], "multi") {
-            before_multi = *valid_up_to;
-        }
-        crate::executor::execute(srv, &mut client, &argv);
-        client.out.buf.clear();
-        *valid_up_to = r.pos;
-        if delay > 0 {
-            std::thread::sleep(std::time::Duration::from_micros(delay as u64));
-        }
+    };
+    if stop.is_some() {
+        return Ok(stop);
     }
     // A transaction without its EXEC is dropped, as a truncated tail.
-    if client.tx.in_multi() {
+    if replay.client.tx.in_multi() {
         tracing::warn!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
-        *valid_up_to = before_multi;
+        *replay.valid_up_to = replay.before_multi;
         return Ok(Some(Stop::Truncated));
     }
     Ok(None)

@@ -522,11 +522,12 @@ pub fn cron(srv: &mut Server) {
 /// Loads the AOF at start-up (AOF on: it takes precedence over the RDB
 /// file), then opens the files for appending. A damaged AOF stops the
 /// server; the reason has been logged.
-pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
-    apply_config(srv);
-    let dir = aof_dir(srv);
-    let filename = aof_filename(srv);
-    let manifest_file = manifest_path(srv);
+pub async fn load_at_startup(shared: &crate::server::Shared) -> Result<(), String> {
+    let (dir, filename, manifest_file) = {
+        let mut srv = shared.borrow_mut();
+        apply_config(&mut srv);
+        (aof_dir(&srv), aof_filename(&srv), manifest_path(&srv))
+    };
     let mut m = Manifest::default();
     if dir.is_dir() && manifest_file.exists() {
         m = read_manifest(&manifest_file)?;
@@ -540,13 +541,15 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
             m = upgrade(&dir, &filename, &manifest_file)?;
         }
     }
-    srv.persistence.aof.manifest = m.clone();
+    shared.borrow_mut().persistence.aof.manifest = m.clone();
     let started = std::time::Instant::now();
-    let total = load_files(srv, &dir, &m, &filename)?;
+    let total = load_files(shared, &dir, &m, &filename).await;
+    super::loading::end(shared);
+    let total = total?;
     if total > 0 {
         tracing::info!("DB loaded from append only file: {:.3} seconds", started.elapsed().as_secs_f64());
     }
-    open_on_start(srv, total)
+    open_on_start(&mut shared.borrow_mut(), total)
 }
 
 fn read_manifest(path: &Path) -> Result<Manifest, String> {
@@ -581,7 +584,7 @@ fn upgrade(dir: &Path, filename: &str, manifest_file: &Path) -> Result<Manifest,
 
 /// Loads the base and incremental files in order (loadAppendOnlyFiles).
 /// Returns the bytes they hold.
-fn load_files(srv: &mut Server, dir: &Path, m: &Manifest, filename: &str) -> Result<u64, String> {
+async fn load_files(shared: &crate::server::Shared, dir: &Path, m: &Manifest, filename: &str) -> Result<u64, String> {
     let mut total = 0;
     for e in m.files() {
         let len = std::fs::metadata(dir.join(&e.name))
@@ -592,23 +595,29 @@ fn load_files(srv: &mut Server, dir: &Path, m: &Manifest, filename: &str) -> Res
     if total == 0 {
         return Ok(0);
     }
+    super::loading::begin(shared, total);
     let count = m.files().count();
-    let truncated_ok = cfg(srv, "aof-load-truncated") != "no";
+    let truncated_ok = cfg(&shared.borrow(), "aof-load-truncated") != "no";
+    let mut done = 0;
     for (i, e) in m.files().enumerate() {
         let last = i + 1 == count;
         let started = std::time::Instant::now();
-        let outcome = load::load_file(srv, &dir.join(&e.name), &e.name, e.name == filename, truncated_ok)?;
+        let path = dir.join(&e.name);
+        let outcome = load::load_file(shared, &path, &e.name, e.name == filename, truncated_ok, done).await?;
         if outcome == load::Outcome::Truncated && !last {
             return Err(format!("Fatal error: the truncated file is not the last file ({})", e.name));
         }
         let what = if e.kind == manifest::Kind::Base { "base" } else { "incr" };
         tracing::info!("DB loaded from {what} file {}: {:.3} seconds", e.name, started.elapsed().as_secs_f64());
+        let len = std::fs::metadata(&path).map_or(0, |md| md.len());
         if e.kind == manifest::Kind::Base {
-            srv.persistence.aof.base_size = std::fs::metadata(dir.join(&e.name)).map_or(0, |md| md.len());
+            shared.borrow_mut().persistence.aof.base_size = len;
         }
+        done += len;
     }
     // Replaying ran commands: they are not changes since a save, nor
     // statistics of this run.
+    let mut srv = shared.borrow_mut();
     srv.dirty = 0;
     srv.stats.reset();
     srv.slowlog.clear();
