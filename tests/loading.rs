@@ -3,7 +3,7 @@
 //! compared with a real redis-server loading the same file.
 //!
 //! `key-load-delay` (µs per key) makes the load last long enough to watch.
-//! Reference servers use ports 7590-7599.
+//! Reference servers use ports 7592-7599 (benches/rdb.sh has 7590-7591).
 
 mod common;
 mod reference;
@@ -123,7 +123,7 @@ fn loading_replies_and_info_match_redis() {
     std::fs::write(odir.join("dump.rdb"), &dump).expect("copy");
     std::fs::write(rdir.join("dump.rdb"), &dump).expect("copy");
 
-    let redis = RedisLoading::start(7590, &rdir, 1000);
+    let redis = RedisLoading::start(7592, &rdir, 1000);
     let mut rc = RawConn::connect(redis.port);
     let expected = while_loading(&mut rc);
     let redis_info = info_persistence(&mut rc);

@@ -284,6 +284,13 @@ impl Db {
         self.volatile.reserve(expires);
     }
 
+    /// Takes the keys of a db read apart from this empty one (start-up
+    /// loading); what clients registered meanwhile (WATCH) stays.
+    pub fn adopt_loaded(&mut self, loaded: Db) {
+        self.dict = loaded.dict;
+        self.volatile = loaded.volatile;
+    }
+
     /// Adds a key read from an RDB file (start-up, DEBUG RELOAD) with one
     /// lookup, keeping the key's buffer, and without events: Redis fires
     /// none for loaded keys. Gives the key back, with nothing changed, when

@@ -1,20 +1,17 @@
 //! Loading at start-up while clients are served, as Redis serves them
-//! between chunks of its load: the file is parsed on a thread of its own
-//! and its keys reach the executor in batches, which it adds between the
-//! other tasks. Meanwhile commands without the `loading` flag are answered
-//! `-LOADING` and INFO shows the progress.
+//! between chunks of its load: an RDB file is read on a thread of its own
+//! and AOF commands are replayed in batches between the other tasks.
+//! Meanwhile commands without the `loading` flag are answered `-LOADING`
+//! and INFO shows the progress.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
+use crate::db::Db;
 use crate::persistence::rdb;
 use crate::server::Shared;
 use crate::util::now_ms;
-
-/// Keys handed over at a time: few enough that a client waits at most a
-/// fraction of a millisecond for the executor.
-const BATCH: usize = 256;
 
 /// The reply to commands that cannot run before the dataset is loaded.
 pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
@@ -27,12 +24,17 @@ pub struct Progress {
     /// Bytes read so far, counted by the reading thread.
     pub loaded_bytes: Arc<AtomicU64>,
     /// The `used-mem` the file's writer recorded.
-    pub rdb_used_mem: u64,
+    pub rdb_used_mem: Arc<AtomicU64>,
 }
 
 impl Progress {
     pub fn new(total_bytes: u64) -> Progress {
-        Progress { start_time: now_ms() / 1000, total_bytes, loaded_bytes: Arc::default(), rdb_used_mem: 0 }
+        Progress {
+            start_time: now_ms() / 1000,
+            total_bytes,
+            loaded_bytes: Arc::default(),
+            rdb_used_mem: Arc::default(),
+        }
     }
 }
 
@@ -58,30 +60,26 @@ pub fn info(p: &Progress, s: &mut String) {
         s,
         "loading_start_time:{}\r\nloading_total_bytes:{}\r\nloading_rdb_used_mem:{}\r\n\
          loading_loaded_bytes:{loaded}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n",
-        p.start_time, p.total_bytes, p.rdb_used_mem,
+        p.start_time,
+        p.total_bytes,
+        p.rdb_used_mem.load(Relaxed),
     );
 }
 
-/// What the reading thread hands over.
-enum Item {
-    Key(rdb::LoadedKey),
-    /// RESIZEDB: db, keys, expires.
-    Resize(usize, u64, u64),
-    UsedMem(u64),
-}
+/// The dbs a file was read into, on the reading thread.
+struct Loaded(Vec<Db>);
 
-/// A batch of parsed keys on its way to the executor.
-struct Batch(Vec<Item>);
+// SAFETY: the dbs were built by the reading thread and are owned by this
+// value alone (the thread keeps no reference to anything in them); their
+// raw pointers are unique owners, as a Box is, so moving them to the
+// executor's thread is moving owned data.
+unsafe impl Send for Loaded {}
 
-// SAFETY: the values in a batch were just built by the reading thread and
-// are owned by the batch alone (no reference to them stays behind on that
-// thread); their raw pointers are unique owners, as a Box is, so moving
-// them to the executor's thread is moving owned data.
-unsafe impl Send for Batch {}
-
-enum Message<R> {
-    Batch(Batch),
-    Done(R, Result<rdb::LoadInfo, rdb::Error>),
+/// What the reading thread hands back.
+struct Handover<R> {
+    input: R,
+    dbs: Loaded,
+    result: Result<rdb::LoadInfo, rdb::Error>,
 }
 
 /// Counts the bytes read, for INFO's progress.
@@ -98,56 +96,13 @@ impl<R: Read> Read for Tally<R> {
     }
 }
 
-/// The observer on the reading thread: batches what the file holds.
-struct Forward<R> {
-    tx: tokio::sync::mpsc::Sender<Message<R>>,
-    items: Vec<Item>,
-    /// `key-load-delay` (µs per key, for tests): slept here, so the
-    /// executor stays responsive.
-    delay: u64,
-}
-
-impl<R> Forward<R> {
-    fn flush(&mut self) -> rdb::Result<()> {
-        if self.items.is_empty() {
-            return Ok(());
-        }
-        let items = std::mem::take(&mut self.items);
-        // The executor stops receiving when it gave up on the load.
-        self.tx.blocking_send(Message::Batch(Batch(items))).map_err(|_| rdb::Error::Corrupt("loading abandoned".into()))
-    }
-}
-
-impl<R> rdb::Observer for Forward<R> {
-    fn key(&mut self, k: rdb::LoadedKey) -> rdb::Result<()> {
-        self.items.push(Item::Key(k));
-        if self.delay > 0 {
-            std::thread::sleep(std::time::Duration::from_micros(self.delay));
-            return self.flush();
-        }
-        if self.items.len() >= BATCH {
-            return self.flush();
-        }
-        Ok(())
-    }
-
-    fn aux(&mut self, _offset: u64, key: &[u8], value: &[u8]) {
-        if key == b"used-mem" {
-            let used = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-            self.items.push(Item::UsedMem(used));
-        }
-    }
-
-    fn resize_db(&mut self, db: usize, keys: u64, expires: u64) {
-        self.items.push(Item::Resize(db, keys, expires));
-    }
-}
-
-/// Reads an RDB stream from `input` on a thread of its own into the
-/// dataset, yielding to the other tasks after each batch. `read_ahead`
-/// may buffer past the RDB data (a file of its own); without it `input`
-/// is handed back where the RDB data ends (an AOF's preamble). `max_keys`
-/// bounds what RESIZEDB may reserve.
+/// Reads an RDB stream from `input` into the dataset on a thread of its
+/// own, into dbs of its own (so the executor spends nothing on it and
+/// the keys never cross threads one by one), then moves them in. The
+/// dataset is empty before (start-up: no command that adds keys runs while
+/// loading). `read_ahead` may buffer past the RDB data (a file of its
+/// own); without it `input` is handed back where the RDB data ends (an
+/// AOF's preamble). `max_keys` bounds what RESIZEDB may reserve.
 pub async fn load_rdb<R: Read + Send + 'static>(
     shared: &Shared,
     input: R,
@@ -155,47 +110,32 @@ pub async fn load_rdb<R: Read + Send + 'static>(
     read_ahead: bool,
     max_keys: u64,
 ) -> Result<(R, rdb::LoadInfo), rdb::Error> {
-    let (read, delay) = {
+    let (progress, delay) = {
         let srv = shared.borrow();
-        let read = srv.persistence.loading.as_ref().map(|p| p.loaded_bytes.clone()).unwrap_or_default();
-        (read, srv.config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
+        let progress = srv.persistence.loading.as_ref().map(|p| (p.loaded_bytes.clone(), p.rdb_used_mem.clone()));
+        (
+            progress.unwrap_or_default(),
+            srv.config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0),
+        )
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message<R>>(4);
+    let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("rdb-load".into()).spawn(move || {
-        let mut forward = Forward { tx, items: Vec::with_capacity(BATCH), delay };
+        let (read, used_mem) = progress;
+        let mut dbs: Vec<Db> = (0..opts.databases).map(Db::new).collect();
+        let mut loader = super::Loader { dbs: &mut dbs, merge: false, delay, max_keys, used_mem: Some(used_mem) };
         let mut tally = Tally { inner: input, read };
         let result = if read_ahead {
-            rdb::load_observed(&mut tally, &opts, &mut forward).map_err(|(e, _)| e)
+            rdb::load_observed(&mut tally, &opts, &mut loader).map_err(|(e, _)| e)
         } else {
-            rdb::load_with(&mut tally, &opts, &mut forward)
+            rdb::load_with(&mut tally, &opts, &mut loader)
         };
-        let result = result.and_then(|info| forward.flush().map(|()| info));
-        let _ = forward.tx.blocking_send(Message::Done(tally.inner, result));
+        let _ = tx.send(Handover { input: tally.inner, dbs: Loaded(dbs), result });
     })?;
-    while let Some(message) = rx.recv().await {
-        match message {
-            Message::Batch(Batch(items)) => {
-                add(shared, items, max_keys)?;
-                tokio::task::yield_now().await;
-            }
-            Message::Done(input, result) => return result.map(|info| (input, info)),
-        }
-    }
-    Err(rdb::Error::Corrupt("the loading thread stopped".into()))
-}
-
-fn add(shared: &Shared, items: Vec<Item>, max_keys: u64) -> rdb::Result<()> {
+    let handover = rx.await.map_err(|_| rdb::Error::Corrupt("the loading thread stopped".into()))?;
+    let info = handover.result?;
     let mut srv = shared.borrow_mut();
-    for item in items {
-        match item {
-            Item::Key(k) => super::add_loaded(&mut srv.dbs, k, false)?,
-            Item::Resize(db, keys, expires) => super::reserve_loaded(&mut srv.dbs, db, keys, expires, max_keys),
-            Item::UsedMem(used) => {
-                if let Some(p) = &mut srv.persistence.loading {
-                    p.rdb_used_mem = used;
-                }
-            }
-        }
+    for (db, loaded) in srv.dbs.iter_mut().zip(handover.dbs.0) {
+        db.adopt_loaded(loaded);
     }
-    Ok(())
+    Ok((handover.input, info))
 }

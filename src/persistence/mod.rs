@@ -14,6 +14,8 @@ pub mod snapshot;
 
 use std::fmt::Write as _;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use tokio::sync::Notify;
 
@@ -274,16 +276,30 @@ fn max_keys_in(len: u64) -> u64 {
     len / 3
 }
 
-/// Where a file's keys go, read at once (DEBUG RELOAD).
+/// Where a file's keys go.
 struct Loader<'a> {
     dbs: &'a mut [crate::db::Db],
     merge: bool,
+    /// `key-load-delay` (µs per key, for tests).
+    delay: u64,
     max_keys: u64,
+    /// Where the file's `used-mem` goes (INFO while loading).
+    used_mem: Option<Arc<AtomicU64>>,
 }
 
 impl rdb::Observer for Loader<'_> {
     fn key(&mut self, k: rdb::LoadedKey) -> rdb::Result<()> {
-        add_loaded(self.dbs, k, self.merge)
+        add_loaded(self.dbs, k, self.merge)?;
+        if self.delay > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(self.delay));
+        }
+        Ok(())
+    }
+
+    fn aux(&mut self, _offset: u64, key: &[u8], value: &[u8]) {
+        if let (Some(used), b"used-mem") = (&self.used_mem, key) {
+            used.store(std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).unwrap_or(0), Relaxed);
+        }
     }
 
     fn resize_db(&mut self, db: usize, keys: u64, expires: u64) {
@@ -300,7 +316,8 @@ pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadI
     crate::db::refresh_access(&srv.config);
     let max_keys = max_keys_in(file.metadata().map_or(0, |m| m.len()));
     let opts = load_options(srv, true);
-    let mut loader = Loader { dbs: &mut srv.dbs, merge, max_keys };
+    let delay = srv.config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let mut loader = Loader { dbs: &mut srv.dbs, merge, delay, max_keys, used_mem: None };
     let info = rdb::load_observed(file, &opts, &mut loader).map_err(|(e, _)| e)?;
     loaded(srv, &info)?;
     Ok(info)
