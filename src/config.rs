@@ -925,6 +925,10 @@ impl Config {
                 return Err(refusal(p, name, args));
             }
         }
+        // The open files limit must take the new number of clients.
+        if phase == Phase::Runtime && p.name == "maxclients" {
+            crate::server::fit_maxclients(text.parse().unwrap_or(0))?;
+        }
         self.values[i] = text;
         self.mirror(i);
         Ok(())

@@ -85,10 +85,11 @@ pub(crate) fn set_int_option(fd: i32, level: i32, name: i32, value: i32) {
 /// client, as Redis's CONFIG_MIN_RESERVED_FDS.
 const RESERVED_FDS: u64 = 32;
 
-/// Redis's `adjustOpenFilesLimit`: raises the open files limit to what
-/// `maxclients` needs, or as close to it as the system allows (16 at a
-/// time), and lowers `maxclients` to fit when it cannot.
-fn adjust_open_files_limit(config: &mut Config) -> std::io::Result<()> {
+/// Raises the open files limit toward `wanted`, or as close to it as the
+/// system allows (16 at a time), as Redis's `adjustOpenFilesLimit`.
+/// Returns the limit before and the one now in force, or None when it
+/// cannot be read.
+fn raise_open_files_limit(wanted: u64) -> Option<(u64, u64)> {
     #[repr(C)]
     struct Rlimit {
         cur: u64,
@@ -99,15 +100,14 @@ fn adjust_open_files_limit(config: &mut Config) -> std::io::Result<()> {
         fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
     }
     const RLIMIT_NOFILE: i32 = 7;
-    let wanted = config.maxclients as u64 + RESERVED_FDS;
     let mut limit = Rlimit { cur: 0, max: 0 };
     // SAFETY: getrlimit fills a struct we own, laid out as Linux's rlimit.
     if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Ok(());
+        return None;
     }
     let old = limit.cur;
     if old >= wanted {
-        return Ok(());
+        return Some((old, old));
     }
     let mut best = wanted;
     while best > old {
@@ -122,9 +122,31 @@ fn adjust_open_files_limit(config: &mut Config) -> std::io::Result<()> {
         }
         best -= 16;
     }
-    let best = best.max(old);
+    Some((old, best.max(old)))
+}
+
+/// CONFIG SET maxclients: the open files limit is raised to fit, or the
+/// value is refused with the most clients the system can take.
+pub fn fit_maxclients(maxclients: u64) -> Result<(), String> {
+    let wanted = maxclients + RESERVED_FDS;
+    match raise_open_files_limit(wanted) {
+        Some((_, best)) if best < wanted => Err(format!(
+            "The operating system is not able to handle the specified number of clients, try with {}",
+            best.saturating_sub(RESERVED_FDS)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// At start-up: the open files limit is raised to what `maxclients`
+/// needs, and `maxclients` lowered to fit when it cannot be.
+fn adjust_open_files_limit(config: &mut Config) -> std::io::Result<()> {
+    let wanted = config.maxclients as u64 + RESERVED_FDS;
+    let Some((old, best)) = raise_open_files_limit(wanted) else { return Ok(()) };
     if best >= wanted {
-        tracing::info!("Increased maximum number of open files to {wanted} (it was originally set to {old}).");
+        if best > old {
+            tracing::info!("Increased maximum number of open files to {wanted} (it was originally set to {old}).");
+        }
         return Ok(());
     }
     if best <= RESERVED_FDS {
