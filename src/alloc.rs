@@ -199,6 +199,23 @@ pub fn purge() {
     }
 }
 
+/// `jemalloc-bg-thread`: jemalloc's own thread returns freed pages to the
+/// system after its decay time (without it they wait for the next
+/// allocation activity in their arena), as Redis turns it on by default.
+pub fn set_background_thread(on: bool) {
+    let mut value = on;
+    // SAFETY: writes a bool, whose size is passed, to a NUL-terminated name.
+    unsafe {
+        mallctl(
+            c"background_thread".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            (&mut value as *mut bool).cast(),
+            std::mem::size_of::<bool>(),
+        );
+    }
+}
+
 /// jemalloc's allocated, active and resident bytes (INFO allocator_*);
 /// zeros when it was built without statistics.
 pub fn allocator_stats() -> (u64, u64, u64) {

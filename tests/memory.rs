@@ -507,3 +507,40 @@ fn evicted_keys_reach_the_aof_as_del() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// The server's resident set size, read from /proc without talking to it
+/// (a command would itself give jemalloc the activity that purges).
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).expect("VmRSS");
+    kb.trim().trim_end_matches("kB").trim().parse::<u64>().expect("VmRSS number") * 1024
+}
+
+#[test]
+fn freed_memory_goes_back_to_the_system_on_its_own() {
+    // jemalloc-bg-thread yes (the default, as Redis): pages freed by a
+    // FLUSHALL are returned after jemalloc's decay time with no further
+    // command.
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    let value = "v".repeat(200);
+    let mut batch = Vec::new();
+    for i in 0..200_000 {
+        batch.extend_from_slice(&common::encode_cmd(&[b"SET", format!("key:{i}").as_bytes(), value.as_bytes()]));
+        if i % 1000 == 999 {
+            c.send(&batch);
+            batch.clear();
+            for _ in 0..1000 {
+                assert_eq!(c.read(), Resp::ok());
+            }
+        }
+    }
+    let full = rss_bytes(srv.pid());
+    assert!(full > 60 << 20, "{full}");
+    assert_eq!(c.cmd(&["FLUSHALL", "SYNC"]), Resp::ok());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while rss_bytes(srv.pid()) > full / 3 {
+        assert!(std::time::Instant::now() < deadline, "RSS {} of {full} still held after 30 s", rss_bytes(srv.pid()));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
