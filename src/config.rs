@@ -721,6 +721,8 @@ pub struct Config {
     pub unixsocketperm: u32,
     /// Milliseconds from which an event enters the latency monitor (0 = off).
     pub latency_monitor_threshold: i64,
+    /// Milliseconds a script may run before it can be stopped (0 = never).
+    pub busy_reply_threshold: i64,
     pub latency_tracking: bool,
     pub latency_tracking_percentiles: Vec<f64>,
     /// `no`, `yes` or `local`.
@@ -760,6 +762,7 @@ impl Default for Config {
             unixsocket: None,
             unixsocketperm: 0,
             latency_monitor_threshold: 0,
+            busy_reply_threshold: 0,
             latency_tracking: false,
             latency_tracking_percentiles: Vec::new(),
             enable_debug: String::new(),
@@ -1146,6 +1149,7 @@ impl Config {
             "unixsocket" => self.unixsocket = (!text.is_empty()).then(|| text.clone()),
             "unixsocketperm" => self.unixsocketperm = n as u32,
             "latency-monitor-threshold" => self.latency_monitor_threshold = n,
+            "busy-reply-threshold" => self.busy_reply_threshold = n,
             "latency-tracking" => self.latency_tracking = text == "yes",
             "latency-tracking-info-percentiles" => {
                 self.latency_tracking_percentiles = text.split(' ').filter_map(|p| parse_f64(p.as_bytes())).collect()

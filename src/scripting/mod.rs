@@ -638,19 +638,28 @@ pub(crate) fn run_script(
     readonly: bool,
 ) -> mlua::Result<()> {
     let lua = &engine.lua;
-    let runner: Function = lua.registry_value(&engine.run)?;
-    let impl_tbl: Table = lua.registry_value(&engine.impl_tbl)?;
-    let globals: Table = lua.registry_value(&engine.globals)?;
-    impl_tbl.raw_set("pending", LV::Nil)?;
-    let keys = string_list(lua, args.keys)?;
-    let argv = string_list(lua, args.argv)?;
-    let params = if args.as_globals {
-        globals.raw_set("KEYS", keys)?;
-        globals.raw_set("ARGV", argv)?;
-        None
-    } else {
-        Some((keys, argv))
+    let setup = || -> mlua::Result<_> {
+        let runner: Function = lua.registry_value(&engine.run)?;
+        let impl_tbl: Table = lua.registry_value(&engine.impl_tbl)?;
+        impl_tbl.raw_set("pending", LV::Nil)?;
+        let keys = string_list(lua, args.keys)?;
+        let argv = string_list(lua, args.argv)?;
+        if args.as_globals {
+            let globals: Table = lua.registry_value(&engine.globals)?;
+            globals.raw_set("KEYS", keys)?;
+            globals.raw_set("ARGV", argv)?;
+            return Ok((runner, None));
+        }
+        Ok((runner, Some((keys, argv))))
     };
+    // The setup allocates no more than the request holds: without a memory
+    // limit, mlua pushes values directly instead of each through a
+    // protected call (which allocates a closure). The script itself runs
+    // under the limit.
+    lua.set_memory_limit(0)?;
+    let prepared = setup();
+    lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
+    let (runner, params) = prepared?;
 
     let saved_db = client.db;
     let saved_resp = client.out.resp;
@@ -658,7 +667,7 @@ pub(crate) fn run_script(
     client.no_block = true;
     let nested = srv.in_atomic_writes();
     srv.begin_atomic_writes();
-    let threshold = srv.config.get("busy-reply-threshold").and_then(|v| v.parse::<i64>().ok()).unwrap_or(5000);
+    let threshold = srv.config.busy_reply_threshold;
     BUDGET.set((threshold > 0).then(|| Budget {
         deadline: Instant::now() + Duration::from_millis(threshold as u64),
         wrote: false,
@@ -1025,40 +1034,56 @@ pub fn parse_numkeys(arg: &[u8], available: usize) -> Result<usize, &'static str
 pub fn sha1_hex(data: &[u8]) -> String {
     let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
     let bit_len = (data.len() as u64).wrapping_mul(8);
-    let mut msg = data.to_vec();
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
+    let mut blocks = data.chunks_exact(64);
+    for block in blocks.by_ref() {
+        sha1_block(&mut h, block);
     }
-    msg.extend_from_slice(&bit_len.to_be_bytes());
-    for block in msg.chunks_exact(64) {
-        let mut w = [0u32; 80];
-        for (i, word) in block.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, &wi) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..=19 => ((b & c) | (!b & d), 0x5A827999),
-                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
-                _ => (b ^ c ^ d, 0xCA62C1D6),
-            };
-            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(wi);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-            *x = x.wrapping_add(y);
-        }
+    // The tail, the 0x80 marker and the length: one or two more blocks.
+    let rest = blocks.remainder();
+    let mut tail = [0u8; 128];
+    tail[..rest.len()].copy_from_slice(rest);
+    tail[rest.len()] = 0x80;
+    let end = if rest.len() < 56 { 64 } else { 128 };
+    tail[end - 8..end].copy_from_slice(&bit_len.to_be_bytes());
+    for block in tail[..end].chunks_exact(64) {
+        sha1_block(&mut h, block);
     }
-    h.iter().map(|x| format!("{x:08x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(40);
+    for b in h.iter().flat_map(|x| x.to_be_bytes()) {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// One 64-byte block of SHA1.
+fn sha1_block(h: &mut [u32; 5], block: &[u8]) {
+    let mut w = [0u32; 80];
+    for (i, word) in block.chunks_exact(4).enumerate() {
+        w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+    }
+    for i in 16..80 {
+        w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+    }
+    let [mut a, mut b, mut c, mut d, mut e] = *h;
+    for (i, &wi) in w.iter().enumerate() {
+        let (f, k) = match i {
+            0..=19 => ((b & c) | (!b & d), 0x5A827999),
+            20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+            40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+            _ => (b ^ c ^ d, 0xCA62C1D6),
+        };
+        let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(wi);
+        e = d;
+        d = c;
+        c = b.rotate_left(30);
+        b = a;
+        a = t;
+    }
+    for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+        *x = x.wrapping_add(y);
+    }
 }
 
 #[cfg(test)]
@@ -1072,5 +1097,17 @@ mod tests {
         assert_eq!(sha1_hex(b"return 1"), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
         let long = vec![b'a'; 1000];
         assert_eq!(sha1_hex(&long), "291e9a6c66994949b57ba5e650361e98fc36b1ba");
+        // Around the block and padding boundaries (values from sha1sum).
+        for (n, want) in [
+            (55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"),
+            (56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"),
+            (63, "03f09f5b158a7a8cdad920bddc29b81c18a551f5"),
+            (64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"),
+            (65, "11655326c708d70319be2610e8a57d9a5b959d3b"),
+            (119, "ee971065aaa017e0632a8ca6c77bb3bf8b1dfc56"),
+            (120, "f34c1488385346a55709ba056ddd08280dd4c6d6"),
+        ] {
+            assert_eq!(sha1_hex(&vec![b'a'; n]), want, "{n} bytes");
+        }
     }
 }
