@@ -5,8 +5,10 @@
 //! Entries live in nodes of at most `stream-node-max-entries` entries and
 //! about `stream-node-max-bytes` bytes. Each node is a listpack laid out
 //! byte for byte as Redis lays out its stream listpacks, and the nodes are
-//! kept in a B-tree keyed by the ID of the node's master entry (Redis keys
-//! the same listpacks in a radix tree). With the same layout, nodes split
+//! kept in ID order in a deque, each with the ID of its master entry
+//! (Redis keys the same listpacks in a radix tree; entries only arrive at
+//! the end and mostly leave from the front, and a deque costs less per
+//! node than a B-tree, whose leaves end half full when filled in order). With the same layout, nodes split
 //! exactly where Redis splits them (so XINFO's node counts agree and an RDB
 //! file can carry the blobs unchanged), and an entry costs what it costs in
 //! Redis: a delta-encoded ID and its values, field names being shared with
@@ -26,7 +28,7 @@
 //! elements of the entry before it, so the node can be walked backwards.
 //! A deleted entry stays in place, flagged, until its whole node goes.
 
-use std::collections::{btree_map, BTreeMap, BTreeSet};
+use std::collections::{vec_deque, BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 
 use crate::types::listpack::{Entry as ListpackEntry, Listpack};
@@ -665,7 +667,8 @@ pub enum Trim {
 /// consumer groups).
 #[derive(Clone, Default)]
 pub struct Entries {
-    nodes: BTreeMap<StreamId, Node>,
+    /// In key order; grown by an eighth at a time (see `push_node`).
+    nodes: VecDeque<(StreamId, Node)>,
     /// Live entries.
     pub length: u64,
     /// The first live entry (0-0 when empty), as Redis records it.
@@ -714,7 +717,7 @@ impl Entries {
         };
 
         // A new node when the tail one is full, counting deleted entries.
-        let tail_full = match self.nodes.last_key_value() {
+        let tail_full = match self.nodes.back() {
             None => true,
             Some((_, node)) => {
                 let (live, deleted) = node.counts();
@@ -724,8 +727,8 @@ impl Entries {
         };
         let mut flags = 0;
         if tail_full {
-            if let Some(mut tail) = self.nodes.last_entry() {
-                tail.get_mut().lp.shrink_to_fit();
+            if let Some((_, tail)) = self.nodes.back_mut() {
+                tail.lp.shrink_to_fit();
             }
             let mut node = lp::new(NODE_INITIAL_CAPACITY.min(max_bytes));
             lp::append(&mut node, Val::Int(1));
@@ -735,12 +738,11 @@ impl Entries {
                 lp::append(&mut node, Val::Str(f.as_ref()));
             }
             lp::append(&mut node, Val::Int(0));
-            self.nodes.insert(id, Node { lp: node });
+            self.push_node(id, Node { lp: node });
             flags |= FLAG_SAMEFIELDS;
         }
-        let Some(mut tail) = self.nodes.last_entry() else { return Err(AddError::NotGreater) };
-        let key = *tail.key();
-        let node = tail.get_mut();
+        let Some((key, node)) = self.nodes.back_mut() else { return Err(AddError::NotGreater) };
+        let key = *key;
         if !tail_full {
             node.add_counts(1, 0);
             let l = layout(&node.lp);
@@ -813,6 +815,21 @@ impl Entries {
         self.range(StreamId::MIN, StreamId::MAX, true).next().map_or(StreamId::MIN, |e| e.id)
     }
 
+    /// Adds a node after the others. The deque grows by an eighth of its
+    /// length rather than doubling: a stream's nodes are many and long-lived.
+    fn push_node(&mut self, key: StreamId, node: Node) {
+        if self.nodes.len() == self.nodes.capacity() {
+            self.nodes.reserve_exact((self.nodes.len() / 8).max(4));
+        }
+        self.nodes.push_back((key, node));
+    }
+
+    /// The index of the node that may hold `id`: the last keyed at or
+    /// before it.
+    fn node_index(&self, id: StreamId) -> Option<usize> {
+        self.nodes.partition_point(|(k, _)| *k <= id).checked_sub(1)
+    }
+
     /// Number of nodes (XINFO's radix-tree-keys).
     pub fn node_count(&self) -> usize {
         self.nodes.len()
@@ -825,9 +842,8 @@ impl Entries {
 
     /// Bytes of memory held by the nodes and their keys.
     pub fn allocated(&self) -> usize {
-        // A B-tree keeps up to 11 keys and values per node, plus links.
-        const PER_NODE: usize = std::mem::size_of::<StreamId>() + std::mem::size_of::<Node>() + 8;
-        self.nodes.values().map(|n| n.lp.capacity() + PER_NODE).sum()
+        let slots = self.nodes.capacity() * std::mem::size_of::<(StreamId, Node)>();
+        slots + self.nodes.iter().map(|(_, n)| n.lp.capacity()).sum::<usize>()
     }
 
     /// Nodes a radix tree keyed like Redis's stream rax would have (XINFO's
@@ -835,14 +851,16 @@ impl Entries {
     /// and below a branching point, one more node for a run of two or more
     /// bytes before the next branch or key (a compressed node).
     pub fn radix_tree_nodes(&self) -> u64 {
-        radix_nodes(self.nodes.keys().map(StreamId::to_be_bytes))
+        radix_nodes(self.nodes.iter().map(|(k, _)| k.to_be_bytes()))
     }
 
     /// Removes the live entry `id` (Redis's streamDeleteItem); a node left
     /// without live entries goes. Does not update `first_id` or
     /// `max_deleted_entry_id` (see `delete`).
     fn remove_entry(&mut self, id: StreamId) -> bool {
-        let Some((&key, node)) = self.nodes.range_mut(..=id).next_back() else { return false };
+        let Some(i) = self.node_index(id) else { return false };
+        let (key, node) = &mut self.nodes[i];
+        let key = *key;
         let l = layout(&node.lp);
         let mut at = l.first_entry;
         while node.lp[at] != lp::EOF {
@@ -852,7 +870,7 @@ impl Entries {
             }
             if e.id == id && !e.deleted {
                 if node.live() == 1 {
-                    self.nodes.remove(&key);
+                    self.nodes.remove(i);
                 } else {
                     node.flag_deleted(at);
                     node.add_counts(-1, 1);
@@ -899,18 +917,18 @@ impl Entries {
                     break;
                 }
             }
-            let Some(mut first) = self.nodes.first_entry() else { break };
-            let key = *first.key();
-            let live = first.get().live().max(0) as u64;
+            let Some((key, first)) = self.nodes.front() else { break };
+            let key = *key;
+            let live = first.live().max(0) as u64;
             if limit != 0 && deleted + live > limit {
                 break;
             }
             let remove_node = match trim {
                 Trim::MaxLen(max) => self.length - live >= max,
-                Trim::MinId(min) => first.get().last_id(key).unwrap_or(StreamId::MIN) < min,
+                Trim::MinId(min) => first.last_id(key).unwrap_or(StreamId::MIN) < min,
             };
             if remove_node {
-                first.remove();
+                self.nodes.pop_front();
                 self.length -= live;
                 deleted += live;
                 continue;
@@ -919,7 +937,7 @@ impl Entries {
                 break;
             }
             // Flag entries from within the node until the goal is met.
-            let node = first.get_mut();
+            let Some((_, node)) = self.nodes.front_mut() else { break };
             let l = layout(&node.lp);
             let mut at = l.first_entry;
             let mut from_node = 0;
@@ -1053,7 +1071,7 @@ fn radix_nodes(keys: impl Iterator<Item = [u8; 16]>) -> u64 {
 
 /// An iteration over the entries of a range (Redis's streamIterator).
 pub struct Range<'a> {
-    nodes: btree_map::Range<'a, StreamId, Node>,
+    nodes: vec_deque::Iter<'a, (StreamId, Node)>,
     /// The node being walked: its key, listpack, layout and the position
     /// of the next entry (forwards) or of the last one returned (backwards).
     cur: Option<(StreamId, &'a [u8], Layout, usize)>,
@@ -1069,10 +1087,10 @@ impl<'a> Range<'a> {
         // The node that may hold the first entry to return: the last one
         // keyed at or before the bound.
         let seek = if rev { end } else { start };
-        let nodes = match e.nodes.range(..=seek).next_back() {
-            Some((&k, _)) if rev => e.nodes.range(..=k),
-            Some((&k, _)) => e.nodes.range(k..),
-            None if rev => e.nodes.range(StreamId::MAX..StreamId::MAX),
+        let nodes = match e.node_index(seek) {
+            Some(i) if rev => e.nodes.range(..=i),
+            Some(i) => e.nodes.range(i..),
+            None if rev => e.nodes.range(0..0),
             None => e.nodes.range(..),
         };
         Range { nodes, cur: None, start, end, rev, skip_tombstones, done: start > end }
@@ -1086,7 +1104,7 @@ impl<'a> Iterator for Range<'a> {
         while !self.done {
             let Some((key, lp, l, pos)) = self.cur else {
                 let next = if self.rev { self.nodes.next_back() } else { self.nodes.next() };
-                let Some((&key, node)) = next else {
+                let Some(&(key, ref node)) = next else {
                     self.done = true;
                     break;
                 };
@@ -1543,7 +1561,7 @@ impl Entries {
     /// previous node's last entry. Returns the node's live entries.
     pub fn load_node(&mut self, key: StreamId, blob: Vec<u8>) -> Result<u64, &'static str> {
         const BAD: &str = "invalid stream listpack";
-        if let Some((&k, n)) = self.nodes.last_key_value() {
+        if let Some(&(k, ref n)) = self.nodes.back() {
             if key <= n.last_id(k).unwrap_or(k) {
                 return Err("stream nodes out of order");
             }
@@ -1591,7 +1609,7 @@ impl Entries {
         if el.pos.is_some() || (seen_live, seen_deleted) != (live, deleted) {
             return Err(BAD);
         }
-        self.nodes.insert(key, Node { lp: lp.into_bytes() });
+        self.push_node(key, Node { lp: lp.into_bytes() });
         Ok(live)
     }
 }
