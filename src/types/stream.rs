@@ -565,12 +565,21 @@ impl<'a> Iterator for Fields<'a> {
 impl ExactSizeIterator for Fields<'_> {}
 
 /// The nodes of the log: listpacks keyed by their master entry's ID.
+/// A node keeps no spare capacity (a stream holds many): it is changed
+/// through `edit`, as Redis reallocates its listpacks to size.
 #[derive(Clone)]
 struct Node {
-    lp: Vec<u8>,
+    lp: Box<[u8]>,
 }
 
 impl Node {
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut lp = std::mem::take(&mut self.lp).into_vec();
+        let r = f(&mut lp);
+        self.lp = lp.into_boxed_slice();
+        r
+    }
+
     fn live(&self) -> i64 {
         lp::get_int(&self.lp, lp::HEADER).0
     }
@@ -582,19 +591,23 @@ impl Node {
 
     /// Adds `live` to the live count and `deleted` to the deleted count.
     fn add_counts(&mut self, live: i64, deleted: i64) {
-        let l = lp::get_int(&self.lp, lp::HEADER).0;
-        lp::replace_int(&mut self.lp, lp::HEADER, l + live);
-        if deleted != 0 {
-            let p = lp::skip(&self.lp, lp::HEADER);
-            let d = lp::get_int(&self.lp, p).0;
-            lp::replace_int(&mut self.lp, p, d + deleted);
-        }
+        self.edit(|lp| {
+            let l = lp::get_int(lp, lp::HEADER).0;
+            lp::replace_int(lp, lp::HEADER, l + live);
+            if deleted != 0 {
+                let p = lp::skip(lp, lp::HEADER);
+                let d = lp::get_int(lp, p).0;
+                lp::replace_int(lp, p, d + deleted);
+            }
+        })
     }
 
     /// Flags the entry at `at` as deleted (the flags never change size).
     fn flag_deleted(&mut self, at: usize) {
-        let flags = lp::get_int(&self.lp, at).0;
-        lp::replace_int(&mut self.lp, at, flags | FLAG_DELETED);
+        self.edit(|lp| {
+            let flags = lp::get_int(lp, at).0;
+            lp::replace_int(lp, at, flags | FLAG_DELETED);
+        })
     }
 
     /// The last entry, tombstones included (Redis's lpGetEdgeStreamID).
@@ -727,9 +740,6 @@ impl Entries {
         };
         let mut flags = 0;
         if tail_full {
-            if let Some((_, tail)) = self.nodes.back_mut() {
-                tail.lp.shrink_to_fit();
-            }
             let mut node = lp::new(NODE_INITIAL_CAPACITY.min(max_bytes));
             lp::append(&mut node, Val::Int(1));
             lp::append(&mut node, Val::Int(0));
@@ -738,7 +748,7 @@ impl Entries {
                 lp::append(&mut node, Val::Str(f.as_ref()));
             }
             lp::append(&mut node, Val::Int(0));
-            self.push_node(id, Node { lp: node });
+            self.push_node(id, Node { lp: node.into_boxed_slice() });
             flags |= FLAG_SAMEFIELDS;
         }
         let Some((key, node)) = self.nodes.back_mut() else { return Err(AddError::NotGreater) };
@@ -758,22 +768,28 @@ impl Entries {
                 }
             }
         }
-        let lp = &mut node.lp;
-        lp::append(lp, Val::Int(flags));
-        lp::append(lp, Val::Int(id.ms.wrapping_sub(key.ms) as i64));
-        lp::append(lp, Val::Int(id.seq.wrapping_sub(key.seq) as i64));
         let same = flags & FLAG_SAMEFIELDS != 0;
-        if !same {
-            lp::append(lp, Val::Int(numfields as i64));
-        }
-        for pair in pairs.chunks_exact(2) {
+        node.edit(|lp| {
+            // Room for the whole entry at once (an element takes at most
+            // its bytes plus 9 of header and 5 of back length), so the
+            // listpack is reallocated once to grow and once to fit.
+            let elements = 4 + numfields * if same { 1 } else { 2 };
+            lp.reserve_exact(total + elements * 14);
+            lp::append(lp, Val::Int(flags));
+            lp::append(lp, Val::Int(id.ms.wrapping_sub(key.ms) as i64));
+            lp::append(lp, Val::Int(id.seq.wrapping_sub(key.seq) as i64));
             if !same {
-                lp::append(lp, Val::Str(pair[0].as_ref()));
+                lp::append(lp, Val::Int(numfields as i64));
             }
-            lp::append(lp, Val::Str(pair[1].as_ref()));
-        }
-        let lp_count = numfields + 3 + if same { 0 } else { numfields + 1 };
-        lp::append(lp, Val::Int(lp_count as i64));
+            for pair in pairs.chunks_exact(2) {
+                if !same {
+                    lp::append(lp, Val::Str(pair[0].as_ref()));
+                }
+                lp::append(lp, Val::Str(pair[1].as_ref()));
+            }
+            let lp_count = numfields + 3 + if same { 0 } else { numfields + 1 };
+            lp::append(lp, Val::Int(lp_count as i64));
+        });
 
         self.length += 1;
         self.entries_added += 1;
@@ -843,7 +859,7 @@ impl Entries {
     /// Bytes of memory held by the nodes and their keys.
     pub fn allocated(&self) -> usize {
         let slots = self.nodes.capacity() * std::mem::size_of::<(StreamId, Node)>();
-        slots + self.nodes.iter().map(|(_, n)| n.lp.capacity()).sum::<usize>()
+        slots + self.nodes.iter().map(|(_, n)| n.lp.len()).sum::<usize>()
     }
 
     /// Nodes a radix tree keyed like Redis's stream rax would have (XINFO's
@@ -1609,7 +1625,7 @@ impl Entries {
         if el.pos.is_some() || (seen_live, seen_deleted) != (live, deleted) {
             return Err(BAD);
         }
-        self.push_node(key, Node { lp: lp.into_bytes() });
+        self.push_node(key, Node { lp: lp.into_bytes().into() });
         Ok(live)
     }
 }
