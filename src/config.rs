@@ -723,6 +723,9 @@ pub struct Config {
     pub latency_monitor_threshold: i64,
     /// Milliseconds a script may run before it can be stopped (0 = never).
     pub busy_reply_threshold: i64,
+    /// Microseconds slept per key loaded (`key-load-delay`, for tests).
+    pub key_load_delay: u64,
+    pub jemalloc_bg_thread: bool,
     pub latency_tracking: bool,
     pub latency_tracking_percentiles: Vec<f64>,
     /// `no`, `yes` or `local`.
@@ -763,6 +766,8 @@ impl Default for Config {
             unixsocketperm: 0,
             latency_monitor_threshold: 0,
             busy_reply_threshold: 0,
+            key_load_delay: 0,
+            jemalloc_bg_thread: false,
             latency_tracking: false,
             latency_tracking_percentiles: Vec::new(),
             enable_debug: String::new(),
@@ -900,7 +905,11 @@ impl Config {
     fn restore(&mut self, before: Config) {
         let dir_changed = before.value_of("dir") != self.value_of("dir");
         let locale_changed = before.value_of("locale-collate") != self.value_of("locale-collate");
+        let bg_thread_changed = before.jemalloc_bg_thread != self.jemalloc_bg_thread;
         *self = before;
+        if bg_thread_changed {
+            crate::alloc::set_background_thread(self.jemalloc_bg_thread);
+        }
         if dir_changed {
             if let Err(e) = std::env::set_current_dir(self.value_of("dir")) {
                 tracing::warn!("Failed restoring failed CONFIG SET command. Error setting dir: {e}");
@@ -1150,6 +1159,12 @@ impl Config {
             "unixsocketperm" => self.unixsocketperm = n as u32,
             "latency-monitor-threshold" => self.latency_monitor_threshold = n,
             "busy-reply-threshold" => self.busy_reply_threshold = n,
+            "key-load-delay" => self.key_load_delay = n.max(0) as u64,
+            // Acts on the allocator at once, at start-up and on CONFIG SET.
+            "jemalloc-bg-thread" => {
+                self.jemalloc_bg_thread = text == "yes";
+                crate::alloc::set_background_thread(self.jemalloc_bg_thread);
+            }
             "latency-tracking" => self.latency_tracking = text == "yes",
             "latency-tracking-info-percentiles" => {
                 self.latency_tracking_percentiles = text.split(' ').filter_map(|p| parse_f64(p.as_bytes())).collect()

@@ -961,3 +961,21 @@ fn streams_survive_a_plain_rewrite_and_load_into_redis_70() {
     let mut c = r.client();
     assert_eq!((stream_state(&mut c, "s"), stream_state(&mut c, "empty")), want);
 }
+
+#[test]
+fn function_libraries_in_the_base_rdb_are_loaded_again() {
+    let dir = tmpdir("functions-base");
+    let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
+    let mut c = ox.client();
+    let lib = "#!lua name=mylib\nredis.register_function('seven', function() return 7 end)";
+    assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", lib]), "mylib");
+    // After the rewrite the library is in the base RDB only: the new
+    // incremental file holds no FUNCTION LOAD.
+    let _: String = q(&mut c, &["BGREWRITEAOF"]);
+    wait_rewrite(&mut c);
+    drop(c);
+    ox.shutdown();
+    let ox = Proc::ox(&dir, &["--appendonly", "yes"]);
+    let mut c = ox.client();
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "seven", "0"]), 7);
+}

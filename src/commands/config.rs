@@ -111,7 +111,6 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
         Ok(()) => {
             // Key lookups track LRU or LFU by the policy: switch at once.
             crate::db::refresh_access(&ctx.srv.config);
-            crate::alloc::set_background_thread(ctx.srv.config.get("jemalloc-bg-thread") != Some("no"));
             // The AOF follows appendonly / appendfsync at once.
             if crate::persistence::aof::config_changed(ctx.srv).is_err() {
                 let _ = ctx.srv.config.set("appendonly", "no", true);

@@ -113,10 +113,7 @@ pub async fn load_rdb<R: Read + Send + 'static>(
     let (progress, delay) = {
         let srv = shared.borrow();
         let progress = srv.persistence.loading.as_ref().map(|p| (p.loaded_bytes.clone(), p.rdb_used_mem.clone()));
-        (
-            progress.unwrap_or_default(),
-            srv.config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0),
-        )
+        (progress.unwrap_or_default(), srv.config.key_load_delay)
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("rdb-load".into()).spawn(move || {

@@ -246,31 +246,6 @@ fn load_options(srv: &Server, drop_expired: bool) -> rdb::LoadOptions {
     }
 }
 
-/// Adds a key read from a file to its db. A key already there is only an
-/// error without `merge` (the load is then abandoned as a whole); with it
-/// the file wins.
-fn add_loaded(dbs: &mut [crate::db::Db], k: rdb::LoadedKey, merge: bool) -> rdb::Result<()> {
-    let Some(db) = dbs.get_mut(k.db) else { return Err(rdb::Error::Corrupt("no such db".into())) };
-    if merge {
-        db.add(&k.key, k.obj);
-    } else if let Err(key) = db.insert_loaded(crate::db::Key::from(&k.key[..]), k.obj) {
-        return Err(rdb::Error::Corrupt(format!(
-            "Duplicate key '{}' found in RDB file",
-            String::from_utf8_lossy(&key[..])
-        )));
-    }
-    Ok(())
-}
-
-/// Sizes a db as a file's RESIZEDB announces, within what the file can
-/// hold (`max_keys`: the announcement is untrusted).
-fn reserve_loaded(dbs: &mut [crate::db::Db], db: usize, keys: u64, expires: u64, max_keys: u64) {
-    if let Some(d) = dbs.get_mut(db) {
-        let bound = |n: u64| n.min(max_keys) as usize;
-        d.reserve(bound(keys), bound(expires));
-    }
-}
-
 /// The most keys a file of `len` bytes can hold: each takes at least 3.
 fn max_keys_in(len: u64) -> u64 {
     len / 3
@@ -289,7 +264,17 @@ struct Loader<'a> {
 
 impl rdb::Observer for Loader<'_> {
     fn key(&mut self, k: rdb::LoadedKey) -> rdb::Result<()> {
-        add_loaded(self.dbs, k, self.merge)?;
+        let Some(db) = self.dbs.get_mut(k.db) else { return Err(rdb::Error::Corrupt("no such db".into())) };
+        // A key already there is only an error without MERGE (the load is
+        // then abandoned as a whole); with it the file wins.
+        if self.merge {
+            db.add(&k.key, k.obj);
+        } else if let Err(key) = db.insert_loaded(crate::db::Key::from(&k.key[..]), k.obj) {
+            return Err(rdb::Error::Corrupt(format!(
+                "Duplicate key '{}' found in RDB file",
+                String::from_utf8_lossy(&key[..])
+            )));
+        }
         if self.delay > 0 {
             std::thread::sleep(std::time::Duration::from_micros(self.delay));
         }
@@ -303,7 +288,11 @@ impl rdb::Observer for Loader<'_> {
     }
 
     fn resize_db(&mut self, db: usize, keys: u64, expires: u64) {
-        reserve_loaded(self.dbs, db, keys, expires, self.max_keys);
+        // Within what the file can hold: the announcement is untrusted.
+        if let Some(d) = self.dbs.get_mut(db) {
+            let bound = |n: u64| n.min(self.max_keys) as usize;
+            d.reserve(bound(keys), bound(expires));
+        }
     }
 }
 
@@ -316,15 +305,15 @@ pub fn load_file(srv: &mut Server, path: &str, merge: bool) -> Result<rdb::LoadI
     crate::db::refresh_access(&srv.config);
     let max_keys = max_keys_in(file.metadata().map_or(0, |m| m.len()));
     let opts = load_options(srv, true);
-    let delay = srv.config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let delay = srv.config.key_load_delay;
     let mut loader = Loader { dbs: &mut srv.dbs, merge, delay, max_keys, used_mem: None };
     let info = rdb::load_observed(file, &opts, &mut loader).map_err(|(e, _)| e)?;
     loaded(srv, &info)?;
     Ok(info)
 }
 
-/// What follows the keys of a loaded file: its FUNCTION libraries, and
-/// the counts INFO shows.
+/// What follows the keys of a loaded file (or an AOF's RDB part): its
+/// FUNCTION libraries, and the counts INFO shows.
 fn loaded(srv: &mut Server, info: &rdb::LoadInfo) -> Result<(), rdb::Error> {
     crate::scripting::functions::load_from_rdb(&info.functions).map_err(rdb::Error::Corrupt)?;
     srv.persistence.functions = info.functions.clone();

@@ -202,7 +202,6 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         let hz = config.hz;
         let io_threads = config.io_threads;
         let shared: Shared = Rc::new(RefCell::new(Server::new(config)));
-        crate::alloc::set_background_thread(shared.borrow().config.get("jemalloc-bg-thread") != Some("no"));
         crate::alloc::mark_startup();
         let listeners_addrs: Vec<_> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
         let unix_path = unix.as_ref().map(|(_, path)| path.clone());

@@ -251,7 +251,7 @@ pub async fn load_file(
 async fn load_rdb<R: BufRead + Send + 'static>(shared: &Shared, r: Counting<R>) -> Result<Counting<R>, rdb::Error> {
     let opts = crate::persistence::load_options(&shared.borrow(), true);
     let (r, info) = crate::persistence::loading::load_rdb(shared, r, opts, false, 0).await?;
-    shared.borrow_mut().persistence.functions = info.functions;
+    crate::persistence::loaded(&mut shared.borrow_mut(), &info)?;
     Ok(r)
 }
 
@@ -315,7 +315,7 @@ async fn replay<R: BufRead>(
     let mut client = Client::new(u64::MAX, String::new(), String::new(), -1, true);
     client.no_block = true;
     client.loading_aof = true;
-    let delay = shared.borrow().config.get("key-load-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let delay = shared.borrow().config.key_load_delay;
     let before_multi = *valid_up_to;
     let mut replay = Replay { r, client, line: Vec::new(), name, valid_up_to, before_multi };
     // With `key-load-delay` (tests), one command per turn and the delay
