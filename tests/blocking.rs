@@ -30,6 +30,7 @@ in_both_modes!(
     waiters_are_served_in_fifo_order_one_element_each,
     multi_key_pop_takes_the_first_non_empty_key_in_argument_order,
     timeouts_with_decimals_and_pipelined_requests_after_the_wait,
+    requests_in_the_same_write_as_a_wait_run_after_it,
     blocking_forms_do_not_block_inside_multi,
     a_waiter_that_disconnects_leaves_no_trace,
     blmove_into_a_list_another_client_waits_on_wakes_it,
@@ -109,6 +110,27 @@ fn timeouts_with_decimals_and_pipelined_requests_after_the_wait(mode: &[&str]) {
         assert_eq!(a.cmd(&["BLPOP", "k", t]), Resp::Error("ERR timeout is out of range".into()), "{t}");
     }
     assert_eq!(a.cmd(&["BLPOP", "k", "-inf"]), Resp::Error("ERR timeout is negative".into()));
+}
+
+/// The requests read with a blocking one (and decoded with it) run only
+/// once its wait ends, in order, as in Redis.
+fn requests_in_the_same_write_as_a_wait_run_after_it(mode: &[&str]) {
+    let srv = TestServer::start_with(mode);
+    let mut a = srv.raw();
+    let mut c = srv.raw();
+    let mut batch = common::encode_cmd(&[b"BLPOP", b"q", b"0"]);
+    batch.extend(common::encode_cmd(&[b"SET", b"after", b"1"]));
+    batch.extend(common::encode_cmd(&[b"INCR", b"after"]));
+    batch.extend(common::encode_cmd(&[b"LPOP", b"q"]));
+    a.send(&batch);
+    wait_blocked(&srv, 1);
+    assert_eq!(c.cmd(&["EXISTS", "after"]), Resp::Int(0), "ran before the wait ended");
+    assert_eq!(c.cmd(&["RPUSH", "q", "x", "y"]), Resp::Int(2));
+    assert_eq!(a.read(), pair("q", "x"));
+    assert_eq!(a.read(), Resp::ok());
+    assert_eq!(a.read(), Resp::Int(2));
+    assert_eq!(a.read(), Resp::bulk("y"));
+    assert_eq!(c.cmd(&["GET", "after"]), Resp::bulk("2"));
 }
 
 fn blocking_forms_do_not_block_inside_multi(mode: &[&str]) {

@@ -268,7 +268,7 @@ macro_rules! cmd {
 }
 
 pub struct Table {
-    pub by_name: HashMap<&'static str, &'static CommandDef>,
+    pub by_name: HashMap<&'static [u8], &'static CommandDef, crate::util::FnvBuildHasher>,
     pub all: Vec<&'static CommandDef>,
 }
 
@@ -281,8 +281,7 @@ impl Table {
         for (d, s) in lower.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
-        let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
-        self.by_name.get(lower).copied()
+        self.by_name.get(&lower[..name.len()]).copied()
     }
 }
 
@@ -314,11 +313,11 @@ static FAMILIES: &[&[CommandDef]] = &[
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut by_name = HashMap::new();
+        let mut by_name = HashMap::default();
         let mut all = Vec::new();
         for family in FAMILIES {
             for def in family.iter() {
-                by_name.insert(def.name, def);
+                by_name.insert(def.name.as_bytes(), def);
                 all.push(def);
             }
         }

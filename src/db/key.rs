@@ -61,6 +61,16 @@ impl Key {
     }
 }
 
+impl Key {
+    /// Prefetches a long key's heap buffer (a short one is in place).
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Repr::Heap(h) = &self.0 {
+            crate::util::prefetch(h.0.as_ptr());
+        }
+    }
+}
+
 impl From<&[u8]> for Key {
     #[inline]
     fn from(data: &[u8]) -> Key {

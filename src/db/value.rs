@@ -139,6 +139,24 @@ impl Obj {
 }
 
 impl Value {
+    /// Prefetches the heap block a command on this value reads first: a
+    /// long string's bytes, a listpack, the head of a big structure.
+    #[inline]
+    pub fn prefetch(&self) {
+        let p: *const u8 = match self {
+            Value::Int(_) | Value::Str(Str::Inline { .. }) => return,
+            Value::Str(Str::Boxed(b)) => b.as_ptr(),
+            Value::Str(Str::Raw(v)) => v.as_ptr(),
+            Value::List(l) => std::ptr::from_ref(&**l).cast(),
+            Value::Hash(Hash::Pack(lp)) | Value::ZSet(ZSet::Pack(lp)) => lp.as_bytes().as_ptr(),
+            Value::Hash(Hash::Table(t)) => std::ptr::from_ref(&**t).cast(),
+            Value::Set(s) => std::ptr::from_ref(&**s).cast(),
+            Value::ZSet(ZSet::Skip(z)) => std::ptr::from_ref(&**z).cast(),
+            Value::Stream(s) => std::ptr::from_ref(&**s).cast(),
+        };
+        crate::util::prefetch(p);
+    }
+
     /// A string value encoded as Redis's tryObjectEncoding leaves a
     /// command argument: int when it is a canonical i64, else embstr/raw.
     pub fn from_bytes(data: &[u8]) -> Self {

@@ -20,6 +20,7 @@ use super::Shared;
 use crate::config::Config;
 use crate::executor::{self, Request, Server};
 use crate::protocol::{Decoder, Limits};
+use crate::types::dict::PREFETCH_MAX;
 use crate::util::now_ms;
 
 /// Initial size of the read and write buffers, as Redis's PROTO_IOBUF_LEN.
@@ -193,6 +194,8 @@ struct Conn {
     decoder: Decoder,
     rbuf: BytesMut,
     wbuf: BytesMut,
+    /// Requests decoded but not yet run, kept for its capacity.
+    window: Vec<Request>,
 }
 
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
@@ -207,6 +210,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         decoder: Decoder::new(),
         rbuf: BytesMut::with_capacity(IOBUF_LEN),
         wbuf: BytesMut::with_capacity(IOBUF_LEN),
+        window: Vec::with_capacity(PREFETCH_MAX),
     };
     loop {
         // New input, or a wake-up: output pushed, held commands released, or
@@ -286,22 +290,30 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
     client.qbuf_free = conn.rbuf.capacity() - conn.rbuf.len();
     srv.start_batch();
     if executor::run_held(srv, &mut client) {
-        while !client.close_after_reply {
+        // A window of requests at a time, their keys prefetched together.
+        let mut window = std::mem::take(&mut conn.window);
+        while !client.close_after_reply && !client.is_held() {
             let limits = Limits {
                 max_bulk_len: srv.config.proto_max_bulk_len,
                 authenticated: client.authenticated || srv.config.requirepass.is_none(),
             };
-            let req = match conn.decoder.decode(&mut conn.rbuf, limits) {
-                Ok(Some(args)) => Request::Command(args),
-                Ok(None) => break,
-                Err(e) => Request::ProtocolError(e.0),
-            };
-            let ran = executor::run_request(srv, &mut client, req);
-            client = close_on_output_limit(srv, client, now_s)?;
-            if !ran {
+            super::decode_batch(&mut conn.decoder, &mut conn.rbuf, limits, PREFETCH_MAX, &mut window);
+            if window.is_empty() {
                 break;
             }
+            executor::prefetch_keys(srv, &client, &window);
+            // Once one request is held (a pause) or blocks, run_request
+            // queues those after it in order.
+            for req in window.drain(..) {
+                if client.close_after_reply {
+                    break;
+                }
+                executor::run_request(srv, &mut client, req);
+                client = close_on_output_limit(srv, client, now_s)?;
+            }
         }
+        window.clear();
+        conn.window = window;
     }
     srv.start_batch();
     client.qbuf = conn.rbuf.len();

@@ -24,6 +24,7 @@ use super::conn::{admit, close_on_output_limit, set_keepalive, Peer, IOBUF_LEN, 
 use super::Shared;
 use crate::executor::{self, Request};
 use crate::protocol::{Decoder, Limits};
+use crate::types::dict::PREFETCH_MAX;
 use crate::util::now_ms;
 
 /// What connection tasks tell the executor thread.
@@ -159,15 +160,26 @@ async fn executor_loop(shared: Shared, mut rx: mpsc::UnboundedReceiver<ToExecuto
                 srv.start_batch();
                 let now_s = now_ms() / 1000;
                 let mut alive = Some(client);
-                for req in reqs {
-                    let Some(mut client) = alive.take() else { break };
-                    if client.close_after_reply {
-                        alive = Some(client);
+                let mut reqs = reqs.into_iter();
+                while let Some(client) = &alive {
+                    let window = reqs.as_slice();
+                    if window.is_empty() {
                         break;
                     }
-                    executor::run_request(srv, &mut client, req);
-                    // Over its output limit: killed, the rest is dropped.
-                    alive = close_on_output_limit(srv, client, now_s);
+                    executor::prefetch_keys(srv, client, &window[..window.len().min(PREFETCH_MAX)]);
+                    for req in reqs.by_ref().take(PREFETCH_MAX) {
+                        let Some(mut client) = alive.take() else { break };
+                        if client.close_after_reply {
+                            alive = Some(client);
+                            break;
+                        }
+                        executor::run_request(srv, &mut client, req);
+                        // Over its output limit: killed, the rest is dropped.
+                        alive = close_on_output_limit(srv, client, now_s);
+                    }
+                    if alive.as_ref().is_some_and(|c| c.close_after_reply) {
+                        break;
+                    }
                 }
                 srv.start_batch();
                 let Some(mut client) = alive else {
@@ -303,7 +315,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         let mut unsent_read = read + std::mem::take(&mut early);
         loop {
             let qbuf = rbuf.len();
-            let reqs = decode_batch(&mut decoder, &mut rbuf, settings.limits);
+            let mut reqs = Vec::new();
+            super::decode_batch(&mut decoder, &mut rbuf, settings.limits, usize::MAX, &mut reqs);
             if reqs.is_empty() {
                 break;
             }
@@ -330,24 +343,4 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let _ = stream.shutdown().await;
     let _ = to_exec.send(ToExecutor::Closed { id });
-}
-
-/// Decodes every complete request in `rbuf`; only one while the client is
-/// not authenticated, since AUTH changes the limits for what follows.
-fn decode_batch(decoder: &mut Decoder, rbuf: &mut BytesMut, limits: Limits) -> Vec<Request> {
-    let mut reqs = Vec::new();
-    loop {
-        match decoder.decode(rbuf, limits) {
-            Ok(Some(args)) => reqs.push(Request::Command(args)),
-            Ok(None) => break,
-            Err(e) => {
-                reqs.push(Request::ProtocolError(e.0));
-                break;
-            }
-        }
-        if !limits.authenticated {
-            break;
-        }
-    }
-    reqs
 }

@@ -10,13 +10,34 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use tokio::net::TcpListener;
 use tokio::task::LocalSet;
 
 use crate::config::Config;
-use crate::executor::Server;
+use crate::executor::{Request, Server};
+use crate::protocol::{Decoder, Limits};
 
 pub type Shared = Rc<RefCell<Server>>;
+
+/// Decodes up to `max` complete requests from `rbuf` into `out`; only one
+/// while the client is not authenticated, since AUTH changes the limits
+/// for what follows. A malformed one ends the batch.
+pub fn decode_batch(decoder: &mut Decoder, rbuf: &mut BytesMut, limits: Limits, max: usize, out: &mut Vec<Request>) {
+    while out.len() < max {
+        match decoder.decode(rbuf, limits) {
+            Ok(Some(args)) => out.push(Request::Command(args)),
+            Ok(None) => break,
+            Err(e) => {
+                out.push(Request::ProtocolError(e.0));
+                break;
+            }
+        }
+        if !limits.authenticated {
+            break;
+        }
+    }
+}
 
 /// Binds every configured address; Redis's default `* -::*` means all IPv4
 /// addresses plus IPv6 if available.
