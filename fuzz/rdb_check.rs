@@ -11,7 +11,7 @@ use oxkey::persistence::rdb;
 use oxkey::types::stream::{NewId, NodeLimits, Stream, StreamId, Trim};
 
 pub fn check(data: &[u8]) {
-    let limits = rdb::Limits::default();
+    let limits = oxkey::types::EncodingLimits::default();
     let opts = rdb::LoadOptions { limits, verify_checksum: false, databases: 16, drop_expired_at: None };
     let save = rdb::SaveOptions { version: rdb::RDB_VERSION, compress: true, access: rdb::AccessInfo::None };
     let mut values = Vec::new();

@@ -726,6 +726,7 @@ pub struct Config {
     /// Microseconds slept per key loaded (`key-load-delay`, for tests).
     pub key_load_delay: u64,
     pub jemalloc_bg_thread: bool,
+    pub encoding: crate::types::EncodingLimits,
     pub latency_tracking: bool,
     pub latency_tracking_percentiles: Vec<f64>,
     /// `no`, `yes` or `local`.
@@ -767,6 +768,7 @@ impl Default for Config {
             latency_monitor_threshold: 0,
             busy_reply_threshold: 0,
             key_load_delay: 0,
+            encoding: Default::default(),
             jemalloc_bg_thread: false,
             latency_tracking: false,
             latency_tracking_percentiles: Vec::new(),
@@ -1160,6 +1162,14 @@ impl Config {
             "latency-monitor-threshold" => self.latency_monitor_threshold = n,
             "busy-reply-threshold" => self.busy_reply_threshold = n,
             "key-load-delay" => self.key_load_delay = n.max(0) as u64,
+            "hash-max-listpack-entries" => self.encoding.hash.entries = n.max(0) as usize,
+            "hash-max-listpack-value" => self.encoding.hash.value = n.max(0) as usize,
+            "set-max-intset-entries" => self.encoding.set.intset_entries = n.max(0) as usize,
+            "set-max-listpack-entries" => self.encoding.set.pack.entries = n.max(0) as usize,
+            "set-max-listpack-value" => self.encoding.set.pack.value = n.max(0) as usize,
+            "zset-max-listpack-entries" => self.encoding.zset.entries = n.max(0) as usize,
+            "zset-max-listpack-value" => self.encoding.zset.value = n.max(0) as usize,
+            "list-max-listpack-size" => self.encoding.list_fill = crate::types::list::Fill(n),
             // Acts on the allocator at once, at start-up and on CONFIG SET.
             "jemalloc-bg-thread" => {
                 self.jemalloc_bg_thread = text == "yes";

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::scan::{self, Target};
-use super::sets::{config_size, guard_rand_reply, parse_rand_count, rand_reply_fits, resp_bulk_len, WRONGTYPE};
+use super::sets::{guard_rand_reply, parse_rand_count, rand_reply_fits, resp_bulk_len, WRONGTYPE};
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use crate::cmd;
 use crate::config::Config;
@@ -213,13 +213,9 @@ pub static COMMANDS: &[CommandDef] = &[
     ),
 ];
 
-/// `hash-max-listpack-entries` / `-value` (Redis's compiled-in defaults,
-/// 512 and 64, if the configuration does not know them).
+/// `hash-max-listpack-entries` / `-value`.
 pub fn limits(config: &Config) -> PackLimits {
-    PackLimits {
-        entries: config_size(config, "hash-max-listpack-entries", 512),
-        value: config_size(config, "hash-max-listpack-value", 64),
-    }
+    config.encoding.hash
 }
 
 /// The limits that matter for writing to `h`: the configured ones while it

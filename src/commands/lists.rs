@@ -60,7 +60,7 @@ pub static COMMANDS: &[CommandDef] = &[
 
 /// `list-max-listpack-size`.
 pub fn fill(ctx: &Ctx) -> Fill {
-    Fill(ctx.srv.config.get("list-max-listpack-size").and_then(|v| v.parse().ok()).unwrap_or(-2))
+    ctx.srv.config.encoding.list_fill
 }
 
 /// The list at `key`: Ok(None) if missing, Err(()) after replying WRONGTYPE.

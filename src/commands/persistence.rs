@@ -124,7 +124,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
     if !rdb::verify_dump_payload(payload) {
         return ctx.error("ERR DUMP payload version or checksum are wrong");
     }
-    let limits = rdb::Limits::from_config(&ctx.srv.config);
+    let limits = ctx.srv.config.encoding;
     let Ok(val) = rdb::restore_payload(payload, &limits) else { return ctx.error("ERR Bad data format") };
     let deleted = replace && ctx.db().del(key).is_some();
     let now = now_ms();

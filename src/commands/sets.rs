@@ -241,13 +241,7 @@ pub fn config_size(config: &Config, name: &str, default: usize) -> usize {
 
 /// `set-max-intset-entries`, `set-max-listpack-entries` / `-value`.
 pub fn limits(config: &Config) -> SetLimits {
-    SetLimits {
-        intset_entries: config_size(config, "set-max-intset-entries", 512),
-        pack: PackLimits {
-            entries: config_size(config, "set-max-listpack-entries", 128),
-            value: config_size(config, "set-max-listpack-value", 64),
-        },
-    }
+    config.encoding.set
 }
 
 /// The limits that matter for writing to `s`: the configured ones while it

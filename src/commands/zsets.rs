@@ -664,13 +664,9 @@ fn parse_lex_range(min: &[u8], max: &[u8]) -> Option<LexRange> {
     Some(LexRange { min: parse_lex_bound(min)?, max: parse_lex_bound(max)? })
 }
 
-/// `zset-max-listpack-entries` / `-value` (Redis's defaults when the
-/// configuration does not know them).
+/// `zset-max-listpack-entries` / `-value`.
 pub fn limits(ctx: &Ctx) -> PackLimits {
-    let get = |name: &str, default: usize| {
-        ctx.srv.config.get(name).and_then(|v| v.parse::<u64>().ok()).map_or(default, |v| v as usize)
-    };
-    PackLimits { entries: get("zset-max-listpack-entries", 128), value: get("zset-max-listpack-value", 64) }
+    ctx.srv.config.encoding.zset
 }
 
 /// The client's database and output buffer, borrowed together.

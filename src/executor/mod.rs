@@ -538,13 +538,21 @@ pub fn run_request(srv: &mut Server, client: &mut Client, req: Request) -> bool 
 }
 
 /// Prefetches the keyspace entries the next requests of a pipeline will
-/// look up (the keys their key specs name, in the client's db): with keys
-/// spread over a big keyspace these lookups are cache misses that take
-/// most of a command's time, and started together they overlap.
+/// look up (the keys their key specs name, in the client's db, up to
+/// [`PREFETCH_KEYS`]): with keys spread over a big keyspace these lookups
+/// are cache misses that take most of a command's time, and started
+/// together they overlap.
 pub fn prefetch_keys(srv: &Server, client: &Client, reqs: &[Request]) {
     use crate::types::dict::PREFETCH_MAX;
+    let Some(db) = srv.dbs.get(client.db) else { return };
     let mut keys: [&[u8]; PREFETCH_MAX] = [&[]; PREFETCH_MAX];
-    let mut n = 0;
+    let (mut n, mut total) = (0, 0);
+    let flush = |keys: &[&[u8]]| {
+        db.dict.prefetch(keys, |key, obj| {
+            key.prefetch();
+            obj.val.prefetch();
+        })
+    };
     'reqs: for req in reqs {
         let Request::Command(args) = req else { break };
         let Some(cmd) = args.first().and_then(|_| lookup(args)) else { continue };
@@ -555,24 +563,33 @@ pub fn prefetch_keys(srv: &Server, client: &Client, reqs: &[Request]) {
         let argc = args.len() as i32;
         let last = if last < 0 { argc + last } else { last.min(argc - 1) };
         for i in (first..=last).step_by(step as usize) {
-            if n == PREFETCH_MAX {
+            if total == PREFETCH_KEYS {
                 break 'reqs;
             }
-            keys[n] = &args[i as usize];
+            let key = &args[i as usize][..];
+            // The same key again (a pipeline pushing to one list) is
+            // already on its way.
+            if n > 0 && keys[n - 1] == key {
+                continue;
+            }
+            keys[n] = key;
             n += 1;
+            total += 1;
+            if n == PREFETCH_MAX {
+                flush(&keys);
+                n = 0;
+            }
         }
     }
     // One lookup alone gains nothing from starting early.
-    if n < 2 {
-        return;
-    }
-    if let Some(db) = srv.dbs.get(client.db) {
-        db.dict.prefetch(&keys[..n], |key, obj| {
-            key.prefetch();
-            obj.val.prefetch();
-        });
+    if total > 1 && n > 0 {
+        flush(&keys[..n]);
     }
 }
+
+/// Most keys prefetched for one window of requests (MSET, DEL of many
+/// keys): what is loaded first must still be in the cache when used.
+const PREFETCH_KEYS: usize = 256;
 
 /// Runs the requests a pause held, in order, until one is held again or
 /// the client is to be closed. Returns whether none is left.

@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use super::rdb::{self, Error, Limits, LoadOptions, Observer};
+use super::rdb::{self, Error, LoadOptions, Observer};
 
 /// redis-check-rdb's names of the value types, by type byte.
 const TYPE_NAMES: [&str; 22] = [
@@ -113,7 +113,7 @@ pub fn check_file(path: &str, out: &mut impl Write) -> bool {
         }
     };
     let opts = LoadOptions {
-        limits: Limits::default(),
+        limits: Default::default(),
         verify_checksum: true,
         // Any database number is only reported.
         databases: usize::MAX,

@@ -239,7 +239,7 @@ pub fn signal_shutdown(srv: &mut Server, name: &str) -> bool {
 /// Options to read a file with on this server.
 fn load_options(srv: &Server, drop_expired: bool) -> rdb::LoadOptions {
     rdb::LoadOptions {
-        limits: rdb::Limits::from_config(&srv.config),
+        limits: srv.config.encoding,
         verify_checksum: srv.config.get("rdbchecksum") != Some("no"),
         databases: srv.dbs.len(),
         drop_expired_at: drop_expired.then(now_ms),

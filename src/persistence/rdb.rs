@@ -18,13 +18,14 @@ use crate::config::Config;
 use crate::db::value::{Str, INLINE_MAX};
 use crate::db::{Obj, Value};
 use crate::types::dict::Dict;
-use crate::types::hash::{Hash, PackLimits};
+use crate::types::hash::Hash;
 use crate::types::intset::IntSet;
 use crate::types::list::{Fill, List};
 use crate::types::listpack::{Entry, Listpack};
-use crate::types::set::{Set, SetLimits};
+use crate::types::set::Set;
 use crate::types::stream::{Nack, Stream, StreamId};
 use crate::types::zset::{Scored, ZSet};
+use crate::types::EncodingLimits;
 use crate::util::parse_i64;
 
 /// The version oxkey writes by default: Redis 7.2's.
@@ -127,53 +128,6 @@ fn corrupt<T>(msg: impl Into<String>) -> Result<T, Error> {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// The encoding thresholds values are loaded with (the same `*-max-*`
-/// parameters the commands use).
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    pub hash: PackLimits,
-    pub set: SetLimits,
-    pub zset: PackLimits,
-    pub list_fill: Fill,
-}
-
-impl Limits {
-    pub fn from_config(config: &Config) -> Limits {
-        let get = |name: &str, default: usize| {
-            config.get(name).and_then(|v| v.parse::<u64>().ok()).map_or(default, |v| v as usize)
-        };
-        Limits {
-            hash: PackLimits {
-                entries: get("hash-max-listpack-entries", 512),
-                value: get("hash-max-listpack-value", 64),
-            },
-            set: SetLimits {
-                intset_entries: get("set-max-intset-entries", 512),
-                pack: PackLimits {
-                    entries: get("set-max-listpack-entries", 128),
-                    value: get("set-max-listpack-value", 64),
-                },
-            },
-            zset: PackLimits {
-                entries: get("zset-max-listpack-entries", 128),
-                value: get("zset-max-listpack-value", 64),
-            },
-            list_fill: Fill(config.get("list-max-listpack-size").and_then(|v| v.parse().ok()).unwrap_or(-2)),
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            hash: PackLimits { entries: 512, value: 64 },
-            set: SetLimits { intset_entries: 512, pack: PackLimits { entries: 128, value: 64 } },
-            zset: PackLimits { entries: 128, value: 64 },
-            list_fill: Fill(-2),
-        }
-    }
-}
 
 // ===========================================================================
 // Encoder
@@ -710,7 +664,7 @@ impl<R: Read> Reader<R> {
 
     /// Reads a value of type `t`. None when it is an empty collection,
     /// which Redis skips on load.
-    pub fn value(&mut self, t: u8, limits: &Limits) -> Result<Option<Value>> {
+    pub fn value(&mut self, t: u8, limits: &EncodingLimits) -> Result<Option<Value>> {
         Ok(Some(match t {
             TYPE_STRING => self.string_object()?,
             TYPE_LIST => {
@@ -939,7 +893,7 @@ impl<R: Read> Reader<R> {
         Ok(())
     }
 
-    fn quicklist(&mut self, v2: bool, limits: &Limits) -> Result<Option<Value>> {
+    fn quicklist(&mut self, v2: bool, limits: &EncodingLimits) -> Result<Option<Value>> {
         let n = self.length()?;
         let mut nodes: Vec<Listpack> = Vec::new();
         for _ in 0..n {
@@ -1060,7 +1014,7 @@ fn table_from(h: &Hash) -> Hash {
     Hash::Table(d)
 }
 
-fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, limits: &Limits) -> Result<Option<Value>> {
+fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, limits: &EncodingLimits) -> Result<Option<Value>> {
     if pairs.is_empty() {
         return Ok(None);
     }
@@ -1098,7 +1052,7 @@ fn scored_pairs(entries: Vec<Entry<'_>>) -> Result<Vec<Scored>> {
     Ok(out)
 }
 
-fn zset_from_items(mut items: Vec<Scored>, limits: &Limits) -> Result<Option<ZSet>> {
+fn zset_from_items(mut items: Vec<Scored>, limits: &EncodingLimits) -> Result<Option<ZSet>> {
     if items.is_empty() {
         return Ok(None);
     }
@@ -1119,7 +1073,7 @@ fn zset_from_items(mut items: Vec<Scored>, limits: &Limits) -> Result<Option<ZSe
 /// A listpack zset is kept byte for byte when it is valid, ordered and
 /// within the limits (so DUMP after RESTORE gives the same payload);
 /// otherwise it is rebuilt.
-fn zset_from_listpack(lp: Listpack, limits: &Limits) -> Result<Option<ZSet>> {
+fn zset_from_listpack(lp: Listpack, limits: &EncodingLimits) -> Result<Option<ZSet>> {
     if lp.is_empty() {
         return Ok(None);
     }
@@ -1298,7 +1252,7 @@ pub struct LoadedKey {
 
 /// Options of a load.
 pub struct LoadOptions {
-    pub limits: Limits,
+    pub limits: EncodingLimits,
     /// `rdbchecksum`: verify the CRC64 trailer (when the file has one).
     pub verify_checksum: bool,
     /// Number of databases: a SELECTDB beyond it is an error.
@@ -1562,7 +1516,7 @@ pub fn verify_dump_payload(p: &[u8]) -> bool {
 
 /// Reads the value of a DUMP payload already checked by
 /// `verify_dump_payload`. Empty collections are bad data here.
-pub fn restore_payload(p: &[u8], limits: &Limits) -> Result<Value> {
+pub fn restore_payload(p: &[u8], limits: &EncodingLimits) -> Result<Value> {
     let body = &p[..p.len().saturating_sub(10)];
     let mut r = Reader::new(body);
     let t = r.u8()?;
@@ -1625,7 +1579,8 @@ mod tests {
         let mut bad = p.clone();
         bad[3] ^= 1;
         assert!(!verify_dump_payload(&bad));
-        let back = restore_payload(&p, &Limits::default()).ok().and_then(|v| v.as_bytes().map(|b| b.into_owned()));
+        let back =
+            restore_payload(&p, &EncodingLimits::default()).ok().and_then(|v| v.as_bytes().map(|b| b.into_owned()));
         assert_eq!(back, Some(vec![b'a'; 40]));
     }
 
@@ -1641,7 +1596,7 @@ mod tests {
                 let len = next() as usize % 40;
                 let mut p = vec![t];
                 p.extend((0..len).map(|_| next()));
-                let _ = Reader::new(&p[..]).value(t, &Limits::default());
+                let _ = Reader::new(&p[..]).value(t, &EncodingLimits::default());
             }
         }
     }
@@ -1665,7 +1620,7 @@ mod tests {
 
     /// A value of type `t` from `body`, or the error text.
     fn read(t: u8, body: &[u8]) -> Result<Option<Value>, String> {
-        Reader::new(body).value(t, &Limits::default()).map_err(|e| e.to_string())
+        Reader::new(body).value(t, &EncodingLimits::default()).map_err(|e| e.to_string())
     }
 
     fn text(v: &Value) -> Vec<Vec<u8>> {
@@ -1749,7 +1704,7 @@ mod tests {
         for (version, t) in [(11, TYPE_STREAM_LISTPACKS_3), (10, TYPE_STREAM_LISTPACKS_2)] {
             let p = dump_payload(&v, &opts(version));
             assert_eq!(p[0], t);
-            let back = restore_payload(&p, &Limits::default()).expect("loads back");
+            let back = restore_payload(&p, &EncodingLimits::default()).expect("loads back");
             assert_eq!(dump_payload(&back, &opts(version)), p, "version {version}");
             let (a, b) = (stream_of(&v), stream_of(&back));
             assert_eq!(b.entries.length, 149);
@@ -1798,7 +1753,10 @@ mod tests {
         write_len(&mut p, 2);
         p.extend_from_slice(&StreamId::new(1, 1).to_be_bytes());
         p.extend_from_slice(&StreamId::new(2, 1).to_be_bytes());
-        let v = Reader::new(&p[..]).value(TYPE_STREAM_LISTPACKS, &Limits::default()).expect("loads").expect("value");
+        let v = Reader::new(&p[..])
+            .value(TYPE_STREAM_LISTPACKS, &EncodingLimits::default())
+            .expect("loads")
+            .expect("value");
         let b = stream_of(&v);
         assert_eq!(b.entries.entries_added, 149, "the length");
         assert_eq!(b.entries.max_deleted_entry_id, StreamId::MIN);
@@ -1812,13 +1770,16 @@ mod tests {
         let cut = p.len() - 33;
         let mut orphan = p[..cut].to_vec();
         orphan.push(0);
-        let e = Reader::new(&orphan[..]).value(TYPE_STREAM_LISTPACKS, &Limits::default()).err().map(|e| e.to_string());
+        let e = Reader::new(&orphan[..])
+            .value(TYPE_STREAM_LISTPACKS, &EncodingLimits::default())
+            .err()
+            .map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("without consumer")));
         let mut twice = p[..cut].to_vec();
         twice.push(2);
         twice.extend_from_slice(&StreamId::new(1, 1).to_be_bytes());
         twice.extend_from_slice(&StreamId::new(1, 1).to_be_bytes());
-        assert!(Reader::new(&twice[..]).value(TYPE_STREAM_LISTPACKS, &Limits::default()).is_err());
+        assert!(Reader::new(&twice[..]).value(TYPE_STREAM_LISTPACKS, &EncodingLimits::default()).is_err());
     }
 
     #[test]
@@ -1826,14 +1787,14 @@ mod tests {
         let v = Value::Stream(Box::new(sample_stream()));
         let p = dump_payload(&v, &SaveOptions { version: 11, compress: false, access: AccessInfo::None });
         let body = &p[..p.len() - 10];
-        assert!(Reader::new(&body[1..]).value(body[0], &Limits::default()).is_ok());
+        assert!(Reader::new(&body[1..]).value(body[0], &EncodingLimits::default()).is_ok());
         // Every single-byte change is either refused or loads a stream the
         // commands can walk.
         for at in 1..body.len() {
             for x in [0x01u8, 0x80, 0xFF] {
                 let mut b = body.to_vec();
                 b[at] ^= x;
-                if let Ok(Some(Value::Stream(s))) = Reader::new(&b[1..]).value(b[0], &Limits::default()) {
+                if let Ok(Some(Value::Stream(s))) = Reader::new(&b[1..]).value(b[0], &EncodingLimits::default()) {
                     let n = s.entries.range(StreamId::MIN, StreamId::MAX, false).count() as u64;
                     assert_eq!(n, s.entries.length);
                     let back = s.entries.range(StreamId::MIN, StreamId::MAX, true).count() as u64;
@@ -1889,8 +1850,12 @@ mod tests {
         f.push(OP_EOF);
         let crc = crc64(0, &f);
         f.extend_from_slice(&crc.to_le_bytes());
-        let opts =
-            LoadOptions { limits: Limits::default(), verify_checksum: true, databases: 16, drop_expired_at: None };
+        let opts = LoadOptions {
+            limits: EncodingLimits::default(),
+            verify_checksum: true,
+            databases: 16,
+            drop_expired_at: None,
+        };
         // Read exactly and read ahead.
         for ahead in [false, true] {
             let mut lens = Vec::new();

@@ -175,7 +175,7 @@ fn check_stream<R: BufRead>(r: &mut Counting<R>) -> Verdict {
     };
     if head.starts_with(b"REDIS") {
         let opts = rdb::LoadOptions {
-            limits: rdb::Limits::from_config(&crate::config::Config::default()),
+            limits: Default::default(),
             verify_checksum: true,
             databases: usize::MAX,
             drop_expired_at: None,
