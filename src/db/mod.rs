@@ -31,6 +31,15 @@ static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
 static NO_TOUCH: AtomicBool = AtomicBool::new(false);
 /// Epoch of the latest snapshot (BGSAVE): see `Obj::snap`.
 static SNAPSHOT_EPOCH: AtomicU32 = AtomicU32::new(0);
+/// Set when some db queues a key in `expired` or `created`, so that the
+/// executor looks through every db's queues only after a command that
+/// queued something.
+static QUEUED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a db queued an expired or created key since the last call.
+pub fn take_queued() -> bool {
+    QUEUED.swap(false, Relaxed)
+}
 
 /// Largest value of the 24-bit LRU clock.
 const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -240,6 +249,16 @@ impl Db {
         self.lookup(key, access)
     }
 
+    fn queue_expired(&mut self, key: Key) {
+        self.expired.push(key);
+        QUEUED.store(true, Relaxed);
+    }
+
+    fn queue_created(&mut self, key: &[u8]) {
+        self.created.push(key.into());
+        QUEUED.store(true, Relaxed);
+    }
+
     /// Queues `key` in `touched` if a client watches or waits on it.
     #[inline]
     fn note_change(&mut self, key: &[u8]) {
@@ -312,7 +331,7 @@ impl Db {
         let volatile = obj.expire_at != 0;
         let Some(slot) = self.dict.get_mut(key) else {
             if self.track_created {
-                self.created.push(key.into());
+                self.queue_created(key);
             }
             if lfu {
                 obj.lru = lfu_init();
@@ -340,9 +359,9 @@ impl Db {
         } else {
             // Logically the old key expired first: its DEL is propagated
             // before this write.
-            self.expired.push(key.into());
+            self.queue_expired(key.into());
             if self.track_created {
-                self.created.push(key.into());
+                self.queue_created(key);
             }
             None
         }
@@ -353,7 +372,7 @@ impl Db {
     pub fn del(&mut self, key: &[u8]) -> Option<Obj> {
         let o = self.remove(key)?;
         if is_expired(&o) {
-            self.expired.push(key.into());
+            self.queue_expired(key.into());
             return None;
         }
         Some(o)
@@ -381,7 +400,7 @@ impl Db {
     /// Removes an expired key and queues its DEL for propagation.
     fn expire_key(&mut self, key: &[u8]) {
         if self.remove(key).is_some() {
-            self.expired.push(key.into());
+            self.queue_expired(key.into());
         }
     }
 
@@ -478,7 +497,7 @@ impl Db {
             match self.dict.get(&k) {
                 Some(o) if o.expire_at != 0 => {
                     self.remove(&k);
-                    self.expired.push(k);
+                    self.queue_expired(k);
                     expired += 1;
                 }
                 _ => {

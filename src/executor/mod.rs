@@ -245,6 +245,9 @@ impl Server {
     /// `new` events of keys created since); `caller` is the client running
     /// a command, if any (it receives its events too).
     pub fn propagate_expired_for(&mut self, mut caller: Option<&mut Client>) {
+        if !crate::db::take_queued() {
+            return;
+        }
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired.is_empty() {
                 if !self.dbs[db].created.is_empty() {
@@ -553,10 +556,23 @@ pub fn prefetch_keys(srv: &Server, client: &Client, reqs: &[Request]) {
             obj.val.prefetch();
         })
     };
+    // The command before's spec, while the name repeats (a pipeline of one
+    // command), saves looking the name up again.
+    let mut repeated: Option<(&[u8], commands::KeySpec)> = None;
     'reqs: for req in reqs {
         let Request::Command(args) = req else { break };
-        let Some(cmd) = args.first().and_then(|_| lookup(args)) else { continue };
-        let commands::KeySpec { first, last, step, .. } = cmd.def.keys;
+        let Some(name) = args.first() else { continue };
+        let spec = match repeated {
+            Some((prev, spec)) if prev == &name[..] => spec,
+            _ => {
+                let Some(cmd) = lookup(args) else { continue };
+                if cmd.top.subcommands.is_empty() {
+                    repeated = Some((&name[..], cmd.def.keys));
+                }
+                cmd.def.keys
+            }
+        };
+        let commands::KeySpec { first, last, step, .. } = spec;
         if first <= 0 || step <= 0 {
             continue;
         }

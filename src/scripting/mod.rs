@@ -74,13 +74,19 @@ local function handler(err)
   return err
 end
 
--- Runs f(...) under the error handler (Lua 5.1's xpcall passes no arguments).
-local unpack, select = unpack, select
-local function run(f, ...)
-  local n = select('#', ...)
-  if n == 0 then return xpcall(f, handler) end
-  local args = {...}
-  return xpcall(function() return f(unpack(args, 1, n)) end, handler)
+-- Runs f under the error handler with the request's keys and arguments,
+-- which fill_args (Rust) builds from what `args` points to: the globals
+-- KEYS and ARGV of a script, a function's two parameters.
+local fill_args = impl.fill_args
+local function run(f, args, as_globals)
+  rawset(impl, 'pending', nil)
+  local keys, argv = fill_args(args)
+  if as_globals then
+    rawset(G, 'KEYS', keys)
+    rawset(G, 'ARGV', argv)
+    return xpcall(f, handler)
+  end
+  return xpcall(function() return f(keys, argv) end, handler)
 end
 
 local function readonly()
@@ -292,7 +298,7 @@ local env = setmetatable({}, {
 })
 G._G = env
 protected[env] = G
-return impl, run, env, G, redis, load_redis
+return impl, run, env, redis, load_redis
 "#;
 
 /// Named registry slot of the bootstrap's `impl` table.
@@ -348,7 +354,6 @@ pub struct Engine {
     impl_tbl: RegistryKey,
     run: RegistryKey,
     env: RegistryKey,
-    globals: RegistryKey,
     /// The `redis` table of FUNCTION LOAD's code (see `functions`).
     load_redis: RegistryKey,
     scripts: HashMap<String, Script>,
@@ -452,13 +457,15 @@ impl Engine {
         // "not enough memory", an ordinary script error.
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY), check_budget);
-        let (impl_tbl, run, env, globals, load_redis) = {
+        let (impl_tbl, run, env, load_redis) = {
             let chunk = lua.load(BOOTSTRAP).set_name("=oxkey");
             let f = chunk.into_function()?;
             let impl_pre: Table = lua.create_table()?;
             impl_pre.set("version", crate::REDIS_COMPAT_VERSION)?;
             impl_pre.set("version_num", version_num(crate::REDIS_COMPAT_VERSION))?;
             impl_pre.set("functions", functions)?;
+            // SAFETY: fill_args keeps to capi.rs's discipline.
+            impl_pre.set("fill_args", unsafe { lua.create_c_function(fill_args)? })?;
             let libs: [(&str, mlua::ffi::lua_CFunction); 4] = [
                 ("cjson", cjson::open),
                 ("cmsgpack", cmsgpack::open),
@@ -471,8 +478,7 @@ impl Engine {
                 let lib: Table = unsafe { lua.create_c_function(open)? }.call(())?;
                 impl_pre.set(name, lib)?;
             }
-            let (impl_tbl, run, env, globals, redis, load_redis): (Table, Function, Table, Table, Table, Table) =
-                f.call(impl_pre)?;
+            let (impl_tbl, run, env, redis, load_redis): (Table, Function, Table, Table, Table) = f.call(impl_pre)?;
             lua.set_named_registry_value(IMPL, impl_tbl.clone())?;
             redis.raw_set("call", lua.create_function(|lua, args: Variadic<LV>| call_raising(lua, args, true))?)?;
             redis.raw_set("pcall", lua.create_function(|lua, args: Variadic<LV>| call_raising(lua, args, false))?)?;
@@ -504,11 +510,10 @@ impl Engine {
                 lua.create_registry_value(impl_tbl)?,
                 lua.create_registry_value(run)?,
                 lua.create_registry_value(env)?,
-                lua.create_registry_value(globals)?,
                 lua.create_registry_value(load_redis)?,
             )
         };
-        Ok(Engine { lua, impl_tbl, run, env, globals, load_redis, scripts: HashMap::new() })
+        Ok(Engine { lua, impl_tbl, run, env, load_redis, scripts: HashMap::new() })
     }
 
     /// Compiles `body` and caches it under its SHA1 (hex).
@@ -622,8 +627,25 @@ pub(crate) struct ScriptArgs<'a> {
     pub as_globals: bool,
 }
 
-fn string_list<'lua>(lua: &'lua Lua, items: &[Bytes]) -> mlua::Result<Table<'lua>> {
-    lua.create_sequence_from(items.iter().map(|k| lua.create_string(&k[..])).collect::<mlua::Result<Vec<_>>>()?)
+/// `fill_args(p)`: the KEYS and ARGV tables of the `ScriptArgs` that the
+/// light userdata `p` points to, built with the C API (no Rust value and
+/// no registry reference per string). Only borrowed slices are live when
+/// a push raises a memory error.
+unsafe extern "C-unwind" fn fill_args(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    let p = ffi::lua_touserdata(l, 1) as *const ScriptArgs;
+    // SAFETY: run_script passes a pointer to its ScriptArgs, alive for the
+    // whole call; anything else (a script cannot reach this function)
+    // gets no tables.
+    let Some(args) = p.as_ref() else { return 0 };
+    for list in [args.keys, args.argv] {
+        ffi::lua_createtable(l, list.len().min(i32::MAX as usize) as std::ffi::c_int, 0);
+        for (i, a) in list.iter().enumerate() {
+            ffi::lua_pushlstring(l, a.as_ptr().cast(), a.len());
+            ffi::lua_rawseti_(l, -2, (i + 1) as std::ffi::c_int);
+        }
+    }
+    2
 }
 
 /// Runs `func` (a script body or a registered function) on `client`,
@@ -638,29 +660,7 @@ pub(crate) fn run_script(
     readonly: bool,
 ) -> mlua::Result<()> {
     let lua = &engine.lua;
-    let setup = || -> mlua::Result<_> {
-        let runner: Function = lua.registry_value(&engine.run)?;
-        let impl_tbl: Table = lua.registry_value(&engine.impl_tbl)?;
-        impl_tbl.raw_set("pending", LV::Nil)?;
-        let keys = string_list(lua, args.keys)?;
-        let argv = string_list(lua, args.argv)?;
-        if args.as_globals {
-            let globals: Table = lua.registry_value(&engine.globals)?;
-            globals.raw_set("KEYS", keys)?;
-            globals.raw_set("ARGV", argv)?;
-            return Ok((runner, None));
-        }
-        Ok((runner, Some((keys, argv))))
-    };
-    // The setup allocates no more than the request holds: without a memory
-    // limit, mlua pushes values directly instead of each through a
-    // protected call (which allocates a closure). The script itself runs
-    // under the limit.
-    lua.set_memory_limit(0)?;
-    let prepared = setup();
-    lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
-    let (runner, params) = prepared?;
-
+    let runner: Function = lua.registry_value(&engine.run)?;
     let saved_db = client.db;
     let saved_resp = client.out.resp;
     let saved_no_block = client.no_block;
@@ -677,10 +677,8 @@ pub(crate) fn run_script(
     let mut state = RunState { srv, client, readonly };
     let ran: mlua::Result<(bool, LV)> = {
         let _running = Running::publish(&mut state);
-        match params {
-            None => runner.call(func),
-            Some((keys, argv)) => runner.call((func, keys, argv)),
-        }
+        let ptr = mlua::LightUserData(std::ptr::from_ref(&args).cast_mut().cast());
+        runner.call((func, ptr, args.as_globals))
     };
     let result = ran.map(|(ok, value)| {
         let out = &mut state.client.out;
@@ -808,10 +806,11 @@ fn redis_call<'lua>(lua: &'lua Lua, st: &mut RunState, resp: u8, args: Variadic<
             BUDGET.set(Some(Budget { wrote: true, ..b }));
         }
     }
-    let reply = st.client.out.buf.split_off(start);
-    let mut pos = 0;
-    let value = reply_to_lua(lua, &reply, &mut pos, 0)?;
-    Ok(value.unwrap_or(LV::Nil))
+    // The reply is read where it was written, then dropped.
+    let mut pos = start;
+    let value = reply_to_lua(lua, &st.client.out.buf, &mut pos, 0);
+    st.client.out.buf.truncate(start);
+    Ok(value?.unwrap_or(LV::Nil))
 }
 
 /// Depth limit for nested replies and tables, far beyond real replies.
