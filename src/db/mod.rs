@@ -445,6 +445,24 @@ impl Db {
         }
     }
 
+    /// The cron's upkeep of the key tables, as Redis's tryResizeHashTables
+    /// and incrementallyRehash: shrinks a table left sparse and moves a
+    /// rehash on for up to `budget` per table (zero: `activerehashing no`,
+    /// rehashes move on with operations only). Without the shrink, a
+    /// volatile set that expiry had emptied to a few keys stayed too
+    /// sparse to sample, so those keys never expired actively.
+    pub fn tables_cron(&mut self, budget: std::time::Duration) {
+        self.dict.shrink_if_needed();
+        self.volatile.shrink_if_needed();
+        if budget.is_zero() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        while self.dict.rehash(100) && started.elapsed() < budget {}
+        let started = std::time::Instant::now();
+        while self.volatile.rehash(100) && started.elapsed() < budget {}
+    }
+
     /// One sampling round of the active expire cycle (an iteration of the
     /// inner loop of Redis's `activeExpireCycle`): walks the volatile set
     /// from the saved cursor until `num` keys were sampled or `20·num`
@@ -568,6 +586,35 @@ mod tests {
         db.set(b"d", obj("old", now_ms() - 1));
         assert!(db.del(b"d").is_none());
         assert_eq!(db.expired.len(), 2);
+    }
+
+    #[test]
+    fn the_last_volatile_keys_expire_once_the_cron_shrinks_the_table() {
+        let mut db = Db::new(0);
+        let now = now_ms();
+        for i in 0..100_000 {
+            db.set(format!("k{i}").as_bytes(), obj("v", now + 60_000));
+        }
+        // Persisted one by one, then the rest due: a table sized for
+        // 100k holds 10 keys, too sparse for the expire cycle to sample.
+        for i in 10..100_000 {
+            db.set_expire(format!("k{i}").as_bytes(), 0);
+        }
+        for i in 0..10 {
+            db.set_expire(format!("k{i}").as_bytes(), now - 1);
+        }
+        let mut rounds = 0;
+        while !db.volatile.is_empty() && rounds < 50 {
+            db.tables_cron(std::time::Duration::from_millis(1));
+            while let Some((_, expired)) = db.expire_round(20, now) {
+                if expired == 0 {
+                    break;
+                }
+            }
+            rounds += 1;
+        }
+        assert_eq!(db.volatile.len(), 0, "left after {rounds} cron ticks");
+        assert_eq!(db.len(), 99_990);
     }
 
     #[test]

@@ -370,9 +370,9 @@ async fn cron(shared: Shared, hz: u32) {
         crate::alloc::peak();
         close_idle_clients(&mut srv);
         close_over_output_limits(&mut srv);
+        let rehash_ms = if srv.config.get("activerehashing") == Some("no") { 0 } else { 1 };
         for db in srv.dbs.iter_mut() {
-            db.dict.rehash(100);
-            db.volatile.rehash(100);
+            db.tables_cron(Duration::from_millis(rehash_ms));
         }
         let now = crate::util::now_ms();
         let commands = srv.stats.commands;

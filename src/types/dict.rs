@@ -196,7 +196,10 @@ impl<K: Hash + Eq, V> DictTables<K, V> {
         }
     }
 
-    fn shrink_if_needed(&mut self) {
+    /// Starts shrinking a table that removals left under 1/8 full (also
+    /// called from the cron, as Redis's tryResizeHashTables: a table no
+    /// longer removed from would otherwise stay big).
+    pub fn shrink_if_needed(&mut self) {
         let size = self.t0.buckets.len();
         if self.rehash_idx.is_none() && size > MIN_SIZE && self.t0.used * 8 < size {
             self.start_resize(self.t0.used);
