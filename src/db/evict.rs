@@ -366,17 +366,22 @@ fn populate(
         let size = volatile.len();
         if size > 0 {
             let dict = &*dict;
-            volatile.sample(samples, rng, |k, _| {
-                if let Some(o) = dict.get(k) {
-                    pool.offer(policy.score(o), id, k);
-                }
-            });
+            volatile.sample(
+                samples,
+                rng,
+                |k, _| k.prefetch(),
+                |k, _| {
+                    if let Some(o) = dict.get(k) {
+                        pool.offer(policy.score(o), id, k);
+                    }
+                },
+            );
         }
         size
     } else {
         let size = dict.len();
         if size > 0 {
-            dict.sample(samples, rng, |k, o| pool.offer(policy.score(o), id, k));
+            dict.sample(samples, rng, |k, _| k.prefetch(), |k, o| pool.offer(policy.score(o), id, k));
         }
         size
     }
