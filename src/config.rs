@@ -727,6 +727,8 @@ pub struct Config {
     pub key_load_delay: u64,
     pub jemalloc_bg_thread: bool,
     pub encoding: crate::types::EncodingLimits,
+    /// Bytes past which a sparse HyperLogLog turns dense.
+    pub hll_sparse_max_bytes: usize,
     pub latency_tracking: bool,
     pub latency_tracking_percentiles: Vec<f64>,
     /// `no`, `yes` or `local`.
@@ -769,6 +771,7 @@ impl Default for Config {
             busy_reply_threshold: 0,
             key_load_delay: 0,
             encoding: Default::default(),
+            hll_sparse_max_bytes: 3000,
             jemalloc_bg_thread: false,
             latency_tracking: false,
             latency_tracking_percentiles: Vec::new(),
@@ -1170,6 +1173,7 @@ impl Config {
             "zset-max-listpack-entries" => self.encoding.zset.entries = n.max(0) as usize,
             "zset-max-listpack-value" => self.encoding.zset.value = n.max(0) as usize,
             "list-max-listpack-size" => self.encoding.list_fill = crate::types::list::Fill(n),
+            "hll-sparse-max-bytes" => self.hll_sparse_max_bytes = n.max(0) as usize,
             // Acts on the allocator at once, at start-up and on CONFIG SET.
             "jemalloc-bg-thread" => {
                 self.jemalloc_bg_thread = text == "yes";

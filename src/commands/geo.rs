@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::zsets::{limits, parse_score, zadd};
+use super::zsets::{parse_score, zadd};
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use crate::cmd;
 use crate::db::{Obj, Value};
@@ -391,7 +391,7 @@ fn geosearchstore(ctx: &mut Ctx, args: &[Bytes]) {
 /// empty result only after all of that (without looking at a
 /// GEORADIUSBYMEMBER's radius, as Redis).
 fn search(ctx: &mut Ctx, args: &[Bytes], src: usize, form: Form) {
-    let limits = limits(ctx);
+    let limits = ctx.srv.config.encoding.zset;
     let dbi = ctx.client.db;
     let out = &mut ctx.client.out;
     let db = &mut ctx.srv.dbs[dbi];

@@ -213,17 +213,12 @@ pub static COMMANDS: &[CommandDef] = &[
     ),
 ];
 
-/// `hash-max-listpack-entries` / `-value`.
-pub fn limits(config: &Config) -> PackLimits {
-    config.encoding.hash
-}
-
 /// The limits that matter for writing to `h`: the configured ones while it
 /// is a listpack, none once it is a hash table (which never converts
 /// back) — so writes to big hashes skip the configuration lookups.
 fn limits_for(config: &Config, h: &Hash) -> PackLimits {
     match h {
-        Hash::Pack(_) => limits(config),
+        Hash::Pack(_) => config.encoding.hash,
         Hash::Table(_) => PackLimits { entries: usize::MAX, value: usize::MAX },
     }
 }

@@ -7,7 +7,6 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 use rand::RngCore;
 
-use super::sets::config_size;
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use crate::cmd;
 use crate::config::Config;
@@ -80,11 +79,6 @@ pub static COMMANDS: &[CommandDef] = &[
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 
-/// `hll-sparse-max-bytes`: past it a sparse HLL turns dense.
-fn sparse_max(config: &Config) -> usize {
-    config_size(config, "hll-sparse-max-bytes", 3000)
-}
-
 /// Why a value is not usable as an HLL.
 enum NotHll {
     /// Not a string at all (the usual WRONGTYPE).
@@ -129,7 +123,7 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) {
     let outcome = match d.get_mut(&args[1]) {
         None => {
             let mut h = hll::new_sparse();
-            let max = sparse_max(&srv.config);
+            let max = srv.config.hll_sparse_max_bytes;
             // A fresh HLL is valid, so adding cannot fail.
             let changed = args[2..].iter().filter(|e| hll::add(&mut h, e, max) == Ok(true)).count();
             hll::invalidate_cache(&mut h);
@@ -158,7 +152,7 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) {
 /// corrupted HLL it stops at once, leaving the cache as it was (as Redis).
 fn add_all(h: &mut Vec<u8>, elements: &[Bytes], config: &Config) -> Result<u64, Corrupt> {
     // The configuration is only needed while the HLL is sparse.
-    let max = if hll::encoding(h) == hll::SPARSE { sparse_max(config) } else { 0 };
+    let max = if hll::encoding(h) == hll::SPARSE { config.hll_sparse_max_bytes } else { 0 };
     let mut updated = 0;
     for e in elements {
         updated += hll::add(h, e, max)? as u64;
@@ -259,7 +253,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) {
     };
     let db = ctx.client.db;
     let srv = &mut *ctx.srv;
-    let sparse_max = sparse_max(&srv.config);
+    let sparse_max = srv.config.hll_sparse_max_bytes;
     let d = &mut srv.dbs[db];
     let write = |h: &mut Vec<u8>| -> Result<(), Corrupt> {
         if use_dense {
@@ -348,7 +342,7 @@ fn pfdebug(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// PFSELFTEST: checks the register code and the estimator's error.
 fn pfselftest(ctx: &mut Ctx, _args: &[Bytes]) {
-    let max = sparse_max(&ctx.srv.config);
+    let max = ctx.srv.config.hll_sparse_max_bytes;
     let rng = &mut ctx.srv.rng;
     // Redis draws from rand(): 31 random bits.
     match hll::selftest(max, || rng.next_u32() >> 1) {

@@ -8,7 +8,7 @@ use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
 use crate::cmd;
 use crate::db::{Obj, Value};
 use crate::executor::blocking::parse_timeout;
-use crate::types::list::{Fill, List};
+use crate::types::list::List;
 use crate::util::{eq_ic, parse_i64};
 
 pub static COMMANDS: &[CommandDef] = &[
@@ -58,11 +58,6 @@ pub static COMMANDS: &[CommandDef] = &[
         "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
 ];
 
-/// `list-max-listpack-size`.
-pub fn fill(ctx: &Ctx) -> Fill {
-    ctx.srv.config.encoding.list_fill
-}
-
 /// The list at `key`: Ok(None) if missing, Err(()) after replying WRONGTYPE.
 fn list_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut List>, ()> {
     let db = ctx.client.db;
@@ -97,7 +92,7 @@ fn parse_end(a: &[u8]) -> Option<End> {
 }
 
 fn push(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) {
-    let f = fill(ctx);
+    let f = ctx.srv.config.encoding.list_fill;
     let key = &args[1];
     let db = ctx.client.db;
     let exists = match list_mut(ctx, key) {
@@ -170,7 +165,7 @@ pub fn pop_elements(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Option
 
 /// `pop_elements` without the events.
 fn take_elements(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Option<Vec<Vec<u8>>> {
-    let f = fill(ctx);
+    let f = ctx.srv.config.encoding.list_fill;
     let db = ctx.client.db;
     let Some(Obj { val: Value::List(list), .. }) = ctx.srv.dbs[db].get_mut(key) else { return None };
     let n = count.min(list.len());
@@ -257,7 +252,7 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn lset(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(index) = parse_i64(&args[2]) else { return ctx.not_integer() };
-    let f = fill(ctx);
+    let f = ctx.srv.config.encoding.list_fill;
     match list_mut(ctx, &args[1]) {
         Err(()) => {}
         Ok(None) => ctx.error("ERR no such key"),
@@ -317,7 +312,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
     let (Some(start), Some(stop)) = (parse_i64(&args[2]), parse_i64(&args[3])) else {
         return ctx.not_integer();
     };
-    let f = fill(ctx);
+    let f = ctx.srv.config.encoding.list_fill;
     let db = ctx.client.db;
     let existed = match list_ref(ctx, &args[1]) {
         Err(()) => return,
@@ -351,7 +346,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(count) = parse_i64(&args[2]) else { return ctx.not_integer() };
-    let f = fill(ctx);
+    let f = ctx.srv.config.encoding.list_fill;
     let db = ctx.client.db;
     let removed = match list_mut(ctx, &args[1]) {
         Err(()) => return,
@@ -382,7 +377,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
     } else {
         return ctx.syntax_error();
     };
-    let f = fill(ctx);
+    let f = ctx.srv.config.encoding.list_fill;
     let reply = match list_mut(ctx, &args[1]) {
         Err(()) => return,
         Ok(None) => 0,
@@ -500,7 +495,7 @@ pub fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) {
     let Some(v) = take_elements(ctx, src, from, 1).and_then(|mut v| v.pop()) else {
         return ctx.out().null();
     };
-    let f = fill(ctx);
+    let f = ctx.srv.config.encoding.list_fill;
     let db = ctx.client.db;
     if !ctx.srv.dbs[db].contains(dst) {
         ctx.srv.dbs[db].set(dst, Obj::new(Value::List(Box::default())));

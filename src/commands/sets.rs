@@ -230,20 +230,6 @@ pub static COMMANDS: &[CommandDef] = &[
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
-/// A size parameter of the configuration, or Redis's default when the
-/// configuration does not know it (or holds something unparsable).
-pub fn config_size(config: &Config, name: &str, default: usize) -> usize {
-    match config.get(name).map(|v| v.parse::<u64>()) {
-        Some(Ok(v)) => usize::try_from(v).unwrap_or(usize::MAX),
-        _ => default,
-    }
-}
-
-/// `set-max-intset-entries`, `set-max-listpack-entries` / `-value`.
-pub fn limits(config: &Config) -> SetLimits {
-    config.encoding.set
-}
-
 /// The limits that matter for writing to `s`: the configured ones while it
 /// is compact, none once it is a hash table (which never converts back) —
 /// so writes to big sets skip the configuration lookups.
@@ -252,7 +238,7 @@ fn limits_for(config: &Config, s: &Set) -> SetLimits {
         Set::Table(_) => {
             SetLimits { intset_entries: usize::MAX, pack: PackLimits { entries: usize::MAX, value: usize::MAX } }
         }
-        _ => limits(config),
+        _ => config.encoding.set,
     }
 }
 
@@ -410,7 +396,7 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
             _ => return out.error(WRONGTYPE),
         },
         None => {
-            let limits = limits(config);
+            let limits = config.encoding.set;
             let mut s = Set::for_member(&members[0], members.len(), limits);
             let n = add_all(&mut s, limits);
             db.set(&args[1], Obj::new(Value::Set(Box::new(s))));
@@ -617,7 +603,7 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(count) = parse_i64(&args[2]).filter(|&c| c >= 0) else {
         return ctx.error("ERR value is out of range, must be positive");
     };
-    let limits = limits(&ctx.srv.config);
+    let limits = ctx.srv.config.encoding.set;
     let key = &args[1];
     let srv = &mut *ctx.srv;
     let (db, rng) = (&mut srv.dbs[ctx.client.db], &mut srv.rng);
@@ -691,7 +677,7 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// SMOVE source destination member
 fn smove(ctx: &mut Ctx, args: &[Bytes]) {
-    let limits = limits(&ctx.srv.config);
+    let limits = ctx.srv.config.encoding.set;
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
     let (db, _, out) = parts(ctx);
     // Type checks come first: nothing moves if either key is wrong.
@@ -739,7 +725,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
 /// SINTER, SINTERSTORE and SINTERCARD: the members of the smallest set
 /// found in all the others.
 fn intersect(ctx: &mut Ctx, keys: &[Bytes], dst: Option<&Bytes>, card_limit: Option<usize>) {
-    let limits = limits(&ctx.srv.config);
+    let limits = ctx.srv.config.encoding.set;
     let (db, stats, out) = parts(ctx);
     let Ok(mut sets) = read_all(db, stats, out, keys) else { return };
     if sets.iter().any(|s| s.is_none()) {
@@ -840,7 +826,7 @@ enum SetOp {
 /// members arrive — so a stored result has Redis's encoding and a reply
 /// Redis's order for the compact encodings.
 fn union_diff(ctx: &mut Ctx, keys: &[Bytes], dst: Option<&Bytes>, op: SetOp) {
-    let limits = limits(&ctx.srv.config);
+    let limits = ctx.srv.config.encoding.set;
     let (db, stats, out) = parts(ctx);
     let Ok(mut sets) = read_all(db, stats, out, keys) else { return };
     let mut result = Set::new_ints();

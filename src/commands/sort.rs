@@ -230,7 +230,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) {
                     ctx.notify(class::GENERIC, "del", dst);
                 }
             } else {
-                let fill = super::lists::fill(ctx);
+                let fill = ctx.srv.config.encoding.list_fill;
                 let mut list = List::default();
                 for r in &rows {
                     list.push_back(r.as_deref().unwrap_or(b""), fill);

@@ -664,11 +664,6 @@ fn parse_lex_range(min: &[u8], max: &[u8]) -> Option<LexRange> {
     Some(LexRange { min: parse_lex_bound(min)?, max: parse_lex_bound(max)? })
 }
 
-/// `zset-max-listpack-entries` / `-value`.
-pub fn limits(ctx: &Ctx) -> PackLimits {
-    ctx.srv.config.encoding.zset
-}
-
 /// The client's database and output buffer, borrowed together.
 fn parts<'a>(ctx: &'a mut Ctx) -> (&'a mut Db, &'a mut Out) {
     let db = ctx.client.db;
@@ -777,7 +772,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], mut items: Vec<Scored>) {
     }
     sort_scored(&mut items);
     let n = items.len();
-    let z = ZSet::from_sorted(items, limits(ctx));
+    let z = ZSet::from_sorted(items, ctx.srv.config.encoding.zset);
     ctx.db().set(dst, Obj::new(Value::ZSet(z)));
     ctx.dirty(1);
     // The event is the command's name: zunionstore, zrangestore...
@@ -851,7 +846,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], incr: bool) {
             None => return ctx.not_float(),
         }
     }
-    let limits = limits(ctx);
+    let limits = ctx.srv.config.encoding.zset;
     let key = &args[1];
     let (db, out) = parts(ctx);
     let outcome = match db.get_mut(key) {

@@ -312,7 +312,7 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
                 client = close_on_output_limit(srv, client, now_s)?;
             }
         }
-        window.clear();
+        // Drained: only its capacity goes back.
         conn.window = window;
     }
     srv.start_batch();

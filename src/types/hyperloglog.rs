@@ -874,19 +874,14 @@ mod tests {
 
     #[test]
     fn dense_merge_takes_each_register_maximum() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x2545_f491_4f6c_dd1d);
         for _ in 0..4 {
             let mut hll = vec![0u8; DENSE_SIZE];
             let mut max = [0u8; REGISTERS];
             for (i, m) in max.iter_mut().enumerate() {
-                dense_put(&mut hll[HDR_SIZE..], i, (next() % 64) as u8);
-                *m = (next() % 64) as u8;
+                dense_put(&mut hll[HDR_SIZE..], i, rng.gen_range(0..64));
+                *m = rng.gen_range(0..64);
             }
             let want: Vec<u8> = (0..REGISTERS).map(|i| max[i].max(dense_get(&hll[HDR_SIZE..], i))).collect();
             let mut swar = max;
