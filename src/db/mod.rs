@@ -31,15 +31,10 @@ static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
 static NO_TOUCH: AtomicBool = AtomicBool::new(false);
 /// Epoch of the latest snapshot (BGSAVE): see `Obj::snap`.
 static SNAPSHOT_EPOCH: AtomicU32 = AtomicU32::new(0);
-/// Set when some db queues a key in `expired` or `created`, so that the
-/// executor looks through every db's queues only after a command that
-/// queued something.
-static QUEUED: AtomicBool = AtomicBool::new(false);
-
-/// Whether a db queued an expired or created key since the last call.
-pub fn take_queued() -> bool {
-    QUEUED.swap(false, Relaxed)
-}
+/// Set when one of a server's dbs queues a key in `expired` or `created`
+/// (the dbs share it), so that the executor looks through every db's
+/// queues only after a command that queued something.
+pub type QueuedFlag = std::sync::Arc<AtomicBool>;
 
 /// Largest value of the 24-bit LRU clock.
 const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -181,10 +176,17 @@ pub struct Db {
     /// events), recorded only while `track_created` (someone subscribes).
     pub created: Vec<Key>,
     pub track_created: bool,
+    queued: QueuedFlag,
 }
 
 impl Db {
+    /// A db of its own (files read apart, tests).
     pub fn new(id: usize) -> Self {
+        Db::sharing(id, &QueuedFlag::default())
+    }
+
+    /// A db of a server, raising the server's `queued` flag.
+    pub fn sharing(id: usize, queued: &QueuedFlag) -> Self {
         Db {
             id,
             dict: Dict::new(),
@@ -197,6 +199,7 @@ impl Db {
             touched: Vec::new(),
             created: Vec::new(),
             track_created: false,
+            queued: queued.clone(),
         }
     }
 
@@ -251,12 +254,12 @@ impl Db {
 
     fn queue_expired(&mut self, key: Key) {
         self.expired.push(key);
-        QUEUED.store(true, Relaxed);
+        self.queued.store(true, Relaxed);
     }
 
     fn queue_created(&mut self, key: &[u8]) {
         self.created.push(key.into());
-        QUEUED.store(true, Relaxed);
+        self.queued.store(true, Relaxed);
     }
 
     /// Queues `key` in `touched` if a client watches or waits on it.

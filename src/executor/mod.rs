@@ -87,6 +87,8 @@ pub enum ShutdownMode {
 
 pub struct Server {
     pub dbs: Vec<Db>,
+    /// Raised by the dbs when they queue an expired or created key.
+    queued: crate::db::QueuedFlag,
     pub config: Config,
     /// Connected clients by id (boxed: the connection task takes its client
     /// out while running a batch, and moving a pointer is cheap).
@@ -145,8 +147,10 @@ impl Server {
         let mut hex40 = || -> String { (0..40).map(|_| format!("{:x}", rng.gen_range(0..16u8))).collect() };
         let (run_id, replid) = (hex40(), hex40());
         crate::db::refresh_access(&config);
+        let queued = crate::db::QueuedFlag::default();
         Server {
-            dbs: (0..config.databases).map(Db::new).collect(),
+            dbs: (0..config.databases).map(|id| Db::sharing(id, &queued)).collect(),
+            queued,
             config,
             clients: BTreeMap::new(),
             next_client_id: 1,
@@ -245,7 +249,7 @@ impl Server {
     /// `new` events of keys created since); `caller` is the client running
     /// a command, if any (it receives its events too).
     pub fn propagate_expired_for(&mut self, mut caller: Option<&mut Client>) {
-        if !crate::db::take_queued() {
+        if !self.queued.swap(false, std::sync::atomic::Ordering::Relaxed) {
             return;
         }
         for db in 0..self.dbs.len() {
