@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::{flags::*, CommandDef, Ctx, NO_KEYS};
+use super::{flags::*, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::config::{flags::SENSITIVE, param};
 
@@ -13,6 +13,7 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
     flags: 0,
     acl: 0,
     keys: NO_KEYS,
+    elements: NO_ELEMENTS,
     handler: None,
     subcommands: &[
         cmd!(

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::{acl, flags::*, CommandDef, Ctx, NO_KEYS};
+use super::{acl, flags::*, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::server::client::{Client, ClientType};
 use crate::util::{eq_ic, now_ms, parse_i64};
@@ -111,6 +111,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        elements: NO_ELEMENTS,
         handler: None,
         subcommands: CLIENT_SUBCOMMANDS,
         group: "connection",

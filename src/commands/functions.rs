@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::introspection::subcommand_syntax_error;
-use super::{acl, flags::*, numkeys, CommandDef, Ctx, NO_KEYS};
+use super::{acl, flags::*, numkeys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::persistence::rdb::SaveOptions;
 use crate::scripting::functions::{self, RestorePolicy};
@@ -45,6 +45,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        elements: NO_ELEMENTS,
         handler: None,
         subcommands: &[
             cmd!(

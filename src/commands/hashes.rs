@@ -7,7 +7,7 @@ use rand::Rng;
 
 use super::scan::{self, Target};
 use super::sets::{guard_rand_reply, parse_rand_count, rand_reply_fits, resp_bulk_len, WRONGTYPE};
-use super::{acl, flags::*, keys, CommandDef, Ctx};
+use super::{acl, elements, flags::*, keys, CommandDef, Ctx};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Db, Obj, Value};
@@ -30,7 +30,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
         "Creates or modifies the value of a field in a hash."
-    ),
+    )
+    .with_elements(elements(2, -1, 2)),
     cmd!(
         "hsetnx",
         4,
@@ -42,7 +43,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(1)",
         "Sets the value of a field in a hash only when the field doesn't exist."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "hmset",
         -4,
@@ -54,7 +56,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the number of fields being set.",
         "Sets the values of multiple fields."
-    ),
+    )
+    .with_elements(elements(2, -1, 2)),
     cmd!(
         "hget",
         3,
@@ -66,7 +69,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(1)",
         "Returns the value of a field in a hash."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "hmget",
         -3,
@@ -78,7 +82,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the number of fields being requested.",
         "Returns the values of all fields in a hash."
-    ),
+    )
+    .with_elements(elements(2, -1, 1)),
     cmd!(
         "hgetall",
         2,
@@ -102,7 +107,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the number of fields to be removed.",
         "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."
-    ),
+    )
+    .with_elements(elements(2, -1, 1)),
     cmd!(
         "hlen",
         2,
@@ -126,7 +132,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(1)",
         "Determines whether a field exists in a hash."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "hkeys",
         2,
@@ -162,7 +169,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(1)",
         "Returns the length of the value of a field."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "hincrby",
         4,
@@ -174,7 +182,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(1)",
         "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "hincrbyfloat",
         4,
@@ -186,7 +195,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(1)",
         "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "hrandfield",
         -2,

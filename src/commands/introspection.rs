@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::{acl, flags, flags::*, table, CommandDef, Ctx, KeySpec, NO_KEYS};
+use super::{acl, flags, flags::*, table, CommandDef, Ctx, KeySpec, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::db::{Obj, Value};
 use crate::executor::Server;
@@ -22,6 +22,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: LOADING | STALE,
         acl: acl::CONNECTION,
         keys: NO_KEYS,
+        elements: NO_ELEMENTS,
         handler: Some(command),
         subcommands: &[
             cmd!(
@@ -122,6 +123,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        elements: NO_ELEMENTS,
         handler: None,
         subcommands: &[
             cmd!(

@@ -5,7 +5,7 @@
 use crate::executor::notify::class;
 use bytes::Bytes;
 
-use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
+use super::{acl, flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::db::{self, Obj, Value};
 use crate::util::{eq_ic, glob_match, now_ms, parse_i64};
@@ -269,6 +269,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        elements: NO_ELEMENTS,
         handler: None,
         subcommands: &[
             cmd!(

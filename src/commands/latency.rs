@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 
 use super::introspection::reply_help;
-use super::{flags::*, CommandDef, Ctx, NO_KEYS};
+use super::{flags::*, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::executor::Resolved;
 use crate::server::latency::{Histogram, Series};
@@ -21,6 +21,7 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
     flags: 0,
     acl: 0,
     keys: NO_KEYS,
+    elements: NO_ELEMENTS,
     handler: None,
     subcommands: &[
         cmd!(

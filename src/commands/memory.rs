@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::{flags::*, keys, CommandDef, Ctx, NO_KEYS};
+use super::{flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::alloc::chunk_size;
 use crate::cmd;
 use crate::commands::server::{bytes_to_human, for_each_client, MemoryStats};
@@ -28,6 +28,7 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
     flags: 0,
     acl: 0,
     keys: NO_KEYS,
+    elements: NO_ELEMENTS,
     handler: None,
     subcommands: &[
         cmd!("doctor", 2, 0, 0, NO_KEYS, memory_doctor, "server", "4.0.0", "O(1)", "Outputs a memory problems report."),

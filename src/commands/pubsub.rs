@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{keys, CommandDef, Ctx, NO_KEYS};
+use super::{keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::executor::Server;
 use crate::server::client::Client;
@@ -428,6 +428,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        elements: NO_ELEMENTS,
         handler: None,
         subcommands: &[
             cmd!(

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::{acl, flags::*, numkeys, CommandDef, Ctx, NO_KEYS};
+use super::{acl, flags::*, numkeys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::scripting;
 
@@ -67,6 +67,7 @@ pub static COMMANDS: &[CommandDef] =
             flags: 0,
             acl: 0,
             keys: NO_KEYS,
+            elements: NO_ELEMENTS,
             handler: None,
             subcommands: &[
                 cmd!("exists", -3, NOSCRIPT, acl::SCRIPTING, NO_KEYS, script_exists,

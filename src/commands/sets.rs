@@ -10,7 +10,7 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::scan::{self, Target};
-use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
+use super::{acl, elements, flags::*, keys, numkeys, CommandDef, Ctx};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Db, Obj, Value};
@@ -33,7 +33,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
         "Adds one or more members to a set. Creates the key if it doesn't exist."
-    ),
+    )
+    .with_elements(elements(2, -1, 1)),
     cmd!(
         "srem",
         -3,
@@ -45,7 +46,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the number of members to be removed.",
         "Removes one or more members from a set. Deletes the set if the last member was removed."
-    ),
+    )
+    .with_elements(elements(2, -1, 1)),
     cmd!(
         "sismember",
         3,
@@ -57,7 +59,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Determines whether a member belongs to a set."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "smismember",
         -3,
@@ -69,7 +72,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N) where N is the number of elements being checked for membership",
         "Determines whether multiple members belong to a set."
-    ),
+    )
+    .with_elements(elements(2, -1, 1)),
     cmd!(
         "scard",
         2,

@@ -14,7 +14,7 @@
 
 use bytes::Bytes;
 
-use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
+use super::{acl, flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Db, Obj, Value};
@@ -178,6 +178,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        elements: NO_ELEMENTS,
         handler: None,
         subcommands: XGROUP_SUBCOMMANDS,
         group: "stream",
@@ -199,6 +200,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        elements: NO_ELEMENTS,
         handler: None,
         subcommands: XINFO_SUBCOMMANDS,
         group: "stream",

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::scan;
-use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
+use super::{acl, elements, flags::*, keys, numkeys, CommandDef, Ctx};
 use crate::cmd;
 use crate::db::{Db, Obj, Value};
 use crate::executor::Stats;
@@ -36,7 +36,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
         "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."
-    ),
+    )
+    .with_elements(elements(-1, 2, -2)),
     cmd!(
         "zincrby",
         4,
@@ -48,7 +49,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(log(N)) where N is the number of elements in the sorted set.",
         "Increments the score of a member in a sorted set."
-    ),
+    )
+    .with_elements(elements(3, 3, 1)),
     cmd!(
         "zrem",
         -3,
@@ -60,7 +62,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
         "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."
-    ),
+    )
+    .with_elements(elements(2, -1, 1)),
     cmd!(
         "zcard",
         2,
@@ -84,7 +87,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(1)",
         "Returns the score of a member in a sorted set."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "zmscore",
         -3,
@@ -96,7 +100,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N) where N is the number of members being requested.",
         "Returns the score of one or more members in a sorted set."
-    ),
+    )
+    .with_elements(elements(2, -1, 1)),
     cmd!(
         "zcount",
         4,
@@ -132,7 +137,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(log(N))",
         "Returns the index of a member in a sorted set ordered by ascending scores."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "zrevrank",
         -3,
@@ -144,7 +150,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(log(N))",
         "Returns the index of a member in a sorted set ordered by descending scores."
-    ),
+    )
+    .with_elements(elements(2, 2, 1)),
     cmd!(
         "zrange",
         -4,

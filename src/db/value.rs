@@ -157,6 +157,23 @@ impl Value {
         crate::util::prefetch(p);
     }
 
+    /// Prefetches what looking `members` up in this collection reads
+    /// first: their hash-table buckets, chain entries and names (a
+    /// listpack is one block, which `prefetch` already fetches).
+    pub fn prefetch_elements(&self, members: &[&[u8]]) {
+        let name = |k: &[u8]| crate::util::prefetch(k.as_ptr());
+        match self {
+            Value::Hash(Hash::Table(t)) => t.prefetch(members, |k, _| name(k)),
+            Value::Set(s) => {
+                if let Set::Table(t) = &**s {
+                    t.prefetch(members, |k, _| name(k))
+                }
+            }
+            Value::ZSet(ZSet::Skip(z)) => z.dict.prefetch(members, |k, _| name(k)),
+            _ => {}
+        }
+    }
+
     /// A string value encoded as Redis's tryObjectEncoding leaves a
     /// command argument: int when it is a canonical i64, else embstr/raw.
     pub fn from_bytes(data: &[u8]) -> Self {

@@ -560,23 +560,27 @@ pub fn prefetch_keys(srv: &Server, client: &Client, reqs: &[Request]) {
             obj.val.prefetch();
         })
     };
-    // The command before's spec, while the name repeats (a pipeline of one
-    // command), saves looking the name up again.
-    let mut repeated: Option<(&[u8], commands::KeySpec)> = None;
-    'reqs: for req in reqs {
+    // The element specs of the window's requests, for a second round once
+    // their keys are on the way.
+    let mut elements = [commands::NO_ELEMENTS; PREFETCH_MAX];
+    // The command before's definition, while the name repeats (a pipeline
+    // of one command), saves looking the name up again.
+    let mut repeated: Option<(&[u8], &commands::CommandDef)> = None;
+    'reqs: for (req, elems) in reqs.iter().zip(elements.iter_mut()) {
         let Request::Command(args) = req else { break };
         let Some(name) = args.first() else { continue };
-        let spec = match repeated {
-            Some((prev, spec)) if prev == &name[..] => spec,
+        let def = match repeated {
+            Some((prev, def)) if prev == &name[..] => def,
             _ => {
                 let Some(cmd) = lookup(args) else { continue };
                 if cmd.top.subcommands.is_empty() {
-                    repeated = Some((&name[..], cmd.def.keys));
+                    repeated = Some((&name[..], cmd.def));
                 }
-                cmd.def.keys
+                cmd.def
             }
         };
-        let commands::KeySpec { first, last, step, .. } = spec;
+        *elems = def.elements;
+        let commands::KeySpec { first, last, step, .. } = def.keys;
         if first <= 0 || step <= 0 {
             continue;
         }
@@ -604,6 +608,46 @@ pub fn prefetch_keys(srv: &Server, client: &Client, reqs: &[Request]) {
     // One lookup alone gains nothing from starting early.
     if total > 1 && n > 0 {
         flush(&keys[..n]);
+    }
+    prefetch_elements(db, reqs, &elements);
+}
+
+/// Prefetches the members and fields the window's requests look up in
+/// their first key's collection (SADD, HSET, ZADD... of a pipeline),
+/// grouped by key.
+fn prefetch_elements(db: &crate::db::Db, reqs: &[Request], specs: &[commands::ElemSpec]) {
+    use crate::types::dict::PREFETCH_MAX;
+    let mut members: [&[u8]; PREFETCH_MAX] = [&[]; PREFETCH_MAX];
+    let (mut n, mut total) = (0, 0);
+    let mut owner: &[u8] = &[];
+    let flush = |key: &[u8], members: &[&[u8]]| {
+        if let Some(obj) = db.dict.get(key) {
+            obj.val.prefetch_elements(members);
+        }
+    };
+    for (req, spec) in reqs.iter().zip(specs) {
+        let Request::Command(args) = req else { break };
+        if spec.step == 0 || args.len() < 3 {
+            continue;
+        }
+        let key = &args[1][..];
+        if n > 0 && key != owner {
+            flush(owner, &members[..n]);
+            n = 0;
+        }
+        owner = key;
+        for m in spec.of(args, PREFETCH_MAX - n) {
+            members[n] = m;
+            n += 1;
+            total += 1;
+        }
+        if n == PREFETCH_MAX {
+            flush(owner, &members);
+            n = 0;
+        }
+    }
+    if total > 1 && n > 0 {
+        flush(owner, &members[..n]);
     }
 }
 

@@ -8,9 +8,9 @@
 //! word) — contiguous, like Redis's node with its flexible level array, so
 //! a step of a search touches one cache line instead of chasing a
 //! separately allocated level vector (nodes are placed so that they
-//! straddle cache lines as little as their size allows). Members are kept
-//! in their own slots
-//! (compared only on equal scores). Freed nodes are reused by nodes of the
+//! straddle cache lines as little as their size allows). A node points
+//! at its member's bytes in one shared buffer (compared only on equal
+//! scores, one cache miss away). Freed nodes are reused by nodes of the
 //! same height.
 
 use std::cmp::Ordering;
@@ -20,7 +20,7 @@ const NIL: u32 = u32::MAX;
 /// The head node sits at the start of the arena.
 const HEAD: u32 = 0;
 /// Words before a node's levels: score; backward link | height << 32;
-/// member slot.
+/// member offset.
 const HDR: usize = 3;
 
 /// A score interval, each end open or closed.
@@ -147,13 +147,62 @@ impl std::ops::IndexMut<usize> for Arena {
     }
 }
 
+/// The members' bytes, each after its length (LEB128), in one buffer, so
+/// that a node reaches its member in one step. A removed member leaves a
+/// hole; the list compacts the buffer once holes are most of it.
+#[derive(Clone, Default)]
+struct Members {
+    bytes: Vec<u8>,
+    /// Bytes of the holes.
+    dead: usize,
+}
+
+impl Members {
+    fn push(&mut self, member: &[u8]) -> u64 {
+        let at = self.bytes.len() as u64;
+        let mut n = member.len();
+        while n >= 0x80 {
+            self.bytes.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        self.bytes.push(n as u8);
+        self.bytes.extend_from_slice(member);
+        at
+    }
+
+    /// The member at `at` and the bytes it takes with its length.
+    #[inline]
+    fn get(&self, at: u64) -> (&[u8], usize) {
+        let at = at as usize;
+        let (mut len, mut shift, mut i) = (0usize, 0, at);
+        loop {
+            let b = self.bytes[i];
+            len |= ((b & 0x7f) as usize) << shift;
+            i += 1;
+            if b < 0x80 {
+                break;
+            }
+            shift += 7;
+        }
+        (&self.bytes[i..i + len], i + len - at)
+    }
+
+    fn free(&mut self, at: u64) {
+        self.dead += self.get(at).1;
+    }
+
+    /// Worth compacting: holes are most of a buffer bigger than a page.
+    fn sparse(&self) -> bool {
+        self.dead > 4096 && self.dead * 2 > self.bytes.len()
+    }
+}
+
 #[derive(Clone)]
 pub struct SkipList {
     words: Arena,
     /// Offsets of freed nodes, by height.
     free: Vec<Vec<u32>>,
-    members: Vec<Box<[u8]>>,
-    free_members: Vec<u32>,
+    members: Members,
     tail: u32,
     len: usize,
     level: usize,
@@ -186,8 +235,7 @@ impl SkipList {
         SkipList {
             words,
             free: vec![Vec::new(); MAX_LEVEL + 1],
-            members: Vec::new(),
-            free_members: Vec::new(),
+            members: Members::default(),
             tail: NIL,
             len: 0,
             level: 1,
@@ -225,7 +273,7 @@ impl SkipList {
 
     #[inline]
     fn member(&self, x: u32) -> &[u8] {
-        &self.members[self.words[x as usize + 2] as usize]
+        self.members.get(self.words[x as usize + 2]).0
     }
 
     /// (forward, span) of level `i` of node `x`.
@@ -266,17 +314,8 @@ impl SkipList {
     }
 
     /// A node of `height` levels (all unlinked), reusing a freed one.
-    fn alloc(&mut self, height: usize, score: f64, member: Box<[u8]>) -> u32 {
-        let slot = match self.free_members.pop() {
-            Some(s) => {
-                self.members[s as usize] = member;
-                s
-            }
-            None => {
-                self.members.push(member);
-                (self.members.len() - 1) as u32
-            }
-        };
+    fn alloc(&mut self, height: usize, score: f64, member: &[u8]) -> u32 {
+        let at = self.members.push(member);
         let x = match self.free[height].pop() {
             Some(x) => x,
             None => self.words.grow(HDR + height) as u32,
@@ -284,7 +323,7 @@ impl SkipList {
         let o = x as usize;
         self.words[o] = score.to_bits();
         self.words[o + 1] = NIL as u64 | (height as u64) << 32;
-        self.words[o + 2] = slot as u64;
+        self.words[o + 2] = at;
         for i in 0..height {
             self.words[o + HDR + i] = NIL as u64;
         }
@@ -293,10 +332,6 @@ impl SkipList {
 
     /// Inserts a member known to be absent.
     pub fn insert(&mut self, score: f64, member: &[u8]) {
-        self.insert_owned(score, member.into());
-    }
-
-    fn insert_owned(&mut self, score: f64, member: Box<[u8]>) {
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0u32; MAX_LEVEL];
         let mut x = HEAD;
@@ -304,7 +339,7 @@ impl SkipList {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
                 let (f, span) = self.link(x, i);
-                if f != NIL && self.cmp(score, &member, f) == Ordering::Greater {
+                if f != NIL && self.cmp(score, member, f) == Ordering::Greater {
                     rank[i] += span;
                     x = f;
                 } else {
@@ -313,7 +348,14 @@ impl SkipList {
             }
             update[i] = x;
         }
-        let level = random_level();
+        let x = self.alloc(random_level(), score, member);
+        self.link_after(x, update, rank);
+    }
+
+    /// Links the unlinked node `x` in after its predecessors `update`,
+    /// whose ranks are `rank`, on each of its levels.
+    fn link_after(&mut self, x: u32, mut update: [u32; MAX_LEVEL], mut rank: [u32; MAX_LEVEL]) {
+        let level = self.height(x);
         if level > self.level {
             for i in self.level..level {
                 rank[i] = 0;
@@ -322,7 +364,6 @@ impl SkipList {
             }
             self.level = level;
         }
-        let x = self.alloc(level, score, member);
         for i in 0..level {
             let (uf, us) = self.link(update[i], i);
             self.set_link(x, i, uf, us - (rank[0] - rank[i]));
@@ -445,15 +486,29 @@ impl SkipList {
     }
 
     /// Unlinks node `x` (whose predecessors are `update`), frees it and
-    /// hands back its member without copying it.
+    /// hands back its member.
     fn take(&mut self, x: u32, update: &[u32; MAX_LEVEL]) -> (Box<[u8]>, f64) {
         self.unlink(x, update);
-        let slot = self.words[x as usize + 2] as usize;
-        let member = std::mem::take(&mut self.members[slot]);
-        self.free_members.push(slot as u32);
+        let member = self.member(x).into();
+        self.members.free(self.words[x as usize + 2]);
         let height = self.height(x);
         self.free[height].push(x);
+        if self.members.sparse() {
+            self.compact_members();
+        }
         (member, self.score(x))
+    }
+
+    /// Copies the live members into a fresh buffer, in list order.
+    fn compact_members(&mut self) {
+        let old = std::mem::take(&mut self.members);
+        self.members.bytes.reserve(old.bytes.len() - old.dead);
+        let mut x = self.fwd(HEAD, 0);
+        while x != NIL {
+            let at = &mut self.words[x as usize + 2];
+            *at = self.members.push(old.get(*at).0);
+            x = self.fwd(x, 0);
+        }
     }
 
     /// Removes (score, member); false if not present.
@@ -468,10 +523,34 @@ impl SkipList {
         }
     }
 
-    /// Changes the score of an existing member (its old score given).
+    /// Changes the score of an existing member (its old score given),
+    /// moving its node. The old and the new position are searched in one
+    /// descent, so that the two searches' cache misses overlap.
     pub fn update_score(&mut self, member: &[u8], old: f64, new: f64) {
-        let update = self.path(old, member);
-        let x = self.fwd(update[0], 0);
+        let (mut old_path, mut old_rank) = ([HEAD; MAX_LEVEL], [0u32; MAX_LEVEL]);
+        let (mut new_path, mut new_rank) = ([HEAD; MAX_LEVEL], [0u32; MAX_LEVEL]);
+        let (mut a, mut ra, mut b, mut rb) = (HEAD, 0u32, HEAD, 0u32);
+        for i in (0..self.level).rev() {
+            loop {
+                let (fa, sa) = self.link(a, i);
+                let (fb, sb) = self.link(b, i);
+                let step_a = fa != NIL && self.cmp(old, member, fa) == Ordering::Greater;
+                let step_b = fb != NIL && self.cmp(new, member, fb) == Ordering::Greater;
+                if step_a {
+                    a = fa;
+                    ra += sa;
+                }
+                if step_b {
+                    b = fb;
+                    rb += sb;
+                }
+                if !(step_a || step_b) {
+                    break;
+                }
+            }
+            (old_path[i], old_rank[i], new_path[i], new_rank[i]) = (a, ra, b, rb);
+        }
+        let x = self.fwd(old_path[0], 0);
         if x == NIL || self.member(x) != member {
             return;
         }
@@ -480,12 +559,23 @@ impl SkipList {
         let next = self.fwd(x, 0);
         let back_ok = back == NIL || self.cmp(new, member, back) == Ordering::Greater;
         let next_ok = next == NIL || self.cmp(new, member, next) == Ordering::Less;
+        self.words[x as usize] = new.to_bits();
         if back_ok && next_ok {
-            self.words[x as usize] = new.to_bits();
             return;
         }
-        let (m, _) = self.take(x, &update);
-        self.insert_owned(new, m);
+        // The new position's predecessors once `x` is gone: where `x`
+        // itself was one, its own predecessor on that level; ranks past
+        // `x` drop by one.
+        let x_rank = old_rank[0] + 1;
+        for i in 0..self.level {
+            if new_path[i] == x {
+                (new_path[i], new_rank[i]) = (old_path[i], old_rank[i]);
+            } else if new_rank[i] > x_rank {
+                new_rank[i] -= 1;
+            }
+        }
+        self.unlink(x, &old_path);
+        self.link_after(x, new_path, new_rank);
     }
 
     /// 1-based rank of (score, member), or None.
@@ -687,10 +777,8 @@ impl SkipList {
     /// Heap bytes held, for memory figures.
     pub fn allocated(&self) -> usize {
         self.words.capacity_bytes()
-            + self.members.capacity() * std::mem::size_of::<Box<[u8]>>()
-            + self.members.iter().map(|m| m.len()).sum::<usize>()
+            + self.members.bytes.capacity()
             + self.free.iter().map(|f| f.capacity() * 4).sum::<usize>()
-            + self.free_members.capacity() * 4
     }
 }
 
@@ -715,6 +803,35 @@ mod tests {
     impl Ord for Key {
         fn cmp(&self, o: &Self) -> Ordering {
             self.0.total_cmp(&o.0).then_with(|| self.1.cmp(&o.1))
+        }
+    }
+
+    /// Every link's span is the rank distance it covers (to the end of the
+    /// list for the last link of a level), and backward links mirror
+    /// level 0.
+    fn check_links(sl: &SkipList) {
+        let mut rank_of = std::collections::HashMap::from([(HEAD, 0u32)]);
+        let (mut x, mut r, mut back) = (sl.fwd(HEAD, 0), 0u32, NIL);
+        while x != NIL {
+            r += 1;
+            rank_of.insert(x, r);
+            assert_eq!(sl.backward(x), back);
+            (back, x) = (x, sl.fwd(x, 0));
+        }
+        assert_eq!(sl.tail, back);
+        assert_eq!(r as usize, sl.len());
+        for i in 0..sl.level {
+            let mut x = HEAD;
+            loop {
+                let (f, span) = sl.link(x, i);
+                let to = if f == NIL { sl.len() as u32 } else { rank_of[&f] };
+                assert_eq!(span, to - rank_of[&x], "level {i}");
+                if f == NIL {
+                    break;
+                }
+                assert!(sl.height(f) > i);
+                x = f;
+            }
         }
     }
 
@@ -746,6 +863,7 @@ mod tests {
                 }
             }
             if step % 1000 == 0 {
+                check_links(&sl);
                 let order: Vec<Key> = sl.iter().map(|(m, s)| Key(s, m.to_vec())).collect();
                 let expect: Vec<Key> = model.iter().cloned().collect();
                 assert_eq!(order, expect);
@@ -806,6 +924,7 @@ mod tests {
             }
             assert_eq!(sl.len(), model.len());
             if step % 500 == 0 {
+                check_links(&sl);
                 let order: Vec<Key> = sl.iter().map(|(m, s)| Key(s, m.to_vec())).collect();
                 assert_eq!(order, model.iter().cloned().collect::<Vec<_>>());
                 for (i, k) in model.iter().enumerate() {
@@ -820,6 +939,25 @@ mod tests {
                 assert_eq!(back, model.iter().rev().cloned().collect::<Vec<_>>());
             }
         }
+    }
+
+    #[test]
+    fn removed_members_are_compacted_away() {
+        let mut sl = SkipList::new();
+        let name = |i: usize| format!("member:{i}:{}", "x".repeat(i % 200)).into_bytes();
+        for i in 0..10_000 {
+            sl.insert((i % 97) as f64, &name(i));
+        }
+        let full = sl.members.bytes.len();
+        for i in (0..10_000).filter(|i| i % 10 != 0) {
+            assert!(sl.remove((i % 97) as f64, &name(i)));
+        }
+        assert!(sl.members.bytes.len() < full / 2, "{} of {full}", sl.members.bytes.len());
+        check_links(&sl);
+        let mut left: Vec<Key> = (0..10_000).step_by(10).map(|i| Key((i % 97) as f64, name(i))).collect();
+        left.sort();
+        let order: Vec<Key> = sl.iter().map(|(m, s)| Key(s, m.to_vec())).collect();
+        assert_eq!(order, left);
     }
 
     #[test]
