@@ -21,6 +21,7 @@
 //! Not present: SCRIPT DEBUG.
 
 mod bit;
+mod call;
 mod capi;
 mod cjson;
 mod cmsgpack;
@@ -35,8 +36,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mlua::{ChunkMode, Function, Lua, LuaOptions, RegistryKey, StdLib, Table, Value as LV, Variadic};
 
-use crate::commands::{self, flags};
-use crate::executor::{self, Server};
+use crate::executor::Server;
 use crate::server::client::Client;
 
 /// Sandbox and helpers written in Lua, run once per interpreter with full
@@ -382,19 +382,6 @@ impl Drop for Running {
     }
 }
 
-/// Runs `f` on the running script's state. The state is taken out of
-/// `RUNNING` meanwhile, so no other callback can reach it at the same time.
-fn with_running<R>(lua: &Lua, f: impl FnOnce(&mut RunState) -> mlua::Result<R>) -> mlua::Result<R> {
-    let Some(mut ptr) = RUNNING.take() else { return Err(raise(lua, "ERR redis.call called outside a script")) };
-    // SAFETY: `run_script` published a RunState that outlives the script
-    // run and that it leaves alone until the run ends (`Running` is dropped
-    // before it touches the state again); taken out of RUNNING, the pointer
-    // is the only way to it while `f` runs.
-    let result = f(unsafe { ptr.as_mut() });
-    RUNNING.set(Some(ptr));
-    result
-}
-
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
     /// The running script's server and client, for `redis.call`: set by
@@ -480,8 +467,7 @@ impl Engine {
             }
             let (impl_tbl, run, env, redis, load_redis): (Table, Function, Table, Table, Table) = f.call(impl_pre)?;
             lua.set_named_registry_value(IMPL, impl_tbl.clone())?;
-            redis.raw_set("call", lua.create_function(|lua, args: Variadic<LV>| call_raising(lua, args, true))?)?;
-            redis.raw_set("pcall", lua.create_function(|lua, args: Variadic<LV>| call_raising(lua, args, false))?)?;
+            call::install(&lua, &impl_tbl, &redis)?;
             redis.raw_set(
                 "setresp",
                 lua.create_function(|lua, v: LV| {
@@ -700,22 +686,6 @@ pub(crate) fn run_script(
     result
 }
 
-/// redis.call (`raise`) and redis.pcall. redis.call raises the error
-/// table through `impl.pending`: a Rust callback can only raise a string.
-fn call_raising<'lua>(lua: &'lua Lua, args: Variadic<LV<'lua>>, raise: bool) -> mlua::Result<LV<'lua>> {
-    let v = with_running(lua, |st| redis_call(lua, st, RESP.get(), args))?;
-    if raise {
-        if let LV::Table(t) = &v {
-            if t.raw_get::<_, LV>("err")? != LV::Nil {
-                let impl_tbl: Table = lua.named_registry_value(IMPL)?;
-                impl_tbl.raw_set("pending", v.clone())?;
-                return Err(mlua::Error::RuntimeError("script error".into()));
-            }
-        }
-    }
-    Ok(v)
-}
-
 /// Raises `{err=msg}` from a Rust callback (through `impl.pending`).
 fn raise(lua: &Lua, msg: &str) -> mlua::Error {
     let set = || -> mlua::Result<()> {
@@ -754,175 +724,8 @@ fn write_script_error(out: &mut crate::protocol::Out, value: &LV, sha: &str) {
     }
 }
 
-fn err_table<'lua>(lua: &'lua Lua, msg: &str) -> mlua::Result<LV<'lua>> {
-    let t = lua.create_table()?;
-    t.raw_set("err", msg)?;
-    Ok(LV::Table(t))
-}
-
-/// redis.call / redis.pcall: runs a command on the script's client and
-/// converts its reply; failures come back as an `{err=...}` table.
-fn redis_call<'lua>(lua: &'lua Lua, st: &mut RunState, resp: u8, args: Variadic<LV<'lua>>) -> mlua::Result<LV<'lua>> {
-    if args.is_empty() {
-        return err_table(lua, "ERR Please specify at least one argument for this redis lib call");
-    }
-    let mut argv = Vec::with_capacity(args.len());
-    for a in args.iter() {
-        match a {
-            LV::String(s) => argv.push(Bytes::copy_from_slice(s.as_bytes())),
-            LV::Integer(_) | LV::Number(_) => match lua.coerce_string(a.clone())? {
-                Some(s) => argv.push(Bytes::copy_from_slice(s.as_bytes())),
-                None => return err_table(lua, "ERR Lua redis lib command arguments must be strings or integers"),
-            },
-            _ => return err_table(lua, "ERR Lua redis lib command arguments must be strings or integers"),
-        }
-    }
-    let Some(cmd) = executor::lookup(&argv) else {
-        return err_table(lua, "ERR Unknown Redis command called from script");
-    };
-    if cmd.def.handler.is_none() || !commands::arity_ok(cmd.def, argv.len()) {
-        return err_table(lua, "ERR Wrong number of args calling Redis command from script");
-    }
-    if cmd.def.has(flags::NOSCRIPT) {
-        return err_table(lua, "ERR This Redis command is not allowed from script");
-    }
-    if st.readonly && cmd.def.has(flags::WRITE) {
-        return err_table(lua, "ERR Write commands are not allowed from read-only scripts.");
-    }
-    // Out of memory when the script started: deny-oom calls fail until the
-    // script has called a write command (it must then be able to finish).
-    if st.srv.evictor.oom_at_start && cmd.def.has(flags::DENYOOM) {
-        return err_table(lua, "OOM command not allowed when used memory > 'maxmemory'.");
-    }
-    if cmd.def.has(flags::WRITE) {
-        st.srv.evictor.oom_at_start = false;
-    }
-    let start = st.client.out.buf.len();
-    st.client.out.resp = resp;
-    let dirty = st.srv.dirty;
-    executor::call(st.srv, st.client, cmd, &argv);
-    if st.srv.dirty != dirty {
-        if let Some(b) = BUDGET.get() {
-            BUDGET.set(Some(Budget { wrote: true, ..b }));
-        }
-    }
-    // The reply is read where it was written, then dropped.
-    let mut pos = start;
-    let value = reply_to_lua(lua, &st.client.out.buf, &mut pos, 0);
-    st.client.out.buf.truncate(start);
-    Ok(value?.unwrap_or(LV::Nil))
-}
-
 /// Depth limit for nested replies and tables, far beyond real replies.
 const MAX_DEPTH: usize = 128;
-
-fn line<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
-    let rest = buf.get(*pos..)?;
-    let end = rest.windows(2).position(|w| w == b"\r\n")?;
-    *pos += end + 2;
-    Some(&rest[..end])
-}
-
-fn to_i64(b: &[u8]) -> Option<i64> {
-    crate::util::parse_i64(b)
-}
-
-/// Parses one RESP reply at `pos` into a Lua value with Redis's rules
-/// (`None` on malformed input; `Some(Nil)` for RESP3 null).
-fn reply_to_lua<'lua>(lua: &'lua Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<Option<LV<'lua>>> {
-    if depth > MAX_DEPTH || *pos >= buf.len() {
-        return Ok(None);
-    }
-    let kind = buf[*pos];
-    *pos += 1;
-    let Some(head) = line(buf, pos) else { return Ok(None) };
-    let v = match kind {
-        b'+' => {
-            let t = lua.create_table()?;
-            t.raw_set("ok", lua.create_string(head)?)?;
-            LV::Table(t)
-        }
-        b'-' => {
-            let t = lua.create_table()?;
-            t.raw_set("err", lua.create_string(head)?)?;
-            LV::Table(t)
-        }
-        b':' => LV::Number(to_i64(head).unwrap_or(0) as f64),
-        b'$' | b'=' => {
-            let Some(n) = to_i64(head) else { return Ok(None) };
-            if n < 0 {
-                return Ok(Some(LV::Boolean(false)));
-            }
-            let n = n as usize;
-            let Some(data) = buf.get(*pos..*pos + n) else { return Ok(None) };
-            *pos += n + 2;
-            if kind == b'=' && n >= 4 {
-                let inner = lua.create_table()?;
-                inner.raw_set("format", lua.create_string(&data[..3])?)?;
-                inner.raw_set("string", lua.create_string(&data[4..])?)?;
-                let t = lua.create_table()?;
-                t.raw_set("verbatim_string", inner)?;
-                LV::Table(t)
-            } else {
-                LV::String(lua.create_string(data)?)
-            }
-        }
-        b'*' | b'>' | b'~' | b'%' => {
-            let Some(n) = to_i64(head) else { return Ok(None) };
-            if n < 0 {
-                return Ok(Some(LV::Boolean(false)));
-            }
-            let t = lua.create_table()?;
-            for i in 0..n {
-                match kind {
-                    b'%' => {
-                        let k = reply_to_lua(lua, buf, pos, depth + 1)?;
-                        let v = reply_to_lua(lua, buf, pos, depth + 1)?;
-                        if let (Some(k), Some(v)) = (k, v) {
-                            if !k.is_nil() {
-                                t.raw_set(k, v)?;
-                            }
-                        }
-                    }
-                    b'~' => {
-                        if let Some(k) = reply_to_lua(lua, buf, pos, depth + 1)? {
-                            if !k.is_nil() {
-                                t.raw_set(k, true)?;
-                            }
-                        }
-                    }
-                    _ => {
-                        let v = reply_to_lua(lua, buf, pos, depth + 1)?.unwrap_or(LV::Nil);
-                        t.raw_set(i + 1, v)?;
-                    }
-                }
-            }
-            match kind {
-                b'%' | b'~' => {
-                    let outer = lua.create_table()?;
-                    outer.raw_set(if kind == b'%' { "map" } else { "set" }, t)?;
-                    LV::Table(outer)
-                }
-                _ => LV::Table(t),
-            }
-        }
-        b'_' => LV::Nil,
-        b'#' => LV::Boolean(head == b"t"),
-        b',' => {
-            let t = lua.create_table()?;
-            let d = crate::util::parse_f64(head).unwrap_or(0.0);
-            t.raw_set("double", d)?;
-            LV::Table(t)
-        }
-        b'(' => {
-            let t = lua.create_table()?;
-            t.raw_set("big_number", lua.create_string(head)?)?;
-            LV::Table(t)
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(v))
-}
 
 /// C's (long long) conversion of a double on x86, as Redis converts a
 /// script's numbers: NaN and values out of range give the minimum.
@@ -1019,7 +822,7 @@ fn write_table(out: &mut crate::protocol::Out, t: &Table, resp: u8, depth: usize
 /// Number of keys from EVAL's numkeys argument: the count or the error
 /// reply text.
 pub fn parse_numkeys(arg: &[u8], available: usize) -> Result<usize, &'static str> {
-    let n = to_i64(arg).ok_or("ERR value is not an integer or out of range")?;
+    let n = crate::util::parse_i64(arg).ok_or("ERR value is not an integer or out of range")?;
     if n < 0 {
         return Err("ERR Number of keys can't be negative");
     }

@@ -1,0 +1,277 @@
+//! `redis.call` and `redis.pcall`: a script runs a command on its client
+//! and gets the reply as a Lua value, with Redis's RESP → Lua rules.
+//!
+//! They are C functions on Lua's stack, as in Redis: the arguments are
+//! read and the reply pushed with the C API, without a Rust value or a
+//! registry reference per argument. Lua raises errors (a memory error
+//! while pushing, or redis.call's own) with longjmp, which skips Rust
+//! destructors: the command runs in `run_command`, whose values are all
+//! dropped when it returns, and what pushes and raises afterwards holds
+//! only raw pointers and slices (the reply is copied to a scratch buffer
+//! of the thread first, so that the client's output is already clean).
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_char, c_int};
+
+use bytes::Bytes;
+use mlua::ffi::{self, lua_State};
+use mlua::{Function, Lua, Table};
+
+use super::{Budget, BUDGET, MAX_DEPTH, RESP, RUNNING};
+use crate::commands::{self, flags};
+use crate::executor;
+
+thread_local! {
+    /// The reply of the command a script called, while it is pushed.
+    static REPLY: UnsafeCell<Vec<u8>> = const { UnsafeCell::new(Vec::new()) };
+}
+
+/// Sets the `call` and `pcall` functions of the `redis` library; both
+/// keep the library's private table `impl` as their upvalue.
+pub(super) fn install(lua: &Lua, impl_tbl: &Table, redis: &Table) -> mlua::Result<()> {
+    // SAFETY: `make` only pushes two closures over its argument.
+    let make = unsafe { lua.create_c_function(make)? };
+    let (call, pcall): (Function, Function) = make.call(impl_tbl.clone())?;
+    redis.raw_set("call", call)?;
+    redis.raw_set("pcall", pcall)
+}
+
+unsafe extern "C-unwind" fn make(l: *mut lua_State) -> c_int {
+    ffi::lua_pushvalue(l, 1);
+    ffi::lua_pushcclosure(l, call, 1);
+    ffi::lua_pushvalue(l, 1);
+    ffi::lua_pushcclosure(l, pcall, 1);
+    2
+}
+
+unsafe extern "C-unwind" fn call(l: *mut lua_State) -> c_int {
+    call_command(l, true)
+}
+
+unsafe extern "C-unwind" fn pcall(l: *mut lua_State) -> c_int {
+    call_command(l, false)
+}
+
+/// Runs the command the arguments name and pushes its reply. An error
+/// (the command's error reply or a refusal) is an `{err=...}` table; with
+/// `raise` it is left in `impl.pending` for the error handler and
+/// `pcall`, and its message raised.
+unsafe fn call_command(l: *mut lua_State, raise: bool) -> c_int {
+    let argc = ffi::lua_gettop(l);
+    // Numbers become their string form in place (Lua's own conversion) —
+    // before any Rust value exists, as it allocates.
+    for i in 1..=argc {
+        if ffi::lua_type(l, i) == ffi::LUA_TNUMBER {
+            ffi::lua_tolstring(l, i, std::ptr::null_mut());
+        }
+    }
+    let failed = match run_command(l, argc) {
+        Ok(()) => {
+            // SAFETY: nothing writes REPLY until the next redis.call, and
+            // no Lua code runs while the reply is pushed (scripts cannot
+            // make userdata with finalizers: newproxy is gone).
+            let reply: &[u8] = REPLY.with(|r| (*r.get()).as_slice());
+            let mut pos = 0;
+            if !push_reply(l, reply, &mut pos, 0) {
+                ffi::lua_pushnil(l);
+            }
+            reply.first() == Some(&b'-')
+        }
+        Err(msg) => {
+            ffi::lua_createtable(l, 0, 1);
+            ffi::lua_pushlstring_(l, msg.as_ptr().cast(), msg.len());
+            ffi::lua_setfield(l, -2, c"err".as_ptr());
+            true
+        }
+    };
+    if failed && raise {
+        ffi::lua_pushstring_(l, c"pending".as_ptr());
+        ffi::lua_pushvalue(l, -2);
+        ffi::lua_rawset(l, ffi::lua_upvalueindex(1));
+        ffi::lua_getfield_(l, -1, c"err".as_ptr());
+        ffi::lua_error(l);
+    }
+    1
+}
+
+/// Checks and runs the command of the `argc` string arguments on the
+/// script's client, leaving its reply in `REPLY`.
+unsafe fn run_command(l: *mut lua_State, argc: c_int) -> Result<(), &'static str> {
+    if argc == 0 {
+        return Err("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut argv = Vec::with_capacity(argc as usize);
+    for i in 1..=argc {
+        if ffi::lua_type(l, i) != ffi::LUA_TSTRING {
+            return Err("ERR Lua redis lib command arguments must be strings or integers");
+        }
+        let mut len = 0usize;
+        let p = ffi::lua_tolstring(l, i, &mut len);
+        // SAFETY: a string on the stack, alive for the call.
+        argv.push(Bytes::copy_from_slice(std::slice::from_raw_parts(p.cast::<u8>(), len)));
+    }
+    let cmd = executor::lookup(&argv).ok_or("ERR Unknown Redis command called from script")?;
+    if cmd.def.handler.is_none() || !commands::arity_ok(cmd.def, argv.len()) {
+        return Err("ERR Wrong number of args calling Redis command from script");
+    }
+    if cmd.def.has(flags::NOSCRIPT) {
+        return Err("ERR This Redis command is not allowed from script");
+    }
+    let mut ptr = RUNNING.take().ok_or("ERR redis.call called outside a script")?;
+    // SAFETY: `run_script` published a RunState that outlives the script
+    // run and that it leaves alone until the run ends; taken out of
+    // RUNNING, the pointer is the only way to it until it is put back.
+    let st = ptr.as_mut();
+    let ran = (|| {
+        if st.readonly && cmd.def.has(flags::WRITE) {
+            return Err("ERR Write commands are not allowed from read-only scripts.");
+        }
+        // Out of memory when the script started: deny-oom calls fail until
+        // the script has called a write command (it must then be able to
+        // finish).
+        if st.srv.evictor.oom_at_start && cmd.def.has(flags::DENYOOM) {
+            return Err("OOM command not allowed when used memory > 'maxmemory'.");
+        }
+        if cmd.def.has(flags::WRITE) {
+            st.srv.evictor.oom_at_start = false;
+        }
+        let start = st.client.out.buf.len();
+        st.client.out.resp = RESP.get();
+        let dirty = st.srv.dirty;
+        executor::call(st.srv, st.client, cmd, &argv);
+        if st.srv.dirty != dirty {
+            if let Some(b) = BUDGET.get() {
+                BUDGET.set(Some(Budget { wrote: true, ..b }));
+            }
+        }
+        REPLY.with(|r| {
+            // SAFETY: no other reference to REPLY is live: the previous
+            // call's slice ended with its push.
+            let r = &mut *r.get();
+            r.clear();
+            r.extend_from_slice(&st.client.out.buf[start..]);
+        });
+        st.client.out.buf.truncate(start);
+        Ok(())
+    })();
+    RUNNING.set(Some(ptr));
+    ran
+}
+
+fn line<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let rest = buf.get(*pos..)?;
+    let end = rest.windows(2).position(|w| w == b"\r\n")?;
+    *pos += end + 2;
+    Some(&rest[..end])
+}
+
+unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
+    ffi::lua_pushlstring_(l, b.as_ptr().cast::<c_char>(), b.len());
+}
+
+/// Pushes `{<field> = <value on top>}` in place of the value on top.
+unsafe fn wrap(l: *mut lua_State, field: &std::ffi::CStr) {
+    ffi::lua_createtable(l, 0, 1);
+    ffi::lua_insert(l, -2);
+    ffi::lua_setfield(l, -2, field.as_ptr());
+}
+
+/// Pushes the RESP reply at `pos` as a Lua value with Redis's rules;
+/// false (nothing pushed) on malformed input. RESP3 null is nil.
+unsafe fn push_reply(l: *mut lua_State, buf: &[u8], pos: &mut usize, depth: usize) -> bool {
+    if depth > MAX_DEPTH || *pos >= buf.len() || ffi::lua_checkstack(l, 4) == 0 {
+        return false;
+    }
+    let kind = buf[*pos];
+    *pos += 1;
+    let Some(head) = line(buf, pos) else { return false };
+    let int = || crate::util::parse_i64(head);
+    match kind {
+        b'+' => {
+            push_bytes(l, head);
+            wrap(l, c"ok");
+        }
+        b'-' => {
+            push_bytes(l, head);
+            wrap(l, c"err");
+        }
+        b':' => ffi::lua_pushnumber(l, int().unwrap_or(0) as f64),
+        b'$' | b'=' => {
+            let Some(n) = int() else { return false };
+            if n < 0 {
+                ffi::lua_pushboolean(l, 0);
+                return true;
+            }
+            let Some(data) = buf.get(*pos..*pos + n as usize) else { return false };
+            *pos += n as usize + 2;
+            if kind == b'=' && data.len() >= 4 {
+                ffi::lua_createtable(l, 0, 2);
+                push_bytes(l, &data[..3]);
+                ffi::lua_setfield(l, -2, c"format".as_ptr());
+                push_bytes(l, &data[4..]);
+                ffi::lua_setfield(l, -2, c"string".as_ptr());
+                wrap(l, c"verbatim_string");
+            } else {
+                push_bytes(l, data);
+            }
+        }
+        b'*' | b'>' | b'~' | b'%' => {
+            let Some(n) = int() else { return false };
+            if n < 0 {
+                ffi::lua_pushboolean(l, 0);
+                return true;
+            }
+            let slots = n.min(1 << 16) as c_int;
+            if kind == b'*' || kind == b'>' {
+                ffi::lua_createtable(l, slots, 0);
+            } else {
+                ffi::lua_createtable(l, 0, slots);
+            }
+            for i in 0..n {
+                match kind {
+                    b'%' => {
+                        let base = ffi::lua_gettop(l);
+                        let both = push_reply(l, buf, pos, depth + 1) && push_reply(l, buf, pos, depth + 1);
+                        if both && ffi::lua_isnil(l, -2) == 0 {
+                            ffi::lua_rawset(l, -3);
+                        }
+                        ffi::lua_settop(l, base);
+                    }
+                    b'~' => {
+                        if push_reply(l, buf, pos, depth + 1) {
+                            if ffi::lua_isnil(l, -1) == 0 {
+                                ffi::lua_pushboolean(l, 1);
+                                ffi::lua_rawset(l, -3);
+                            } else {
+                                ffi::lua_pop(l, 1);
+                            }
+                        }
+                    }
+                    _ => {
+                        if !push_reply(l, buf, pos, depth + 1) {
+                            ffi::lua_pushnil(l);
+                        }
+                        ffi::lua_rawseti_(l, -2, (i + 1).min(c_int::MAX as i64) as c_int);
+                    }
+                }
+            }
+            match kind {
+                b'%' => wrap(l, c"map"),
+                b'~' => wrap(l, c"set"),
+                _ => {}
+            }
+        }
+        b'_' => ffi::lua_pushnil(l),
+        b'#' => ffi::lua_pushboolean(l, (head == b"t") as c_int),
+        b',' => {
+            ffi::lua_pushnumber(l, crate::util::parse_f64(head).unwrap_or(0.0));
+            wrap(l, c"double");
+        }
+        b'(' => {
+            push_bytes(l, head);
+            wrap(l, c"big_number");
+        }
+        _ => return false,
+    }
+    true
+}
