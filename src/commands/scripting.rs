@@ -153,21 +153,30 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, readonly: bool) {
         Ok(n) => n,
         Err(msg) => return ctx.error(msg),
     };
+    let (mut hex, loaded);
     let sha = if by_sha {
-        let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-        if sha.len() != 40 {
+        // Hex digits in either case; anything else matches no script.
+        hex = [0u8; 40];
+        if args[1].len() != hex.len() {
             return ctx.error(NOSCRIPT_MSG);
         }
-        sha
+        for (d, s) in hex.iter_mut().zip(args[1].iter()) {
+            *d = s.to_ascii_lowercase();
+        }
+        match std::str::from_utf8(&hex) {
+            Ok(sha) => sha,
+            Err(_) => return ctx.error(NOSCRIPT_MSG),
+        }
     } else {
-        match scripting::load(&args[1]) {
+        loaded = match scripting::load(&args[1]) {
             Ok(sha) => sha,
             Err(msg) => return ctx.error(&msg),
-        }
+        };
+        loaded.as_str()
     };
     ctx.propagate_as = Some(Vec::new());
     let (keys, argv) = args[3..].split_at(n);
-    if !scripting::run(ctx.srv, ctx.client, &sha, keys, argv, readonly) {
+    if !scripting::run(ctx.srv, ctx.client, sha, keys, argv, readonly) {
         ctx.error(NOSCRIPT_MSG);
     }
 }

@@ -834,58 +834,14 @@ pub fn parse_numkeys(arg: &[u8], available: usize) -> Result<usize, &'static str
 
 /// SHA1 (FIPS 180-4) as 40 lower-case hex digits.
 pub fn sha1_hex(data: &[u8]) -> String {
-    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
-    let bit_len = (data.len() as u64).wrapping_mul(8);
-    let mut blocks = data.chunks_exact(64);
-    for block in blocks.by_ref() {
-        sha1_block(&mut h, block);
-    }
-    // The tail, the 0x80 marker and the length: one or two more blocks.
-    let rest = blocks.remainder();
-    let mut tail = [0u8; 128];
-    tail[..rest.len()].copy_from_slice(rest);
-    tail[rest.len()] = 0x80;
-    let end = if rest.len() < 56 { 64 } else { 128 };
-    tail[end - 8..end].copy_from_slice(&bit_len.to_be_bytes());
-    for block in tail[..end].chunks_exact(64) {
-        sha1_block(&mut h, block);
-    }
+    use sha1::Digest;
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(40);
-    for b in h.iter().flat_map(|x| x.to_be_bytes()) {
+    for b in sha1::Sha1::digest(data) {
         out.push(HEX[(b >> 4) as usize] as char);
         out.push(HEX[(b & 15) as usize] as char);
     }
     out
-}
-
-/// One 64-byte block of SHA1.
-fn sha1_block(h: &mut [u32; 5], block: &[u8]) {
-    let mut w = [0u32; 80];
-    for (i, word) in block.chunks_exact(4).enumerate() {
-        w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-    }
-    for i in 16..80 {
-        w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-    }
-    let [mut a, mut b, mut c, mut d, mut e] = *h;
-    for (i, &wi) in w.iter().enumerate() {
-        let (f, k) = match i {
-            0..=19 => ((b & c) | (!b & d), 0x5A827999),
-            20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
-            40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
-            _ => (b ^ c ^ d, 0xCA62C1D6),
-        };
-        let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(wi);
-        e = d;
-        d = c;
-        c = b.rotate_left(30);
-        b = a;
-        a = t;
-    }
-    for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-        *x = x.wrapping_add(y);
-    }
 }
 
 #[cfg(test)]
