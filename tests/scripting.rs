@@ -40,6 +40,22 @@ fn resp3_client_conversions() {
     );
 }
 
+/// Number arguments of redis.call reach the command as Redis 7.2 and
+/// Valkey write them (Redis 7.0 used %.17g); expected texts from Valkey
+/// 9.1.
+#[test]
+fn number_arguments_are_written_as_7_2_writes_them() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    for (expr, want) in
+        [("0.1", "0.1"), ("1/3", "0.3333333333333333"), ("1e20", "1e+20"), ("2^63", "9223372036854776000")]
+    {
+        let script = format!("redis.call('SET', 'k', {expr}) return redis.call('GET', 'k')");
+        assert_eq!(eval(&mut c, &script), Resp::bulk(want), "{expr}");
+    }
+    assert_eq!(eval(&mut c, "return redis.call('INCRBY', 'n', 2^40)"), Resp::Int(1 << 40));
+}
+
 #[test]
 fn version_constants_are_7_2() {
     let srv = TestServer::start();

@@ -58,11 +58,14 @@ unsafe extern "C-unwind" fn pcall(l: *mut lua_State) -> c_int {
 /// `pcall`, and its message raised.
 unsafe fn call_command(l: *mut lua_State, raise: bool) -> c_int {
     let argc = ffi::lua_gettop(l);
-    // Numbers become their string form in place (Lua's own conversion) —
-    // before any Rust value exists, as it allocates.
+    // Numbers become strings in place, before any Rust value exists (the
+    // push allocates).
     for i in 1..=argc {
         if ffi::lua_type(l, i) == ffi::LUA_TNUMBER {
-            ffi::lua_tolstring(l, i, std::ptr::null_mut());
+            let mut buf = [0u8; NUMBER_MAX];
+            let n = number_arg(ffi::lua_tonumber(l, i), &mut buf);
+            push_bytes(l, &buf[..n]);
+            ffi::lua_replace(l, i);
         }
     }
     let failed = match run_command(l, argc) {
@@ -92,6 +95,80 @@ unsafe fn call_command(l: *mut lua_State, raise: bool) -> c_int {
         ffi::lua_error(l);
     }
     1
+}
+
+/// Longest text of a number argument ("-1.2345678901234567e-308").
+const NUMBER_MAX: usize = 32;
+
+/// A number argument as Redis 7.2 and Valkey pass it to the command: an
+/// integer when it is one (within ±2^62, their double2ll), else the
+/// shortest digits that read back as it, laid out as fpconv_dtoa does
+/// ("0.1", "1e+20", "1e-7", "9223372036854776000", "-nan", "inf").
+/// Returns the length written to `out`.
+fn number_arg(n: f64, out: &mut [u8; NUMBER_MAX]) -> usize {
+    use std::io::Write;
+    let mut w = &mut out[..];
+    let limit = (i64::MAX / 2) as f64;
+    if (-limit..=limit).contains(&n) && n.trunc() == n {
+        let _ = write!(w, "{}", n as i64);
+        return NUMBER_MAX - w.len();
+    }
+    if n.is_sign_negative() {
+        let _ = w.write_all(b"-");
+    }
+    if n.is_nan() || n.is_infinite() {
+        let _ = w.write_all(if n.is_nan() { b"nan" } else { b"inf" });
+        return NUMBER_MAX - w.len();
+    }
+    // Shortest round-trip digits and the exponent of the first one.
+    let mut sci = [0u8; NUMBER_MAX];
+    let len = {
+        let mut s = &mut sci[..];
+        let _ = write!(s, "{:e}", n.abs());
+        NUMBER_MAX - s.len()
+    };
+    let sci = &sci[..len];
+    let e_at = sci.iter().position(|&c| c == b'e').unwrap_or(len);
+    let mut digits = [0u8; NUMBER_MAX];
+    let mut nd = 0;
+    for &c in sci[..e_at].iter().filter(|c| c.is_ascii_digit()) {
+        digits[nd] = c;
+        nd += 1;
+    }
+    let first_exp: i32 =
+        std::str::from_utf8(&sci[(e_at + 1).min(len)..]).ok().and_then(|e| e.parse().ok()).unwrap_or(0);
+    let digits = &digits[..nd];
+    // fpconv's K: the exponent of the last digit.
+    let k = first_exp - (nd as i32 - 1);
+    let exp = first_exp.abs();
+    if k >= 0 && exp < nd as i32 + 7 {
+        let _ = w.write_all(digits);
+        for _ in 0..k {
+            let _ = w.write_all(b"0");
+        }
+    } else if k < 0 && (k > -7 || exp < 4) {
+        let int_digits = nd as i32 + k;
+        if int_digits <= 0 {
+            let _ = w.write_all(b"0.");
+            for _ in 0..-int_digits {
+                let _ = w.write_all(b"0");
+            }
+            let _ = w.write_all(digits);
+        } else {
+            let (a, b) = digits.split_at(int_digits as usize);
+            let _ = w.write_all(a);
+            let _ = w.write_all(b".");
+            let _ = w.write_all(b);
+        }
+    } else {
+        let _ = w.write_all(&digits[..1]);
+        if nd > 1 {
+            let _ = w.write_all(b".");
+            let _ = w.write_all(&digits[1..]);
+        }
+        let _ = write!(w, "e{}{}", if first_exp < 0 { '-' } else { '+' }, exp);
+    }
+    NUMBER_MAX - w.len()
 }
 
 /// Checks and runs the command of the `argc` string arguments on the
@@ -274,4 +351,45 @@ unsafe fn push_reply(l: *mut lua_State, buf: &[u8], pos: &mut usize, depth: usiz
         _ => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expected texts from Valkey 9.1: `redis.call('SET', 'k', <expr>)`
+    /// then GET, for each expression.
+    #[test]
+    fn number_arguments_read_as_valkey_passes_them() {
+        let cases: [(f64, &str); 20] = [
+            (0.1, "0.1"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (1e20, "1e+20"),
+            (1e21, "1e+21"),
+            (2f64.powi(53) + 1.0, "9007199254740992"),
+            (-0.0, "0"),
+            (1e-7, "1e-7"),
+            (123456789012345678.0, "123456789012345680"),
+            (3.5, "3.5"),
+            (-f64::NAN, "-nan"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (100.0, "100"),
+            (1e15, "1000000000000000"),
+            (1e16, "10000000000000000"),
+            (1e17, "100000000000000000"),
+            (0.000001, "0.000001"),
+            (1.5e300, "1.5e+300"),
+            (2f64.powi(63), "9223372036854776000"),
+            (-(2f64.powi(63)), "-9223372036854776000"),
+        ];
+        for (n, want) in cases {
+            let mut buf = [0u8; NUMBER_MAX];
+            let len = number_arg(n, &mut buf);
+            assert_eq!(std::str::from_utf8(&buf[..len]).unwrap(), want, "{n:e}");
+        }
+        let mut buf = [0u8; NUMBER_MAX];
+        let len = number_arg(-f64::MIN_POSITIVE / 3.0, &mut buf);
+        assert!(len < NUMBER_MAX && buf[..len].starts_with(b"-7.4"));
+    }
 }
