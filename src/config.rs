@@ -714,6 +714,8 @@ pub struct Config {
     pub tcp_backlog: i32,
     pub io_threads: usize,
     pub active_expire_effort: u32,
+    /// Whether the cron rehashes key tables incrementally.
+    pub activerehashing: bool,
     pub protected_mode: bool,
     /// Output buffer limits of the normal, replica and pubsub classes.
     pub obuf_limits: [ObufLimit; 3],
@@ -763,6 +765,7 @@ impl Default for Config {
             tcp_backlog: 0,
             io_threads: 0,
             active_expire_effort: 0,
+            activerehashing: false,
             protected_mode: false,
             obuf_limits: OBUF_DEFAULTS,
             unixsocket: None,
@@ -1158,6 +1161,7 @@ impl Config {
             "tcp-backlog" => self.tcp_backlog = n as i32,
             "io-threads" => self.io_threads = n as usize,
             "active-expire-effort" => self.active_expire_effort = n as u32,
+            "activerehashing" => self.activerehashing = text == "yes",
             "protected-mode" => self.protected_mode = text == "yes",
             "client-output-buffer-limit" => self.obuf_limits = parse_obuf(text),
             "unixsocket" => self.unixsocket = (!text.is_empty()).then(|| text.clone()),
@@ -2273,6 +2277,15 @@ mod tests {
     fn set(c: &mut Config, pairs: &[(&str, &str)]) -> Result<(), String> {
         let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
         c.config_set(&pairs, false)
+    }
+
+    #[test]
+    fn typed_fields_follow_config_set() {
+        let mut c = Config::default();
+        assert!(c.activerehashing);
+        set(&mut c, &[("activerehashing", "no"), ("hll-sparse-max-bytes", "100")]).unwrap();
+        assert!(!c.activerehashing);
+        assert_eq!(c.hll_sparse_max_bytes, 100);
     }
 
     #[test]

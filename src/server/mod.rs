@@ -370,7 +370,7 @@ async fn cron(shared: Shared, hz: u32) {
         crate::alloc::peak();
         close_idle_clients(&mut srv);
         close_over_output_limits(&mut srv);
-        let rehash_ms = if srv.config.get("activerehashing") == Some("no") { 0 } else { 1 };
+        let rehash_ms = if srv.config.activerehashing { 1 } else { 0 };
         for db in srv.dbs.iter_mut() {
             db.tables_cron(Duration::from_millis(rehash_ms));
         }
