@@ -967,8 +967,17 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
     if srv.dirty > dirty_before && srv.propagating() {
         match propagate_as {
             Some(cmds) => {
+                // Several writes of one command (SPOP of over 1024 members,
+                // XREADGROUP's claims) apply together, as Redis wraps them.
+                let wrap = cmds.len() > 1 && !srv.in_atomic_writes();
+                if wrap {
+                    srv.begin_atomic_writes();
+                }
                 for argv in cmds {
                     srv.emit_write(db, argv);
+                }
+                if wrap {
+                    srv.end_atomic_writes();
                 }
             }
             None => srv.emit_write_args(db, args),
