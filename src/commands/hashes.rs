@@ -6,7 +6,7 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::scan::{self, Target};
-use super::sets::{guard_rand_reply, parse_rand_count, rand_reply_fits, resp_bulk_len, WRONGTYPE};
+use super::sets::{guard_rand_reply, parse_rand_count, rand_reply_fits, remove_members, resp_bulk_len, WRONGTYPE};
 use super::{acl, elements, flags::*, keys, CommandDef, Ctx};
 use crate::cmd;
 use crate::config::Config;
@@ -406,37 +406,10 @@ fn hvals(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
-    let (db, _, out) = parts(ctx);
-    let key = &args[1];
-    let (deleted, emptied) = match db.get_mut(key) {
-        None => return out.int(0),
-        Some(o) => match &mut o.val {
-            Value::Hash(h) => {
-                let mut n = 0;
-                for f in &args[2..] {
-                    if h.remove(f) {
-                        n += 1;
-                        if h.is_empty() {
-                            break;
-                        }
-                    }
-                }
-                (n, h.is_empty())
-            }
-            _ => return out.error(WRONGTYPE),
-        },
-    };
-    if emptied {
-        db.del(key);
-    }
-    out.int(deleted as i64);
-    ctx.dirty(deleted);
-    if deleted > 0 {
-        ctx.notify(class::HASH, "hdel", key);
-        if emptied {
-            ctx.notify(class::GENERIC, "del", key);
-        }
-    }
+    remove_members(ctx, args, (class::HASH, "hdel"), |v, f| match v {
+        Value::Hash(h) => Some((h.remove(f), h.is_empty())),
+        _ => None,
+    });
 }
 
 fn hlen(ctx: &mut Ctx, args: &[Bytes]) {

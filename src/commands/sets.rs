@@ -2,8 +2,9 @@
 //! `Set` of `types/set.rs`, following Redis 7.2's encoding choices for
 //! stored results (SINTERSTORE, SUNIONSTORE, SDIFFSTORE, SPOP).
 //!
-//! Also here, shared with hashes.rs (and ZRANDMEMBER): the parsing and
-//! size guard of the random-count commands.
+//! Also here, shared with hashes.rs and zsets.rs: the parsing and size
+//! guard of the random-count commands, and the member removal of SREM,
+//! HDEL and ZREM.
 
 use crate::executor::notify::class;
 use bytes::Bytes;
@@ -415,33 +416,42 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn srem(ctx: &mut Ctx, args: &[Bytes]) {
-    let (db, _, out) = parts(ctx);
+    remove_members(ctx, args, (class::SET, "srem"), |v, m| match v {
+        Value::Set(s) => Some((s.remove(m), s.is_empty())),
+        _ => None,
+    });
+}
+
+/// HDEL, SREM and ZREM: removes the members `args[2..]` from the
+/// collection at `args[1]` with `remove` (whether the member was there and
+/// whether the collection is now empty; None for a value of another type),
+/// stopping once it is empty. Replies how many went, deletes an emptied
+/// key and notifies `event` (and `del`).
+pub fn remove_members(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    (event_class, event): (u32, &str),
+    mut remove: impl FnMut(&mut Value, &[u8]) -> Option<(bool, bool)>,
+) {
     let key = &args[1];
-    let (removed, emptied) = match db.get_mut(key) {
-        None => return out.int(0),
-        Some(o) => match &mut o.val {
-            Value::Set(s) => {
-                let mut n = 0;
-                for m in &args[2..] {
-                    if s.remove(m) {
-                        n += 1;
-                        if s.is_empty() {
-                            break;
-                        }
-                    }
-                }
-                (n, s.is_empty())
-            }
-            _ => return out.error(WRONGTYPE),
-        },
-    };
+    let (db, _, out) = parts(ctx);
+    let Some(obj) = db.get_mut(key) else { return out.int(0) };
+    let (mut removed, mut emptied) = (0u64, false);
+    for m in &args[2..] {
+        let Some((gone, empty)) = remove(&mut obj.val, m) else { return out.error(WRONGTYPE) };
+        removed += gone as u64;
+        if empty {
+            emptied = true;
+            break;
+        }
+    }
     if emptied {
         db.del(key);
     }
     out.int(removed as i64);
     ctx.dirty(removed);
     if removed > 0 {
-        ctx.notify(class::SET, "srem", key);
+        ctx.notify(event_class, event, key);
         if emptied {
             ctx.notify(class::GENERIC, "del", key);
         }

@@ -923,33 +923,10 @@ fn apply_adds(
 }
 
 fn zrem(ctx: &mut Ctx, args: &[Bytes]) {
-    let key = &args[1];
-    let (db, out) = parts(ctx);
-    let z = match lookup_mut(db, key) {
-        Ok(Some(z)) => z,
-        Ok(None) => return out.int(0),
-        Err(WrongType) => return out.error(WRONGTYPE),
-    };
-    let mut deleted = 0;
-    let mut emptied = false;
-    for m in &args[2..] {
-        if z.remove(m).is_some() {
-            deleted += 1;
-        }
-        if z.is_empty() {
-            db.del(key);
-            emptied = true;
-            break;
-        }
-    }
-    out.int(deleted);
-    ctx.dirty(deleted as u64);
-    if deleted > 0 {
-        ctx.notify(class::ZSET, "zrem", key);
-        if emptied {
-            ctx.notify(class::GENERIC, "del", key);
-        }
-    }
+    super::sets::remove_members(ctx, args, (class::ZSET, "zrem"), |v, m| match v {
+        Value::ZSet(z) => Some((z.remove(m).is_some(), z.is_empty())),
+        _ => None,
+    });
 }
 
 // ---------------------------------------------------------------------------
