@@ -56,6 +56,32 @@ fn number_arguments_are_written_as_7_2_writes_them() {
     assert_eq!(eval(&mut c, "return redis.call('INCRBY', 'n', 2^40)"), Resp::Int(1 << 40));
 }
 
+/// INFO memory counts the cached scripts and the function libraries, and
+/// reports the interpreters' heaps once they exist.
+#[test]
+fn info_memory_counts_scripts_and_functions() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    let field = |c: &mut common::RawConn, name: &str| -> i64 {
+        let Resp::Bulk(Some(text)) = c.cmd(&["INFO", "memory"]) else { panic!("INFO reply") };
+        let text = String::from_utf8(text).expect("utf-8");
+        let prefix = format!("{name}:");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no {name}"));
+        line[prefix.len()..].trim().parse().expect("a number")
+    };
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), 0);
+    c.cmd(&["SCRIPT", "LOAD", "return 1"]);
+    c.cmd(&["SCRIPT", "LOAD", "return 2"]);
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), 2);
+    assert!(field(&mut c, "used_memory_vm_eval") > 0);
+    let lib = "#!lua name=lib\nredis.register_function('f1', function() return 1 end)\nredis.register_function('f2', function() return 2 end)";
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]), Resp::bulk("lib"));
+    assert_eq!((field(&mut c, "number_of_libraries"), field(&mut c, "number_of_functions")), (1, 2));
+    assert!(field(&mut c, "used_memory_vm_functions") > 0);
+    c.cmd(&["SCRIPT", "FLUSH"]);
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), 0);
+}
+
 #[test]
 fn version_constants_are_7_2() {
     let srv = TestServer::start();

@@ -345,22 +345,19 @@ pub fn info_section(ctx: &Ctx, s: &mut String) {
     field!(s, "allocator_resident", "{resident}");
     field!(s, "total_system_memory", "{total_system}");
     field!(s, "total_system_memory_human", "{}", bytes_to_human(total_system));
-    // Lua's memory is inside used_memory; no functions exist.
-    for name in ["used_memory_lua", "used_memory_vm_eval"] {
-        let _ = write!(s, "{name}:0\r\n");
-    }
-    field!(s, "used_memory_lua_human", "0B");
-    for name in [
-        "used_memory_scripts_eval",
-        "number_of_cached_scripts",
-        "number_of_functions",
-        "number_of_libraries",
-        "used_memory_vm_functions",
-        "used_memory_vm_total",
-    ] {
-        let _ = write!(s, "{name}:0\r\n");
-    }
-    field!(s, "used_memory_vm_total_human", "0B");
+    // The interpreters' heaps (inside used_memory too, as in Redis).
+    let (scripts, eval_vm) = crate::scripting::eval_stats();
+    let (libraries, functions, functions_vm) = crate::scripting::functions::vm_stats();
+    field!(s, "used_memory_lua", "{eval_vm}");
+    field!(s, "used_memory_vm_eval", "{eval_vm}");
+    field!(s, "used_memory_lua_human", "{}", bytes_to_human(eval_vm as u64));
+    field!(s, "used_memory_scripts_eval", "0");
+    field!(s, "number_of_cached_scripts", "{scripts}");
+    field!(s, "number_of_functions", "{functions}");
+    field!(s, "number_of_libraries", "{libraries}");
+    field!(s, "used_memory_vm_functions", "{functions_vm}");
+    field!(s, "used_memory_vm_total", "{}", eval_vm + functions_vm);
+    field!(s, "used_memory_vm_total_human", "{}", bytes_to_human((eval_vm + functions_vm) as u64));
     field!(s, "used_memory_functions", "0");
     field!(s, "used_memory_scripts", "0");
     field!(s, "used_memory_scripts_human", "0B");

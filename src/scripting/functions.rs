@@ -382,6 +382,17 @@ pub fn counts() -> (usize, usize) {
     with_functions(|fe| Ok((fe.libs.libs.len(), fe.libs.by_function.len()))).unwrap_or((0, 0))
 }
 
+/// For INFO: libraries, functions and the bytes of the function
+/// interpreter's heap, without starting one.
+pub fn vm_stats() -> (usize, usize, usize) {
+    FUNCTIONS.with(|cell| match cell.try_borrow() {
+        Ok(slot) => slot
+            .as_ref()
+            .map_or((0, 0, 0), |fe| (fe.libs.libs.len(), fe.libs.by_function.len(), fe.engine.lua.used_memory())),
+        Err(_) => (0, 0, 0),
+    })
+}
+
 /// Replaces all libraries by those of an RDB file, as a load replaces the
 /// dataset; a library that does not load fails the whole load, as Redis.
 pub fn load_from_rdb(codes: &[Vec<u8>]) -> Result<(), String> {

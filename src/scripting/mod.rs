@@ -561,6 +561,15 @@ pub fn exists(sha: &[u8]) -> bool {
     with_engine(|e| e.scripts.contains_key(&sha)).unwrap_or(false)
 }
 
+/// For INFO: the cached scripts and the bytes of the EVAL interpreter's
+/// heap (none before the first script).
+pub fn eval_stats() -> (usize, usize) {
+    ENGINE.with(|cell| match cell.try_borrow() {
+        Ok(slot) => slot.as_ref().map_or((0, 0), |e| (e.scripts.len(), e.lua.used_memory())),
+        Err(_) => (0, 0),
+    })
+}
+
 /// SCRIPT FLUSH: drops the cache and the interpreter with it (globals a
 /// script leaked through rawset go too), as Redis recreates its Lua state.
 pub fn flush() {
