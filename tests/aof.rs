@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::dataset::{contents, q};
 use common::server_binary;
 use redis::Connection;
 
@@ -141,14 +142,6 @@ impl Drop for Proc {
     }
 }
 
-fn q<T: redis::FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
 fn run(c: &mut Connection, args: &[&str]) {
     let _: redis::Value = q(c, args);
 }
@@ -217,50 +210,6 @@ fn populate(c: &mut Connection, tag: &str) {
     run(c, &["HSET", "db3:hash", "a", tag]);
     run(c, &["SELECT", "0"]);
     run(c, &["DEL", "str:int"]);
-}
-
-/// What a server holds, key by key, in a form both servers print alike.
-fn contents(c: &mut Connection) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for db in 0..16 {
-        run(c, &["SELECT", &db.to_string()]);
-        let keys: Vec<Vec<u8>> = q(c, &["KEYS", "*"]);
-        for k in keys {
-            let ks = String::from_utf8_lossy(&k).to_string();
-            let t: String = redis::cmd("TYPE").arg(&k).query(c).expect("type");
-            let v = match t.as_str() {
-                "string" => format!("{:?}", redis::cmd("GET").arg(&k).query::<Vec<u8>>(c).expect("get")),
-                "list" => {
-                    format!("{:?}", redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query::<Vec<String>>(c).expect("l"))
-                }
-                "set" => {
-                    let mut m: Vec<String> = redis::cmd("SMEMBERS").arg(&k).query(c).expect("s");
-                    m.sort();
-                    format!("{m:?}")
-                }
-                // Scores as numbers: Redis 7.0 prints them with %.17g.
-                "zset" => format!(
-                    "{:?}",
-                    redis::cmd("ZRANGE")
-                        .arg(&k)
-                        .arg(0)
-                        .arg(-1)
-                        .arg("WITHSCORES")
-                        .query::<Vec<(String, f64)>>(c)
-                        .expect("z")
-                ),
-                "hash" => {
-                    let m: BTreeMap<String, String> = redis::cmd("HGETALL").arg(&k).query(c).expect("h");
-                    format!("{m:?}")
-                }
-                other => panic!("unexpected type {other}"),
-            };
-            let pttl: i64 = redis::cmd("PTTL").arg(&k).query(c).expect("pttl");
-            out.insert(format!("{db}/{ks}"), format!("{t} {v} ttl={}", pttl > 0));
-        }
-    }
-    run(c, &["SELECT", "0"]);
-    out
 }
 
 /// Compares two datasets, naming only the keys that differ.
