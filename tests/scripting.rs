@@ -82,6 +82,34 @@ fn info_memory_counts_scripts_and_functions() {
     assert_eq!(field(&mut c, "number_of_cached_scripts"), 0);
 }
 
+/// Out of memory, a flagged script that may write does not start, one
+/// flagged allow-oom runs its writes, and a no-writes one runs; a legacy
+/// script fails at its write. Replies of redis-server 7.0.15, filled and
+/// with maxmemory 1.
+#[test]
+fn flagged_scripts_out_of_memory() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    let lib = "#!lua name=lib\n\
+        redis.register_function('w', function(k, a) return redis.call('set', 'x', 'y') end)\n\
+        redis.register_function{function_name='oom', callback=function(k, a) return redis.call('set', 'x', 'z') end, flags={'allow-oom'}}\n\
+        redis.register_function{function_name='ro', callback=function(k, a) return redis.call('get', 'x') end, flags={'no-writes'}}";
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]), Resp::bulk("lib"));
+    c.cmd(&["SET", "big", &"a".repeat(100_000)]);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "1"]), Resp::ok());
+    let oom = Resp::Error("OOM command not allowed when used memory > 'maxmemory'.".into());
+    assert_eq!(eval(&mut c, "#!lua\nreturn redis.call('set','x','y')"), oom);
+    assert_eq!(eval(&mut c, "#!lua\nreturn 1"), oom);
+    assert_eq!(eval(&mut c, "#!lua flags=allow-oom\nreturn redis.call('set','x','y')"), Resp::ok());
+    assert_eq!(eval(&mut c, "#!lua flags=no-writes\nreturn redis.call('get','x')"), Resp::bulk("y"));
+    assert_eq!(c.cmd(&["FCALL", "w", "0"]), oom);
+    assert_eq!(c.cmd(&["FCALL", "oom", "0"]), Resp::ok());
+    assert_eq!(c.cmd(&["FCALL", "ro", "0"]), Resp::bulk("z"));
+    let Resp::Error(legacy) = eval(&mut c, "return redis.call('set','x','y')") else { panic!("not refused") };
+    assert!(legacy.starts_with("OOM command not allowed when used memory > 'maxmemory'. script: "), "{legacy}");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "0"]), Resp::ok());
+}
+
 #[test]
 fn version_constants_are_7_2() {
     let srv = TestServer::start();

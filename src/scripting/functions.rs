@@ -393,6 +393,21 @@ pub fn vm_stats() -> (usize, usize, usize) {
     })
 }
 
+/// What a flagged script (a shebang or a function) may do out of memory,
+/// checked before it runs as Redis does: one that may write does not
+/// start unless `allow-oom`, and with `allow-oom` its calls are not
+/// refused either.
+pub(crate) fn check_oom(srv: &mut Server, flags: u64) -> Result<(), String> {
+    if !srv.evictor.oom_at_start || flags & NO_WRITES != 0 {
+        return Ok(());
+    }
+    if flags & ALLOW_OOM == 0 {
+        return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
+    }
+    srv.evictor.oom_at_start = false;
+    Ok(())
+}
+
 /// Replaces all libraries by those of an RDB file, as a load replaces the
 /// dataset; a library that does not load fails the whole load, as Redis.
 pub fn load_from_rdb(codes: &[Vec<u8>]) -> Result<(), String> {
@@ -574,6 +589,7 @@ pub fn fcall(srv: &mut Server, client: &mut Client, args: &[Bytes], ro: bool) ->
         if ro && !no_writes {
             return Err("ERR Can not execute a script with write flag using *_ro command.".into());
         }
+        check_oom(srv, f.flags)?;
         let (keys, argv) = args[3..].split_at(numkeys as usize);
         let callback: Function = fe.engine.lua.registry_value(&f.callback).map_err(|e| format!("ERR {e}"))?;
         let args = ScriptArgs { keys, argv, as_globals: false };

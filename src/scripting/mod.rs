@@ -600,6 +600,9 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
                 return Some(Err("ERR Can not execute a script with write flag using *_ro command.".into()));
             }
             readonly |= no_writes;
+            if let Err(msg) = functions::check_oom(srv, flags) {
+                return Some(Err(msg));
+            }
         }
         let args = ScriptArgs { keys, argv, as_globals: true };
         Some(run_script(engine, func, sha, srv, client, args, readonly).map_err(|e| format!("ERR {e}")))
