@@ -377,13 +377,8 @@ pub fn codes() -> Vec<Vec<u8>> {
     with_functions(|fe| Ok(fe.libs.libs.values().map(|l| l.code.to_vec()).collect())).unwrap_or_default()
 }
 
-/// (libraries, functions) counts.
-pub fn counts() -> (usize, usize) {
-    with_functions(|fe| Ok((fe.libs.libs.len(), fe.libs.by_function.len()))).unwrap_or((0, 0))
-}
-
-/// For INFO: libraries, functions and the bytes of the function
-/// interpreter's heap, without starting one.
+/// Libraries, functions and the bytes of the function interpreter's heap
+/// (FUNCTION STATS, INFO), without starting an interpreter.
 pub fn vm_stats() -> (usize, usize, usize) {
     FUNCTIONS.with(|cell| match cell.try_borrow() {
         Ok(slot) => slot
@@ -550,7 +545,7 @@ pub fn list(out: &mut Out, pattern: Option<&[u8]>, with_code: bool) {
 /// FUNCTION STATS. No function is ever running when a command is served
 /// (the executor runs one command at a time).
 pub fn stats(out: &mut Out) {
-    let (libraries, functions) = counts();
+    let (libraries, functions, _) = vm_stats();
     out.map(2);
     out.bulk(b"running_script");
     out.null();
