@@ -6,15 +6,21 @@
 //! arbitrary bytes, results fed back into encoders.
 //!
 //! What must hold: no panic and no abort; every script ends (EVAL_RO
-//! scripts never write, so busy-reply-threshold ends a runaway one); the
-//! reply is one well-formed RESP value; the server still answers after.
+//! scripts never write, so a runaway one is ended by the SCRIPT KILL of a
+//! second client, served once the script passes busy-reply-threshold);
+//! the reply is one well-formed RESP value; the server still answers
+//! after.
 //! Used by fuzz_targets/lua_scripts.rs and replayed by tests/scripting.rs.
 
 use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 
 use bytes::Bytes;
 use oxkey::config::Config;
 use oxkey::executor::{self, Server};
+use oxkey::server::busy;
 use oxkey::server::client::Client;
 
 /// Values a generated call may pass (besides input slices and earlier results).
@@ -167,17 +173,43 @@ struct Sandbox {
     srv: Server,
     client: Client,
     runs: u64,
+    /// The far end of the killer client's socket, and its near end (the
+    /// client's own, kept open).
+    killer: UnixStream,
+    _killer_socket: UnixStream,
 }
 
 thread_local! {
     static SANDBOX: RefCell<Option<Sandbox>> = const { RefCell::new(None) };
 }
 
+const SCRIPT_KILL: &[u8] = b"SCRIPT KILL\r\n";
+
 fn new_sandbox() -> Sandbox {
     let mut config = Config::default();
-    // Runaway read-only scripts end after this long.
+    // Runaway read-only scripts are killed after this long.
     let _ = config.set("busy-reply-threshold", "200", true);
-    Sandbox { srv: Server::new(config), client: Client::new(1, "fuzz".into(), "fuzz".into(), -1, true), runs: 0 }
+    let mut srv = Server::new(config);
+    // The killer: a client on a socket pair, with a SCRIPT KILL waiting
+    // that the server reads only while a script runs too long.
+    let Ok((near, mut killer)) = UnixStream::pair() else { panic!("socketpair") };
+    for s in [&near, &killer] {
+        s.set_nonblocking(true).expect("non-blocking socket");
+    }
+    killer.write_all(SCRIPT_KILL).expect("write to the killer's socket");
+    let id = 2;
+    srv.clients.insert(id, Box::new(Client::new(id, "killer".into(), "killer".into(), near.as_raw_fd(), true)));
+    busy::register(Vec::new(), busy::Mode::Local(std::rc::Weak::new()));
+    let client = Client::new(1, "fuzz".into(), "fuzz".into(), -1, true);
+    Sandbox { srv, client, runs: 0, killer, _killer_socket: near }
+}
+
+/// After a script the killer ended: its reply is read and the next SCRIPT
+/// KILL sent.
+fn rearm_killer(sb: &mut Sandbox) {
+    let mut replies = [0u8; 4096];
+    while matches!(sb.killer.read(&mut replies), Ok(n) if n > 0) {}
+    sb.killer.write_all(SCRIPT_KILL).expect("write to the killer's socket");
 }
 
 /// Length of the one RESP value at the start of `b`, if well-formed.
@@ -236,6 +268,9 @@ pub fn lua_scripts_case(data: &[u8]) {
         let sb = slot.get_or_insert_with(new_sandbox);
         let reply = eval(sb, &script, &argv);
         assert_eq!(resp_len(&reply, 0), Some(reply.len()), "malformed reply {:?}", String::from_utf8_lossy(&reply));
+        if reply.starts_with(b"-ERR Script killed by user with SCRIPT KILL") {
+            rearm_killer(sb);
+        }
         let pong = eval(sb, b"return redis.status_reply('PONG')", &[]);
         assert_eq!(pong, b"+PONG\r\n");
         sb.runs += 1;

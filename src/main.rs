@@ -352,10 +352,7 @@ fn main() {
     tracing::info!("Server initialized");
 
     let result = oxkey::server::run(config);
-    if let Some(path) = &pidfile {
-        tracing::info!("Removing the pid file.");
-        let _ = std::fs::remove_file(path);
-    }
+    oxkey::server::remove_pidfile(pidfile.as_deref());
     if let Err(e) = result {
         tracing::error!("{e}");
         fail(&e.to_string());

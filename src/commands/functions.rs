@@ -276,13 +276,17 @@ fn function_list(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn function_stats(ctx: &mut Ctx, _args: &[Bytes]) {
-    functions::stats(ctx.out());
+    if let Err(msg) = functions::stats(ctx.out()) {
+        ctx.error(msg);
+    }
 }
 
-/// A function runs to completion on the executor's thread before any
-/// other request is read, so there is never one to kill.
+/// Sent by another client while a function runs long (server::busy).
 fn function_kill(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.error("NOTBUSY No scripts in execution right now.");
+    match crate::scripting::kill(crate::scripting::ScriptKind::Function) {
+        Ok(()) => ctx.ok(),
+        Err(msg) => ctx.error(msg),
+    }
 }
 
 fn function_help(ctx: &mut Ctx, args: &[Bytes]) {

@@ -176,7 +176,8 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, readonly: bool) {
     };
     ctx.propagate_as = Some(Vec::new());
     let (keys, argv) = args[3..].split_at(n);
-    if !scripting::run(ctx.srv, ctx.client, sha, keys, argv, readonly) {
+    let script_args = scripting::ScriptArgs { command: args, keys, argv, as_globals: true };
+    if !scripting::run(ctx.srv, ctx.client, sha, script_args, readonly) {
         ctx.error(NOSCRIPT_MSG);
     }
 }
@@ -201,10 +202,12 @@ fn script_flush(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.ok();
 }
 
-/// A script runs to completion on the executor's thread before any other
-/// request is read, so there is never one to kill.
+/// Sent by another client while a script runs long (server::busy).
 fn script_kill(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.error("NOTBUSY No scripts in execution right now.");
+    match scripting::kill(scripting::ScriptKind::Eval) {
+        Ok(()) => ctx.ok(),
+        Err(msg) => ctx.error(msg),
+    }
 }
 
 fn script_load(ctx: &mut Ctx, args: &[Bytes]) {

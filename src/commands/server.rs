@@ -232,6 +232,10 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
         // A shutdown never waits for anything here, so none can be pending.
         return ctx.error("ERR No shutdown in progress.");
     }
+    // While a script runs long, only SHUTDOWN NOSAVE may end the server.
+    if let Some(kind) = ctx.srv.busy.filter(|_| !nosave) {
+        return ctx.error(kind.busy_error());
+    }
     if crate::persistence::shutdown_save(ctx.srv, save, nosave).is_err() {
         // Redis refuses to exit when the final save fails, unless FORCE.
         if !force {

@@ -138,6 +138,9 @@ pub struct Server {
     pub latency: crate::server::latency::Monitor,
     /// Eviction under maxmemory: the candidate pool and its state.
     pub evictor: crate::db::evict::Evictor,
+    /// A script runs past busy-reply-threshold: other clients are served
+    /// meanwhile (server::busy), with -BUSY for most commands.
+    pub busy: Option<crate::scripting::ScriptKind>,
 }
 
 impl Server {
@@ -178,6 +181,7 @@ impl Server {
             pubsub: Default::default(),
             latency: Default::default(),
             evictor: Default::default(),
+            busy: None,
         }
     }
 
@@ -217,6 +221,11 @@ impl Server {
     /// Whether writes are being held back (a transaction or script runs).
     pub fn in_atomic_writes(&self) -> bool {
         self.atomic.is_some()
+    }
+
+    /// Drops the held writes: the process exits before they end.
+    pub fn discard_atomic_writes(&mut self) {
+        self.atomic = None;
     }
 
     /// Starts holding writes back (EXEC): they go out together at the end.
@@ -769,15 +778,7 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     srv.evictor.oom_at_start = oom;
     if oom && oom_refuses(client, cmd) {
         const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
-        // A refused EXEC discards its transaction and says why.
-        if cmd.def.name == "exec" {
-            commands::tx::reset(srv, client);
-            client.out.error(&format!("EXECABORT Transaction discarded because of: {OOM}"));
-        } else {
-            client.out.error(OOM);
-            commands::tx::flag_abort(client, None);
-        }
-        count_error(srv, client, reply_start, Some(cmd));
+        reject(srv, client, cmd, reply_start, OOM, OOM);
         return Flow::Done;
     }
     // A failed background save stops writes (stop-writes-on-bgsave-error).
@@ -795,16 +796,7 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
                 "Can't execute '{n}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
         });
-        // As Redis's rejectCommand: a rejected EXEC discards the
-        // transaction and says why.
-        if cmd.def.name == "exec" {
-            commands::tx::reset(srv, client);
-            client.out.error(&format!("EXECABORT Transaction discarded because of: {msg}"));
-        } else {
-            client.out.error(&format!("ERR {msg}"));
-        }
-        commands::tx::flag_abort(client, None);
-        count_error(srv, client, reply_start, Some(cmd));
+        reject(srv, client, cmd, reply_start, &format!("ERR {msg}"), &msg);
         return Flow::Done;
     }
     // The dataset is still being read: only commands flagged `loading`.
@@ -813,6 +805,15 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
         commands::tx::flag_abort(client, None);
         count_error(srv, client, reply_start, Some(cmd));
         return Flow::Done;
+    }
+    // A script runs past busy-reply-threshold (this is server::busy
+    // serving another client): only what may end it or cannot disturb it.
+    if let Some(kind) = srv.busy {
+        if !cmd.def.has(flags::ALLOW_BUSY) {
+            let busy = kind.busy_error();
+            reject(srv, client, cmd, reply_start, busy, busy);
+            return Flow::Done;
+        }
     }
     if client.tx.in_multi() && !cmd.def.has(flags::NOT_QUEUED) {
         if cmd.def.has(flags::NO_MULTI) {
@@ -844,7 +845,9 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     }
     client.paused = false;
     call(srv, client, cmd, args);
-    if srv.interest_pending() {
+    // (While a script is busy, the keys it touched wait for its end: no
+    // waiter may see its writes half done.)
+    if srv.busy.is_none() && srv.interest_pending() {
         let mut flagged = srv.handle_touched();
         flagged.extend(srv.serve_ready());
         if flagged.contains(&client.id) {
@@ -855,6 +858,20 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
         return Flow::Blocked;
     }
     Flow::Done
+}
+
+/// Redis's `rejectCommand`: the error (a rejected EXEC discards its
+/// transaction and says why: `reason`), the transaction flagged to abort,
+/// the rejection counted.
+fn reject(srv: &mut Server, client: &mut Client, cmd: Resolved, reply_start: usize, error: &str, reason: &str) {
+    if cmd.def.name == "exec" {
+        commands::tx::reset(srv, client);
+        client.out.error(&format!("EXECABORT Transaction discarded because of: {reason}"));
+    } else {
+        client.out.error(error);
+        commands::tx::flag_abort(client, None);
+    }
+    count_error(srv, client, reply_start, Some(cmd));
 }
 
 /// Whether a command is refused when memory is over maxmemory and nothing

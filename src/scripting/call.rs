@@ -209,18 +209,17 @@ unsafe fn run_command(l: *mut lua_State, argc: c_int) -> Result<(), &'static str
         if st.srv.evictor.oom_at_start && cmd.def.has(flags::DENYOOM) {
             return Err("OOM command not allowed when used memory > 'maxmemory'.");
         }
+        // A write command called, whatever it changes, makes the script
+        // unkillable, as Redis's SCRIPT_WRITE_DIRTY.
         if cmd.def.has(flags::WRITE) {
             st.srv.evictor.oom_at_start = false;
-        }
-        let start = st.client.out.buf.len();
-        st.client.out.resp = RESP.get();
-        let dirty = st.srv.dirty;
-        executor::call(st.srv, st.client, cmd, &argv);
-        if st.srv.dirty != dirty {
             if let Some(b) = BUDGET.get() {
                 BUDGET.set(Some(Budget { wrote: true, ..b }));
             }
         }
+        let start = st.client.out.buf.len();
+        st.client.out.resp = RESP.get();
+        executor::call(st.srv, st.client, cmd, &argv);
         REPLY.with(|r| {
             // SAFETY: no other reference to REPLY is live: the previous
             // call's slice ended with its push.

@@ -9,14 +9,13 @@
 //! are looked up without case, library names with case, as Redis's dicts.
 //! Their code is what RDB files (opcode FUNCTION2) and FUNCTION DUMP carry.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
 use bytes::Bytes;
 use mlua::{ChunkMode, Function, Lua, RegistryKey, Table, Value as LV, Variadic};
 
-use super::{lua_error_text, raise, run_script, Budget, Engine, ScriptArgs, BUDGET, LOAD_TIMEOUT};
+use super::{lua_error_text, raise, run_script, Budget, Engine, ScriptArgs, ScriptKind, BUDGET, LOAD_TIMEOUT};
 use crate::executor::Server;
 use crate::persistence::crc64::crc64;
 use crate::persistence::rdb;
@@ -102,6 +101,9 @@ struct FunctionsEngine {
 
 thread_local! {
     static FUNCTIONS: RefCell<Option<FunctionsEngine>> = const { RefCell::new(None) };
+    /// The libraries and functions while a function runs (and holds
+    /// FUNCTIONS): FUNCTION STATS may be asked meanwhile (server::busy).
+    static RUNNING_COUNTS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
 fn with_functions<R>(f: impl FnOnce(&mut FunctionsEngine) -> Result<R, String>) -> Result<R, String> {
@@ -193,7 +195,7 @@ fn create_library(engine: &Engine, code: &Bytes, name: String, meta: &Metadata) 
     let registered = RefCell::new(Vec::new());
     let _ = impl_tbl.raw_set("pending", LV::Nil);
     let _ = impl_tbl.raw_set("loading", true);
-    BUDGET.set(Some(Budget { deadline: Instant::now() + LOAD_TIMEOUT, wrote: false, loading: true }));
+    BUDGET.set(Some(Budget::new(LOAD_TIMEOUT, ScriptKind::Function, true)));
     let outcome = lua.scope(|scope| {
         load_redis.raw_set(
             "register_function",
@@ -384,7 +386,10 @@ pub fn vm_stats() -> (usize, usize, usize) {
         Ok(slot) => slot
             .as_ref()
             .map_or((0, 0, 0), |fe| (fe.libs.libs.len(), fe.libs.by_function.len(), fe.engine.lua.used_memory())),
-        Err(_) => (0, 0, 0),
+        Err(_) => {
+            let (libraries, functions) = RUNNING_COUNTS.get();
+            (libraries, functions, 0)
+        }
     })
 }
 
@@ -544,11 +549,30 @@ pub fn list(out: &mut Out, pattern: Option<&[u8]>, with_code: bool) {
 
 /// FUNCTION STATS. No function is ever running when a command is served
 /// (the executor runs one command at a time).
-pub fn stats(out: &mut Out) {
+/// FUNCTION STATS; refused while an EVAL script runs long, as Redis.
+pub fn stats(out: &mut Out) -> Result<(), &'static str> {
+    let running = super::busy_script();
+    if let Some(r) = running.as_ref().filter(|r| r.kind == ScriptKind::Eval) {
+        return Err(r.kind.busy_error());
+    }
     let (libraries, functions, _) = vm_stats();
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match running {
+        None => out.null(),
+        Some(r) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(r.name.as_bytes());
+            out.bulk(b"command");
+            out.array(r.command.len());
+            for a in &r.command {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(r.started.elapsed().as_millis() as i64);
+        }
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(ENGINE_NAME.as_bytes());
@@ -557,6 +581,7 @@ pub fn stats(out: &mut Out) {
     out.int(libraries as i64);
     out.bulk(b"functions_count");
     out.int(functions as i64);
+    Ok(())
 }
 
 /// FCALL / FCALL_RO `args` (args[1] the function, args[2] numkeys):
@@ -587,7 +612,8 @@ pub fn fcall(srv: &mut Server, client: &mut Client, args: &[Bytes], ro: bool) ->
         check_oom(srv, f.flags)?;
         let (keys, argv) = args[3..].split_at(numkeys as usize);
         let callback: Function = fe.engine.lua.registry_value(&f.callback).map_err(|e| format!("ERR {e}"))?;
-        let args = ScriptArgs { keys, argv, as_globals: false };
+        let args = ScriptArgs { command: args, keys, argv, as_globals: false };
+        RUNNING_COUNTS.set((fe.libs.libs.len(), fe.libs.by_function.len()));
         run_script(&fe.engine, callback, &f.name, srv, client, args, ro || no_writes).map_err(|e| format!("ERR {e}"))
     })
 }

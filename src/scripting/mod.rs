@@ -10,11 +10,10 @@
 //! `executor::call`; their reply is parsed back from the client's output
 //! buffer (see `parse_reply`) and cut off again.
 //!
-//! Busy scripts: the executor is one thread, so no other client can be
-//! served (or send SCRIPT KILL) while a script runs. Instead a script that
-//! has not written is ended when it passes busy-reply-threshold, with the
-//! error SCRIPT KILL gives in Redis (`check_budget`); one that has written
-//! runs to its end. SCRIPT KILL itself always answers NOTBUSY.
+//! Busy scripts: past busy-reply-threshold, the script's hook serves the
+//! other clients between instructions (`server::busy`), who get -BUSY for
+//! all but a few commands; SCRIPT KILL or FUNCTION KILL ends a script that
+//! has not written, SHUTDOWN NOSAVE ends the server (`check_budget`).
 //!
 //! The cjson, cmsgpack, bit and struct libraries are Redis's, written
 //! against Lua's C API (capi.rs); FUNCTION libraries are in `functions`.
@@ -80,6 +79,7 @@ end
 local fill_args = impl.fill_args
 local function run(f, args, as_globals)
   rawset(impl, 'pending', nil)
+  rawset(impl, 'killed', nil)
   local keys, argv = fill_args(args)
   if as_globals then
     rawset(G, 'KEYS', keys)
@@ -144,6 +144,8 @@ local function fix_pcall(ok, ...)
   if not ok then
     local pending = rawget(impl, 'pending')
     if pending ~= nil then
+      -- A killed script's error goes through every pcall to its end.
+      if rawget(impl, 'killed') then error(pending, 0) end
       impl.pending = nil
       return false, pending.err
     end
@@ -359,11 +361,14 @@ pub struct Engine {
     scripts: HashMap<String, Script>,
 }
 
-/// What a running script's `redis.call` needs: the server and the client.
+/// What a running script's `redis.call` needs: the server and the client;
+/// and its name and the command that runs it, for when it runs long.
 struct RunState<'a> {
     srv: &'a mut Server,
     client: &'a mut Client,
     readonly: bool,
+    name: &'a str,
+    command: &'a [Bytes],
 }
 
 /// Publishes a `RunState` in `RUNNING` for as long as it lives.
@@ -393,16 +398,73 @@ thread_local! {
     static RESP: Cell<u8> = const { Cell::new(2) };
     /// The running script's time budget (None: no limit).
     static BUDGET: Cell<Option<Budget>> = const { Cell::new(None) };
+    /// The script running past busy-reply-threshold, for FUNCTION STATS.
+    static BUSY: RefCell<Option<BusyScript>> = const { RefCell::new(None) };
+}
+
+/// What kind of script runs: which KILL ends it, what BUSY says.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ScriptKind {
+    Eval,
+    Function,
+}
+
+impl ScriptKind {
+    /// The error other clients get while such a script runs long.
+    pub fn busy_error(self) -> &'static str {
+        match self {
+            ScriptKind::Eval => {
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+            }
+            ScriptKind::Function => {
+                "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+            }
+        }
+    }
+
+    fn kill_command(self) -> &'static str {
+        match self {
+            ScriptKind::Eval => "SCRIPT KILL",
+            ScriptKind::Function => "FUNCTION KILL",
+        }
+    }
+}
+
+/// A script past busy-reply-threshold, as FUNCTION STATS shows it.
+#[derive(Clone)]
+pub struct BusyScript {
+    pub kind: ScriptKind,
+    pub name: String,
+    pub command: Vec<Bytes>,
+    pub started: Instant,
+}
+
+/// The script running past busy-reply-threshold, if any.
+pub fn busy_script() -> Option<BusyScript> {
+    BUSY.with_borrow(|b| b.clone())
 }
 
 #[derive(Clone, Copy)]
 struct Budget {
+    started: Instant,
     deadline: Instant,
+    kind: ScriptKind,
     /// Whether the script has written yet: a script that wrote cannot be
     /// stopped without breaking its atomicity, as Redis's UNKILLABLE.
     wrote: bool,
     /// FUNCTION LOAD's code, which always ends at its deadline.
     loading: bool,
+    /// Past the deadline: other clients are served meanwhile.
+    timed_out: bool,
+    /// SCRIPT KILL or FUNCTION KILL asked for its end.
+    killed: bool,
+}
+
+impl Budget {
+    fn new(limit: Duration, kind: ScriptKind, loading: bool) -> Budget {
+        let started = Instant::now();
+        Budget { started, deadline: started + limit, kind, wrote: false, loading, timed_out: false, killed: false }
+    }
 }
 
 /// How long FUNCTION LOAD's code may run (Redis's LOAD_TIMEOUT_MS).
@@ -411,19 +473,81 @@ const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 /// Instructions between two clock checks of a running script.
 const HOOK_EVERY: u32 = 100_000;
 
-/// Redis serves other clients while a script runs past
-/// busy-reply-threshold, so that one of them may SCRIPT KILL it. The
-/// executor here is one thread and cannot, so a script still read-only at
-/// the threshold is ended at once with the error SCRIPT KILL would give;
-/// one that wrote runs on. A threshold of 0 means no limit.
+const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// The hook of a running script, as Redis's `luaMaskCountHook`: past
+/// busy-reply-threshold it serves the other clients each time, and ends
+/// the script once one of them killed it. A threshold of 0 means no limit.
 fn check_budget(lua: &Lua, _: mlua::Debug) -> mlua::Result<()> {
-    match BUDGET.get() {
-        Some(b) if Instant::now() >= b.deadline && b.loading => Err(raise(lua, "ERR FUNCTION LOAD timeout")),
-        Some(b) if Instant::now() >= b.deadline && !b.wrote => {
-            Err(raise(lua, "ERR Script killed by user with SCRIPT KILL..."))
+    let Some(mut b) = BUDGET.get() else { return Ok(()) };
+    if !b.timed_out {
+        if Instant::now() < b.deadline {
+            return Ok(());
         }
-        _ => Ok(()),
+        if b.loading {
+            return Err(raise(lua, "ERR FUNCTION LOAD timeout"));
+        }
+        b.timed_out = true;
+        BUDGET.set(Some(b));
+        serve_others(Some(b));
+    } else if !b.killed {
+        serve_others(None);
     }
+    if !BUDGET.get().is_some_and(|b| b.killed) {
+        return Ok(());
+    }
+    tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+    // No pcall in the script may catch this error (see fix_pcall).
+    let impl_tbl: Table = lua.named_registry_value(IMPL)?;
+    impl_tbl.raw_set("killed", true)?;
+    Err(raise(lua, KILLED))
+}
+
+/// One pass of `server::busy` over the other clients; the first one
+/// (`timed_out`: the budget that just ran out) marks the server busy. A
+/// SHUTDOWN NOSAVE among what they sent ends the process here.
+fn serve_others(timed_out: Option<Budget>) {
+    let Some(mut ptr) = RUNNING.take() else { return };
+    // SAFETY: as in `call::run_command`: the RunState outlives the run,
+    // and taken out of RUNNING the pointer is the only way to it.
+    let st = unsafe { ptr.as_mut() };
+    if let Some(b) = timed_out {
+        tracing::warn!(
+            "Slow script detected: still in execution after {} milliseconds. You can try killing the script using \
+             the {} command. Script name is: {}.",
+            b.deadline.duration_since(b.started).as_millis(),
+            b.kind.kill_command(),
+            st.name
+        );
+        let busy =
+            BusyScript { kind: b.kind, name: st.name.to_string(), command: st.command.to_vec(), started: b.started };
+        BUSY.set(Some(busy));
+        st.srv.busy = Some(b.kind);
+    }
+    crate::server::busy::serve(st.srv);
+    if st.srv.shutdown.is_some() {
+        crate::server::exit_from_script(st.srv);
+    }
+    RUNNING.set(Some(ptr));
+}
+
+/// SCRIPT KILL (`kind` Eval) or FUNCTION KILL (Function), as Redis's
+/// `scriptKill`: the error to reply, if the script cannot be killed.
+pub fn kill(kind: ScriptKind) -> Result<(), &'static str> {
+    let Some(mut b) = BUDGET.get().filter(|b| b.timed_out) else {
+        return Err("NOTBUSY No scripts in execution right now.");
+    };
+    if b.wrote {
+        return Err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can \
+                    either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE \
+                    command.");
+    }
+    if b.kind != kind {
+        return Err(b.kind.busy_error());
+    }
+    b.killed = true;
+    BUDGET.set(Some(b));
+    Ok(())
 }
 
 impl Engine {
@@ -578,7 +702,7 @@ pub fn flush() {
 
 /// Runs the cached script `sha` (lower case) with KEYS and ARGV, writing
 /// its reply to `client.out`. Returns false if no such script is cached.
-pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], argv: &[Bytes], readonly: bool) -> bool {
+pub(crate) fn run(srv: &mut Server, client: &mut Client, sha: &str, args: ScriptArgs, readonly: bool) -> bool {
     let outcome = ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -604,7 +728,6 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
                 return Some(Err(msg));
             }
         }
-        let args = ScriptArgs { keys, argv, as_globals: true };
         Some(run_script(engine, func, sha, srv, client, args, readonly).map_err(|e| format!("ERR {e}")))
     });
     match outcome {
@@ -620,6 +743,8 @@ pub fn run(srv: &mut Server, client: &mut Client, sha: &str, keys: &[Bytes], arg
 /// A script's keys and arguments: EVAL's are the globals KEYS and ARGV, a
 /// function gets them as its two parameters.
 pub(crate) struct ScriptArgs<'a> {
+    /// The whole command (EVAL ..., FCALL ...).
+    pub command: &'a [Bytes],
     pub keys: &'a [Bytes],
     pub argv: &'a [Bytes],
     pub as_globals: bool,
@@ -666,13 +791,10 @@ pub(crate) fn run_script(
     let nested = srv.in_atomic_writes();
     srv.begin_atomic_writes();
     let threshold = srv.config.busy_reply_threshold;
-    BUDGET.set((threshold > 0).then(|| Budget {
-        deadline: Instant::now() + Duration::from_millis(threshold as u64),
-        wrote: false,
-        loading: false,
-    }));
+    let kind = if args.as_globals { ScriptKind::Eval } else { ScriptKind::Function };
+    BUDGET.set((threshold > 0).then(|| Budget::new(Duration::from_millis(threshold as u64), kind, false)));
     RESP.set(2);
-    let mut state = RunState { srv, client, readonly };
+    let mut state = RunState { srv, client, readonly, name, command: args.command };
     let ran: mlua::Result<(bool, LV)> = {
         let _running = Running::publish(&mut state);
         let ptr = mlua::LightUserData(std::ptr::from_ref(&args).cast_mut().cast());
@@ -687,8 +809,13 @@ pub(crate) fn run_script(
             write_script_error(out, &value, name);
         }
     });
-    BUDGET.set(None);
+    let timed_out = BUDGET.take().is_some_and(|b| b.timed_out);
     let RunState { srv, client, .. } = state;
+    if timed_out {
+        srv.busy = None;
+        BUSY.set(None);
+        crate::server::busy::finish(srv);
+    }
     client.out.resp = saved_resp;
     client.db = saved_db;
     client.no_block = saved_no_block;

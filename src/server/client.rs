@@ -73,15 +73,12 @@ impl Wire {
         self.killed.load(Ordering::Relaxed)
     }
 
-    /// Writes one chunk handed over with `handed` (or, with `handed_now`,
-    /// counted here), counting it down as it goes. Returns false when the
-    /// peer is gone or the client was killed: a peer that never reads
-    /// cannot hold the task (and the output) forever.
-    pub async fn write<S: tokio::io::AsyncWrite + Unpin>(&self, stream: &mut S, buf: &[u8], handed_now: bool) -> bool {
+    /// Writes one chunk handed over with `handed`, counting it down as it
+    /// goes. Returns false when the peer is gone or the client was killed:
+    /// a peer that never reads cannot hold the task (and the output)
+    /// forever.
+    pub async fn write<S: tokio::io::AsyncWrite + Unpin>(&self, stream: &mut S, buf: &[u8]) -> bool {
         use tokio::io::AsyncWriteExt;
-        if handed_now {
-            self.handed(buf.len());
-        }
         let mut pos = 0;
         let ok = loop {
             if pos == buf.len() {
@@ -179,6 +176,12 @@ pub struct Client {
     /// qbuf / qbuf-free); kept up to date by the connection task.
     pub qbuf: usize,
     pub qbuf_free: usize,
+    /// The connection task holds no input it has not run: no bytes, no
+    /// request half decoded (see server::busy).
+    pub input_idle: bool,
+    /// Input read while a script ran past busy-reply-threshold, for the
+    /// connection task to decode first.
+    pub busy_input: Option<Box<crate::server::busy::Carry>>,
     /// Largest reply batch written recently (CLIENT LIST rbp).
     pub reply_peak: usize,
     /// Requests read after one CLIENT PAUSE holds (that one first); they
@@ -239,6 +242,8 @@ impl Client {
             argv_mem: 0,
             qbuf: 0,
             qbuf_free: 0,
+            input_idle: true,
+            busy_input: None,
             reply_peak: 0,
             held: VecDeque::new(),
             outlet: Outlet::Local(Rc::new(Notify::new())),

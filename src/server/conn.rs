@@ -147,7 +147,7 @@ pub async fn accept_loop(shared: Shared, listener: TcpListener) {
         let _ = stream.set_nodelay(true);
         set_keepalive(stream.as_raw_fd(), shared.borrow().config.tcp_keepalive);
         let peer = Peer::tcp(&stream, peer);
-        start(&shared, stream, peer);
+        start(&mut shared.borrow_mut(), &shared, stream, peer);
     }
 }
 
@@ -156,7 +156,7 @@ pub async fn accept_unix_loop(shared: Shared, listener: UnixListener, path: Stri
         match listener.accept().await {
             Ok((stream, _)) => {
                 let peer = Peer::unix(&path, stream.as_raw_fd());
-                start(&shared, stream, peer);
+                start(&mut shared.borrow_mut(), &shared, stream, peer);
             }
             Err(e) => accept_failed(e).await,
         }
@@ -164,13 +164,12 @@ pub async fn accept_unix_loop(shared: Shared, listener: UnixListener, path: Stri
 }
 
 /// Admits a connection and spawns its task, or tells it why not.
-fn start<S: AsyncRead + AsyncWrite + Unpin + 'static>(shared: &Shared, stream: S, peer: Peer) {
+pub fn start<S: AsyncRead + AsyncWrite + Unpin + 'static>(srv: &mut Server, shared: &Shared, stream: S, peer: Peer) {
     let notify = Rc::new(Notify::new());
     let wire = Arc::new(Wire::default());
     let outlet = Outlet::Local(notify.clone());
     let addr = peer.addr.clone();
-    let admitted = admit(&mut shared.borrow_mut(), peer, outlet, wire.clone());
-    match admitted {
+    match admit(srv, peer, outlet, wire.clone()) {
         Ok(id) => {
             tracing::debug!("Accepted {addr}");
             tokio::task::spawn_local(serve(shared.clone(), stream, id, notify, wire));
@@ -223,6 +222,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             _ = notify.notified() => 0,
         };
         let Some(close) = process(&shared, &mut conn, read) else { break };
+        // Counted as unsent from now on, so that server::busy never writes
+        // to the socket ahead of it.
+        if !conn.wbuf.is_empty() {
+            wire.handed(conn.wbuf.len());
+        }
         // appendfsync always: no reply before the writes are on disk.
         let gate = shared.borrow().persistence.aof.fsync_gate();
         if let Some((mut synced, upto)) = gate {
@@ -236,7 +240,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             tokio::task::yield_now().await;
             // Until written, the output counts against the client's limits;
             // a kill ends the wait.
-            if !wire.write(&mut stream, &conn.wbuf, true).await {
+            if !wire.write(&mut stream, &conn.wbuf).await {
                 break;
             }
             conn.wbuf.clear();
@@ -285,6 +289,12 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
         return None;
     }
     let mut client = srv.clients.remove(&conn.id)?;
+    // Input read for it while a script ran (server::busy) comes first.
+    if let Some(carry) = client.busy_input.take() {
+        let fresh = std::mem::replace(&mut conn.rbuf, carry.buf);
+        conn.rbuf.extend_from_slice(&fresh);
+        conn.decoder = carry.decoder;
+    }
     let now_s = now_ms() / 1000;
     if read > 0 {
         srv.stats.net_input_bytes += read as u64;
@@ -323,6 +333,7 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
     srv.start_batch();
     client.qbuf = conn.rbuf.len();
     client.qbuf_free = conn.rbuf.capacity() - conn.rbuf.len();
+    client.input_idle = conn.rbuf.is_empty() && !conn.decoder.in_progress();
     std::mem::swap(&mut conn.wbuf, &mut client.out.buf);
     client.reply_peak = conn.wbuf.len();
     srv.stats.net_output_bytes += conn.wbuf.len() as u64;

@@ -8,7 +8,7 @@
 //! While CLIENT PAUSE holds a batch, its connection waits for the batch to
 //! finish (a kill still reaches it).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::client::{Outlet, ToConn, Wire};
 use super::conn::{admit, close_on_output_limit, set_keepalive, Peer, IOBUF_LEN, SHRINK_ABOVE};
 use super::Shared;
-use crate::executor::{self, Request};
+use crate::executor::{self, Request, Server};
 use crate::protocol::{Decoder, Limits};
 use crate::types::dict::PREFETCH_MAX;
 use crate::util::now_ms;
@@ -41,7 +41,7 @@ pub enum ToExecutor {
 }
 
 /// An accepted connection on its way to an I/O thread.
-enum Accepted {
+pub enum Accepted {
     Tcp(std::net::TcpStream, std::net::SocketAddr),
     Unix(std::os::unix::net::UnixStream, String),
 }
@@ -54,18 +54,23 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    fn send(&self, conn: Accepted) {
+    pub fn send(&self, conn: Accepted) {
         let i = self.next.get();
         self.next.set((i + 1) % self.threads.len());
         let _ = self.threads[i].send(conn);
     }
 }
 
+/// What the connections send to the executor, shared with server::busy,
+/// which drains it while a script runs long.
+pub type Inbox = Rc<RefCell<mpsc::UnboundedReceiver<ToExecutor>>>;
+
 /// Starts the executor's batch loop on this thread and `n` I/O threads,
 /// each running its connections on its own event loop.
-pub fn start(shared: Shared, n: usize) -> std::io::Result<Dispatch> {
+pub fn start(shared: Shared, n: usize) -> std::io::Result<(Dispatch, Inbox)> {
     let (to_exec, rx) = mpsc::unbounded_channel();
-    tokio::task::spawn_local(executor_loop(shared, rx));
+    let inbox: Inbox = Rc::new(RefCell::new(rx));
+    tokio::task::spawn_local(executor_loop(shared, inbox.clone()));
     let mut threads = Vec::with_capacity(n);
     for i in 0..n {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -93,7 +98,7 @@ pub fn start(shared: Shared, n: usize) -> std::io::Result<Dispatch> {
         })?;
         threads.push(tx);
     }
-    Ok(Dispatch { threads: Rc::new(threads), next: Rc::new(Cell::new(0)) })
+    Ok((Dispatch { threads: Rc::new(threads), next: Rc::new(Cell::new(0)) }, inbox))
 }
 
 /// Accepts on the executor's thread (a rare, cheap call) and passes each
@@ -130,100 +135,107 @@ pub async fn accept_unix_loop(listener: UnixListener, path: String, dispatch: Di
 }
 
 /// The executor thread's side: runs every batch the connections send.
-async fn executor_loop(shared: Shared, mut rx: mpsc::UnboundedReceiver<ToExecutor>) {
-    while let Some(msg) = rx.recv().await {
-        let mut guard = shared.borrow_mut();
-        let srv = &mut *guard;
-        match msg {
-            ToExecutor::Connect { peer, tx, wire } => {
-                let id = match admit(srv, peer, Outlet::Remote(tx.clone()), wire.clone()) {
-                    Ok(id) => id,
-                    Err(msg) => {
-                        wire.handed(msg.len());
-                        let _ = tx.send(ToConn::Data(BytesMut::from(msg)));
-                        let _ = tx.send(ToConn::Kill);
-                        continue;
+async fn executor_loop(shared: Shared, inbox: Inbox) {
+    while let Some(msg) = std::future::poll_fn(|cx| inbox.borrow_mut().poll_recv(cx)).await {
+        let mut srv = shared.borrow_mut();
+        handle(&mut srv, msg);
+        for later in super::busy::take_deferred() {
+            handle(&mut srv, later);
+        }
+    }
+}
+
+/// Runs what one message from a connection asks for.
+pub fn handle(srv: &mut Server, msg: ToExecutor) {
+    match msg {
+        ToExecutor::Connect { peer, tx, wire } => {
+            let id = match admit(srv, peer, Outlet::Remote(tx.clone()), wire.clone()) {
+                Ok(id) => id,
+                Err(msg) => {
+                    wire.handed(msg.len());
+                    let _ = tx.send(ToConn::Data(BytesMut::from(msg)));
+                    let _ = tx.send(ToConn::Kill);
+                    return;
+                }
+            };
+            let settings = srv.conn_settings();
+            if let Some(client) = srv.clients.get_mut(&id) {
+                client.send_done(settings);
+            }
+        }
+        ToExecutor::Batch { id, reqs, read, qbuf, qbuf_free } => {
+            // Killed meanwhile: the connection already got Kill.
+            let Some(mut client) = srv.clients.remove(&id) else { return };
+            srv.stats.net_input_bytes += read as u64;
+            client.last_interaction_ms = now_ms();
+            client.qbuf = qbuf;
+            client.qbuf_free = qbuf_free;
+            srv.start_batch();
+            let now_s = now_ms() / 1000;
+            let mut alive = Some(client);
+            let mut reqs = reqs.into_iter();
+            while let Some(client) = &alive {
+                let window = reqs.as_slice();
+                if window.is_empty() {
+                    break;
+                }
+                executor::prefetch_keys(srv, client, &window[..window.len().min(PREFETCH_MAX)]);
+                for req in reqs.by_ref().take(PREFETCH_MAX) {
+                    let Some(mut client) = alive.take() else { break };
+                    if client.close_after_reply {
+                        alive = Some(client);
+                        break;
                     }
-                };
-                let settings = srv.conn_settings();
-                if let Some(client) = srv.clients.get_mut(&id) {
-                    client.send_done(settings);
+                    executor::run_request(srv, &mut client, req);
+                    // Over its output limit: killed, the rest is dropped.
+                    alive = close_on_output_limit(srv, client, now_s);
+                }
+                if alive.as_ref().is_some_and(|c| c.close_after_reply) {
+                    break;
                 }
             }
-            ToExecutor::Batch { id, reqs, read, qbuf, qbuf_free } => {
-                // Killed meanwhile: the connection already got Kill.
-                let Some(mut client) = srv.clients.remove(&id) else { continue };
+            srv.start_batch();
+            let Some(mut client) = alive else {
+                srv.resume_remote_clients();
+                return;
+            };
+            client.qbuf = 0;
+            client.reply_peak = client.out.buf.len();
+            srv.stats.net_output_bytes += client.out.buf.len() as u64;
+            // A batch a pause holds is done when the pause ends.
+            if !client.is_held() {
+                match srv.persistence.aof.fsync_gate() {
+                    None => client.send_done(srv.conn_settings()),
+                    // appendfsync always: the replies leave once the
+                    // writes are on disk.
+                    Some((mut synced, upto)) => {
+                        if let Some((tx, msgs)) = client.done_messages(srv.conn_settings()) {
+                            tokio::task::spawn_local(async move {
+                                let _ = synced.wait_for(|&at| at >= upto).await;
+                                for m in msgs {
+                                    let _ = tx.send(m);
+                                }
+                            });
+                        }
+                    }
+                }
+            }
+            srv.clients.insert(id, client);
+        }
+        ToExecutor::Progress { id, read, qbuf, qbuf_free } => {
+            if let Some(client) = srv.clients.get_mut(&id) {
                 srv.stats.net_input_bytes += read as u64;
                 client.last_interaction_ms = now_ms();
                 client.qbuf = qbuf;
                 client.qbuf_free = qbuf_free;
-                srv.start_batch();
-                let now_s = now_ms() / 1000;
-                let mut alive = Some(client);
-                let mut reqs = reqs.into_iter();
-                while let Some(client) = &alive {
-                    let window = reqs.as_slice();
-                    if window.is_empty() {
-                        break;
-                    }
-                    executor::prefetch_keys(srv, client, &window[..window.len().min(PREFETCH_MAX)]);
-                    for req in reqs.by_ref().take(PREFETCH_MAX) {
-                        let Some(mut client) = alive.take() else { break };
-                        if client.close_after_reply {
-                            alive = Some(client);
-                            break;
-                        }
-                        executor::run_request(srv, &mut client, req);
-                        // Over its output limit: killed, the rest is dropped.
-                        alive = close_on_output_limit(srv, client, now_s);
-                    }
-                    if alive.as_ref().is_some_and(|c| c.close_after_reply) {
-                        break;
-                    }
-                }
-                srv.start_batch();
-                let Some(mut client) = alive else {
-                    srv.resume_remote_clients();
-                    continue;
-                };
-                client.qbuf = 0;
-                client.reply_peak = client.out.buf.len();
-                srv.stats.net_output_bytes += client.out.buf.len() as u64;
-                // A batch a pause holds is done when the pause ends.
-                if !client.is_held() {
-                    match srv.persistence.aof.fsync_gate() {
-                        None => client.send_done(srv.conn_settings()),
-                        // appendfsync always: the replies leave once the
-                        // writes are on disk.
-                        Some((mut synced, upto)) => {
-                            if let Some((tx, msgs)) = client.done_messages(srv.conn_settings()) {
-                                tokio::task::spawn_local(async move {
-                                    let _ = synced.wait_for(|&at| at >= upto).await;
-                                    for m in msgs {
-                                        let _ = tx.send(m);
-                                    }
-                                });
-                            }
-                        }
-                    }
-                }
-                srv.clients.insert(id, client);
-            }
-            ToExecutor::Progress { id, read, qbuf, qbuf_free } => {
-                if let Some(client) = srv.clients.get_mut(&id) {
-                    srv.stats.net_input_bytes += read as u64;
-                    client.last_interaction_ms = now_ms();
-                    client.qbuf = qbuf;
-                    client.qbuf_free = qbuf_free;
-                }
-            }
-            ToExecutor::Closed { id } => {
-                srv.unlink_client(id);
             }
         }
-        // Clients whose blocking command this batch served go on now.
-        srv.resume_remote_clients();
+        ToExecutor::Closed { id } => {
+            srv.unlink_client(id);
+        }
     }
+    // Clients whose blocking command this batch served go on now.
+    srv.resume_remote_clients();
 }
 
 /// What the connection needs to know to decode: sent with every Done.
@@ -248,7 +260,7 @@ async fn await_done<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg? {
-                ToConn::Data(b) => wire.write(stream, &b, false).await.then_some(())?,
+                ToConn::Data(b) => wire.write(stream, &b).await.then_some(())?,
                 ToConn::Done { id, authenticated, max_bulk_len, query_limit, close } => {
                     let limits = Limits { max_bulk_len, authenticated };
                     return Some((Settings { id, limits, query_limit }, close));
@@ -296,7 +308,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 },
                 msg = rx.recv() => match msg {
                     Some(ToConn::Data(b)) => {
-                        if !wire.write(&mut stream, &b, false).await {
+                        if !wire.write(&mut stream, &b).await {
                             break;
                         }
                         continue;

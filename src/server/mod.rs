@@ -1,5 +1,6 @@
 //! Listeners, the event-loop thread, and the periodic server cron.
 
+pub mod busy;
 pub mod client;
 pub mod conn;
 pub mod io_threads;
@@ -7,6 +8,7 @@ pub mod latency;
 pub mod logging;
 
 use std::cell::RefCell;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -226,8 +228,14 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         crate::alloc::mark_startup();
         let listeners_addrs: Vec<_> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
         let unix_path = unix.as_ref().map(|(_, path)| path.clone());
+        let mut busy_listeners: Vec<busy::Listener> =
+            listeners.iter().map(|l| busy::Listener { fd: l.as_raw_fd(), unix: None }).collect();
+        if let Some((l, path)) = &unix {
+            busy_listeners.push(busy::Listener { fd: l.as_raw_fd(), unix: Some(path.clone()) });
+        }
         if io_threads > 1 {
-            let dispatch = io_threads::start(shared.clone(), io_threads - 1)?;
+            let (dispatch, inbox) = io_threads::start(shared.clone(), io_threads - 1)?;
+            busy::register(busy_listeners, busy::Mode::Threads { dispatch: dispatch.clone(), inbox });
             tracing::info!("Started {} I/O threads", io_threads - 1);
             for listener in listeners {
                 tokio::task::spawn_local(io_threads::accept_loop(shared.clone(), listener, dispatch.clone()));
@@ -236,6 +244,7 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
                 tokio::task::spawn_local(io_threads::accept_unix_loop(listener, path, dispatch));
             }
         } else {
+            busy::register(busy_listeners, busy::Mode::Local(Rc::downgrade(&shared)));
             for listener in listeners {
                 tokio::task::spawn_local(conn::accept_loop(shared.clone(), listener));
             }
@@ -279,11 +288,35 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
                 break;
             }
         }
-        tracing::warn!("User requested shutdown...");
-        crate::persistence::aof::shutdown(&mut shared.borrow_mut());
-        tracing::warn!("oxkey is now ready to exit, bye bye...");
+        finish_shutdown(&mut shared.borrow_mut());
         Ok(())
     })
+}
+
+/// The last steps of every shutdown, after the final save if any.
+fn finish_shutdown(srv: &mut Server) {
+    tracing::warn!("User requested shutdown...");
+    crate::persistence::aof::shutdown(srv);
+    tracing::warn!("oxkey is now ready to exit, bye bye...");
+}
+
+/// SHUTDOWN NOSAVE while a script runs past busy-reply-threshold: the
+/// process exits from within the script, as Redis's does. What the script
+/// wrote so far is not propagated (the AOF gets none of it), and the
+/// dataset is not saved.
+pub fn exit_from_script(srv: &mut Server) -> ! {
+    srv.discard_atomic_writes();
+    finish_shutdown(srv);
+    remove_pidfile(srv.config.pidfile.as_deref());
+    std::process::exit(0)
+}
+
+/// Removes the `pidfile`, if one is configured, at exit.
+pub fn remove_pidfile(pidfile: Option<&str>) {
+    if let Some(path) = pidfile {
+        tracing::info!("Removing the pid file.");
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// The lines that say the server is up, once its dataset is loaded.
