@@ -175,7 +175,7 @@ fn fcall_ro(ctx: &mut Ctx, args: &[Bytes]) {
 /// As EVAL, a function's effects are propagated as the commands it ran.
 fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], ro: bool) {
     ctx.propagate_as = Some(Vec::new());
-    if let Err(msg) = functions::fcall(ctx.srv, ctx.client, args, ro) {
+    if let Err(msg) = functions::fcall(ctx.srv, ctx.client, args, ro, ctx.started) {
         ctx.error(&msg);
     }
 }

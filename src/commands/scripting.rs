@@ -176,7 +176,7 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, readonly: bool) {
     };
     ctx.propagate_as = Some(Vec::new());
     let (keys, argv) = args[3..].split_at(n);
-    let script_args = scripting::ScriptArgs { command: args, keys, argv, as_globals: true };
+    let script_args = scripting::ScriptArgs { command: args, started: ctx.started, keys, argv, as_globals: true };
     if !scripting::run(ctx.srv, ctx.client, sha, script_args, readonly) {
         ctx.error(NOSCRIPT_MSG);
     }

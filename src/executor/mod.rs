@@ -258,7 +258,9 @@ impl Server {
     /// `new` events of keys created since); `caller` is the client running
     /// a command, if any (it receives its events too).
     pub fn propagate_expired_for(&mut self, mut caller: Option<&mut Client>) {
-        if !self.queued.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        // A plain load first: the swap's locked instruction only when set.
+        use std::sync::atomic::Ordering::Relaxed;
+        if !self.queued.load(Relaxed) || !self.queued.swap(false, Relaxed) {
             return;
         }
         for db in 0..self.dbs.len() {
@@ -344,6 +346,8 @@ pub struct Ctx<'a> {
     pub srv: &'a mut Server,
     pub client: &'a mut Client,
     pub cmd: &'static CommandDef,
+    /// When the command started (as its duration is measured).
+    pub started: Instant,
     /// Replaces the propagated form of this command (e.g. SET EX → SET PXAT).
     pub propagate_as: Option<Vec<Vec<Bytes>>>,
     /// Argument positions MONITOR and the slow log show as `(redacted)`.
@@ -946,7 +950,7 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
     }
     let started = srv.clock.take().unwrap_or_else(Instant::now);
     let (propagate_as, redacted) = {
-        let mut ctx = Ctx { srv, client, cmd: def, propagate_as: None, redacted: Vec::new() };
+        let mut ctx = Ctx { srv, client, cmd: def, started, propagate_as: None, redacted: Vec::new() };
         handler(&mut ctx, args);
         (ctx.propagate_as, ctx.redacted)
     };

@@ -11,6 +11,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 use bytes::Bytes;
 use mlua::{ChunkMode, Function, Lua, RegistryKey, Table, Value as LV, Variadic};
@@ -194,8 +195,9 @@ fn create_library(engine: &Engine, code: &Bytes, name: String, meta: &Metadata) 
     let load_redis: Table = lua.registry_value(&engine.load_redis).map_err(lua_err)?;
     let registered = RefCell::new(Vec::new());
     let _ = impl_tbl.raw_set("pending", LV::Nil);
-    let _ = impl_tbl.raw_set("loading", true);
-    BUDGET.set(Some(Budget::new(LOAD_TIMEOUT, ScriptKind::Function, true)));
+    let set_loading: Function = impl_tbl.raw_get("set_loading").map_err(lua_err)?;
+    set_loading.call::<_, ()>(true).map_err(lua_err)?;
+    BUDGET.set(Some(Budget::new(Instant::now(), LOAD_TIMEOUT, ScriptKind::Function, true)));
     let outcome = lua.scope(|scope| {
         load_redis.raw_set(
             "register_function",
@@ -206,7 +208,7 @@ fn create_library(engine: &Engine, code: &Bytes, name: String, meta: &Metadata) 
     });
     BUDGET.set(None);
     let _ = load_redis.raw_set("register_function", LV::Nil);
-    let _ = impl_tbl.raw_set("loading", LV::Nil);
+    let _ = set_loading.call::<_, ()>(false);
     match outcome {
         Err(e) => return Err(format!("ERR Error registering functions: ERR {}", lua_error_text(&e))),
         Ok(Some(msg)) => return Err(format!("ERR Error registering functions: {msg}")),
@@ -586,7 +588,7 @@ pub fn stats(out: &mut Out) -> Result<(), &'static str> {
 
 /// FCALL / FCALL_RO `args` (args[1] the function, args[2] numkeys):
 /// writes the function's reply, or returns the error reply.
-pub fn fcall(srv: &mut Server, client: &mut Client, args: &[Bytes], ro: bool) -> Result<(), String> {
+pub fn fcall(srv: &mut Server, client: &mut Client, args: &[Bytes], ro: bool, started: Instant) -> Result<(), String> {
     with_functions(|fe| {
         let wanted = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         let Some(owner) = fe.libs.by_function.get(&wanted) else {
@@ -612,7 +614,7 @@ pub fn fcall(srv: &mut Server, client: &mut Client, args: &[Bytes], ro: bool) ->
         check_oom(srv, f.flags)?;
         let (keys, argv) = args[3..].split_at(numkeys as usize);
         let callback: Function = fe.engine.lua.registry_value(&f.callback).map_err(|e| format!("ERR {e}"))?;
-        let args = ScriptArgs { command: args, keys, argv, as_globals: false };
+        let args = ScriptArgs { command: args, started, keys, argv, as_globals: false };
         RUNNING_COUNTS.set((fe.libs.libs.len(), fe.libs.by_function.len()));
         run_script(&fe.engine, callback, &f.name, srv, client, args, ro || no_writes).map_err(|e| format!("ERR {e}"))
     })

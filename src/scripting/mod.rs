@@ -45,8 +45,8 @@ const BOOTSTRAP: &str = r#"
 local G = _G
 local tbl = table
 local dbg = debug
-local rawget, rawset, error, type, tostring, setmetatable, xpcall =
-      rawget, rawset, error, type, tostring, setmetatable, xpcall
+local rawget, rawset, error, type, tostring, setmetatable, xpcall, setfenv =
+      rawget, rawset, error, type, tostring, setmetatable, xpcall, setfenv
 local impl = ...
 
 -- Redis's __redis__err__handler: string errors become {err='ERR ...'},
@@ -79,7 +79,6 @@ end
 local fill_args = impl.fill_args
 local function run(f, args, as_globals)
   rawset(impl, 'pending', nil)
-  rawset(impl, 'killed', nil)
   local keys, argv = fill_args(args)
   if as_globals then
     rawset(G, 'KEYS', keys)
@@ -92,6 +91,11 @@ end
 local function readonly()
   error('Attempt to modify a readonly table', 2)
 end
+
+-- The environment scripts see (filled in at the end): its reads go
+-- straight to the globals, a table __index and no call; writes fail.
+local env_mt = {__newindex = readonly, __metatable = false}
+local env = setmetatable({}, env_mt)
 
 -- Read-only views of library tables (Redis 7 marks them read-only): the
 -- proxy -> table map lets rawset, setmetatable and table.insert refuse
@@ -171,9 +175,14 @@ end
 local function binary_error(name)
   return nil, chunkid(name) .. ":1: unexpected symbol near 'char(27)'"
 end
+-- Code they load sees the scripts' environment, not the real globals.
+local function in_env(f, ...)
+  if f then setfenv(f, env) end
+  return f, ...
+end
 G.loadstring = function(s, name)
   if type(s) == 'string' and s:byte(1) == 27 then return binary_error(type(name) == 'string' and name or s) end
-  return orig_loadstring(s, name)
+  return in_env(orig_loadstring(s, name))
 end
 G.load = function(...)
   local f, name = ...
@@ -191,7 +200,7 @@ G.load = function(...)
   local code = tbl.concat(parts)
   name = type(name) == 'string' and name or '=(load)'
   if code:byte(1) == 27 then return binary_error(name) end
-  return orig_loadstring(code, name)
+  return in_env(orig_loadstring(code, name))
 end
 -- The sandbox's own functions are C functions in Redis: not dumpable.
 -- (Being Lua here, a tail call to them loses the caller's position in
@@ -257,47 +266,22 @@ local load_redis = {
   log = redis.log, REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
 }
-local function strict_ro(t)
-  return setmetatable({}, {
-    __index = function(_, k)
-      local v = rawget(t, k)
-      if v == nil then
-        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-      end
-      return v
-    end,
-    __newindex = readonly,
-    __metatable = false,
-  })
+-- Reads of missing globals fail: the globals' own __index (and
+-- load_globals' and load_redis'), reached only for a missing one. In the
+-- functions' interpreter, while a library loads (impl.set_loading), the
+-- environment reads load_globals instead.
+local function missing(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end
-local load_globals = {redis = strict_ro(load_redis)}
+local load_globals = {redis = ro(setmetatable(load_redis, {__index = missing}))}
 load_globals.server = load_globals.redis
 
--- The environment scripts see: reads of missing globals and all writes
--- fail. In the functions' interpreter, while a library loads
--- (impl.loading), only load_globals; EVAL's skips that check.
-local function missing(k)
-  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
-end
-local index
+setmetatable(load_globals, {__index = missing})
+setmetatable(G, {__index = missing})
+env_mt.__index = G
 if impl.functions then
-  index = function(_, k)
-    local v = rawget(rawget(impl, 'loading') and load_globals or G, k)
-    if v == nil then missing(k) end
-    return v
-  end
-else
-  index = function(_, k)
-    local v = rawget(G, k)
-    if v == nil then missing(k) end
-    return v
-  end
+  impl.set_loading = function(on) env_mt.__index = on and load_globals or G end
 end
-local env = setmetatable({}, {
-  __index = index,
-  __newindex = readonly,
-  __metatable = false,
-})
 G._G = env
 protected[env] = G
 return impl, run, env, redis, load_redis
@@ -358,7 +342,7 @@ pub struct Engine {
     env: RegistryKey,
     /// The `redis` table of FUNCTION LOAD's code (see `functions`).
     load_redis: RegistryKey,
-    scripts: HashMap<String, Script>,
+    scripts: HashMap<String, Script, crate::util::FnvBuildHasher>,
 }
 
 /// What a running script's `redis.call` needs: the server and the client;
@@ -461,8 +445,7 @@ struct Budget {
 }
 
 impl Budget {
-    fn new(limit: Duration, kind: ScriptKind, loading: bool) -> Budget {
-        let started = Instant::now();
+    fn new(started: Instant, limit: Duration, kind: ScriptKind, loading: bool) -> Budget {
         Budget { started, deadline: started + limit, kind, wrote: false, loading, timed_out: false, killed: false }
     }
 }
@@ -623,7 +606,7 @@ impl Engine {
                 lua.create_registry_value(load_redis)?,
             )
         };
-        Ok(Engine { lua, impl_tbl, run, env, load_redis, scripts: HashMap::new() })
+        Ok(Engine { lua, impl_tbl, run, env, load_redis, scripts: HashMap::default() })
     }
 
     /// Compiles `body` and caches it under its SHA1 (hex).
@@ -745,6 +728,8 @@ pub(crate) fn run(srv: &mut Server, client: &mut Client, sha: &str, args: Script
 pub(crate) struct ScriptArgs<'a> {
     /// The whole command (EVAL ..., FCALL ...).
     pub command: &'a [Bytes],
+    /// When that command started: the script's time budget counts from it.
+    pub started: Instant,
     pub keys: &'a [Bytes],
     pub argv: &'a [Bytes],
     pub as_globals: bool,
@@ -792,7 +777,8 @@ pub(crate) fn run_script(
     srv.begin_atomic_writes();
     let threshold = srv.config.busy_reply_threshold;
     let kind = if args.as_globals { ScriptKind::Eval } else { ScriptKind::Function };
-    BUDGET.set((threshold > 0).then(|| Budget::new(Duration::from_millis(threshold as u64), kind, false)));
+    BUDGET
+        .set((threshold > 0).then(|| Budget::new(args.started, Duration::from_millis(threshold as u64), kind, false)));
     RESP.set(2);
     let mut state = RunState { srv, client, readonly, name, command: args.command };
     let ran: mlua::Result<(bool, LV)> = {
@@ -809,12 +795,17 @@ pub(crate) fn run_script(
             write_script_error(out, &value, name);
         }
     });
-    let timed_out = BUDGET.take().is_some_and(|b| b.timed_out);
+    let budget = BUDGET.take();
     let RunState { srv, client, .. } = state;
-    if timed_out {
+    if budget.is_some_and(|b| b.timed_out) {
         srv.busy = None;
         BUSY.set(None);
         crate::server::busy::finish(srv);
+    }
+    if budget.is_some_and(|b| b.killed) {
+        if let Ok(impl_tbl) = lua.named_registry_value::<Table>(IMPL) {
+            let _ = impl_tbl.raw_set("killed", LV::Nil);
+        }
     }
     client.out.resp = saved_resp;
     client.db = saved_db;
