@@ -311,7 +311,7 @@ macro_rules! cmd {
 }
 
 pub struct Table {
-    pub by_name: HashMap<&'static [u8], &'static CommandDef, crate::util::FnvBuildHasher>,
+    pub by_name: HashMap<&'static [u8], &'static CommandDef, crate::util::WordBuildHasher>,
     pub all: Vec<&'static CommandDef>,
 }
 

@@ -74,17 +74,16 @@ local function handler(err)
 end
 
 -- Runs f under the error handler with the request's keys and arguments,
--- which fill_args (Rust) builds from what `args` points to: the globals
--- KEYS and ARGV of a script, a function's two parameters.
+-- which fill_args (Rust) builds from what `args` points to: it sets the
+-- globals KEYS and ARGV of a script, returns a function's two parameters
+-- (and clears impl.pending).
 local fill_args = impl.fill_args
 local function run(f, args, as_globals)
-  rawset(impl, 'pending', nil)
-  local keys, argv = fill_args(args)
   if as_globals then
-    rawset(G, 'KEYS', keys)
-    rawset(G, 'ARGV', argv)
+    fill_args(args, impl)
     return xpcall(f, handler)
   end
+  local keys, argv = fill_args(args, impl)
   return xpcall(function() return f(keys, argv) end, handler)
 end
 
@@ -342,7 +341,7 @@ pub struct Engine {
     env: RegistryKey,
     /// The `redis` table of FUNCTION LOAD's code (see `functions`).
     load_redis: RegistryKey,
-    scripts: HashMap<String, Script, crate::util::FnvBuildHasher>,
+    scripts: HashMap<String, Script, crate::util::WordBuildHasher>,
 }
 
 /// What a running script's `redis.call` needs: the server and the client;
@@ -735,10 +734,12 @@ pub(crate) struct ScriptArgs<'a> {
     pub as_globals: bool,
 }
 
-/// `fill_args(p)`: the KEYS and ARGV tables of the `ScriptArgs` that the
-/// light userdata `p` points to, built with the C API (no Rust value and
-/// no registry reference per string). Only borrowed slices are live when
-/// a push raises a memory error.
+/// `fill_args(p, impl)`: clears `impl.pending` and builds the KEYS and
+/// ARGV tables of the `ScriptArgs` that the light userdata `p` points to,
+/// with the C API (no Rust value and no registry reference per string):
+/// set as the globals KEYS and ARGV for a script, returned for a
+/// function. Only borrowed slices are live when a push raises a memory
+/// error.
 unsafe extern "C-unwind" fn fill_args(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
     use mlua::ffi;
     let p = ffi::lua_touserdata(l, 1) as *const ScriptArgs;
@@ -746,14 +747,29 @@ unsafe extern "C-unwind" fn fill_args(l: *mut mlua::ffi::lua_State) -> std::ffi:
     // whole call; anything else (a script cannot reach this function)
     // gets no tables.
     let Some(args) = p.as_ref() else { return 0 };
-    for list in [args.keys, args.argv] {
+    if ffi::lua_type(l, 2) == ffi::LUA_TTABLE {
+        ffi::lua_pushstring_(l, c"pending".as_ptr());
+        ffi::lua_pushnil(l);
+        ffi::lua_rawset(l, 2);
+    }
+    for (list, name) in [(args.keys, c"KEYS"), (args.argv, c"ARGV")] {
+        if args.as_globals {
+            ffi::lua_pushstring_(l, name.as_ptr());
+        }
         ffi::lua_createtable(l, list.len().min(i32::MAX as usize) as std::ffi::c_int, 0);
         for (i, a) in list.iter().enumerate() {
             ffi::lua_pushlstring(l, a.as_ptr().cast(), a.len());
             ffi::lua_rawseti_(l, -2, (i + 1) as std::ffi::c_int);
         }
+        if args.as_globals {
+            ffi::lua_rawset(l, ffi::LUA_GLOBALSINDEX);
+        }
     }
-    2
+    if args.as_globals {
+        0
+    } else {
+        2
+    }
 }
 
 /// Runs `func` (a script body or a registered function) on `client`,
