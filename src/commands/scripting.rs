@@ -155,17 +155,10 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, readonly: bool) {
     };
     let (mut hex, loaded);
     let sha = if by_sha {
-        // Hex digits in either case; anything else matches no script.
         hex = [0u8; 40];
-        if args[1].len() != hex.len() {
-            return ctx.error(NOSCRIPT_MSG);
-        }
-        for (d, s) in hex.iter_mut().zip(args[1].iter()) {
-            *d = s.to_ascii_lowercase();
-        }
-        match std::str::from_utf8(&hex) {
-            Ok(sha) => sha,
-            Err(_) => return ctx.error(NOSCRIPT_MSG),
+        match scripting::digest_key(&args[1], &mut hex) {
+            Some(sha) => sha,
+            None => return ctx.error(NOSCRIPT_MSG),
         }
     } else {
         loaded = match scripting::load(&args[1]) {

@@ -662,9 +662,22 @@ pub fn load(body: &Bytes) -> Result<String, String> {
     with_engine(|e| e.load(body))?
 }
 
+/// A digest as the script cache keys it: lower case, in `buf`. Hex digits
+/// come in either case; anything not 40 bytes long names no script.
+pub fn digest_key<'a>(sha: &[u8], buf: &'a mut [u8; 40]) -> Option<&'a str> {
+    if sha.len() != buf.len() {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(sha) {
+        *d = s.to_ascii_lowercase();
+    }
+    std::str::from_utf8(buf).ok()
+}
+
 pub fn exists(sha: &[u8]) -> bool {
-    let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-    with_engine(|e| e.scripts.contains_key(&sha)).unwrap_or(false)
+    let mut buf = [0u8; 40];
+    let Some(sha) = digest_key(sha, &mut buf) else { return false };
+    with_engine(|e| e.scripts.contains_key(sha)).unwrap_or(false)
 }
 
 /// For INFO: the cached scripts and the bytes of the EVAL interpreter's
