@@ -178,6 +178,15 @@ fn memory_bombs_and_redis_crashers_end_with_an_error() {
         eval(&mut c, "error(setmetatable({}, {__tostring = function() return 'x' end}))"),
         Resp::Error("ERR unknown error script: cd99b8b0719d390506f2ab55494cd1f5eb5d122a, on @user_script:1.".into())
     );
+    // A table that holds itself twice: cmsgpack repeats it down to its
+    // nesting limit, 2^16 copies of the string (Redis packs all 9 GB).
+    assert_eq!(
+        eval(&mut c, "local t = {} t[1] = t t.x = t t.s = string.rep('x', 70000) return #cmsgpack.pack(t)"),
+        Resp::Error(
+            "ERR user_script:1: not enough memory script: fb1e5cc523984c6e44a05571dafad5b6fe219ee4, on @user_script:1."
+                .into()
+        )
+    );
     // bit.tohex with the one count whose negation overflows (fixed in 7.0.16).
     assert_eq!(eval(&mut c, "return bit.tohex(65535, -2147483648)"), Resp::bulk("0000FFFF"));
     // cjson.encode_number_precision and the nesting limits stay bounded.

@@ -113,8 +113,15 @@ unsafe fn is_array(l: *mut lua_State) -> bool {
     max == count
 }
 
-/// Encodes the value on top and pops it.
+/// Encodes the value on top and pops it. The output is bounded like the
+/// script's own memory: a table that holds itself repeats its contents
+/// at every level down to the nesting limit, 2^16 times over for two
+/// self-references.
 unsafe fn encode(l: *mut lua_State, buf: &mut Vec<u8>, level: usize) {
+    if buf.len() > super::LUA_MEMORY_LIMIT {
+        *buf = Vec::new();
+        error(l, "not enough memory".into());
+    }
     let mut t = ffi::lua_type(l, -1);
     if t == ffi::LUA_TTABLE && level == MAX_NESTING {
         t = ffi::LUA_TNIL;

@@ -289,7 +289,7 @@ return impl, run, env, redis, load_redis
 /// Named registry slot of the bootstrap's `impl` table.
 const IMPL: &str = "oxkey_impl";
 
-const LUA_MEMORY_LIMIT: usize = 1 << 30;
+pub(crate) const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
 struct Script {
     func: RegistryKey,
