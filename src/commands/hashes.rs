@@ -7,7 +7,7 @@ use rand::Rng;
 
 use super::scan::{self, Target};
 use super::sets::{guard_rand_reply, parse_rand_count, rand_reply_fits, remove_members, resp_bulk_len, WRONGTYPE};
-use super::{acl, elements, flags::*, keys, CommandDef, Ctx};
+use super::{acl, elements, flags::*, keys, parts, CommandDef, Ctx, Found};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Db, Obj, Value};
@@ -233,35 +233,12 @@ fn limits_for(config: &Config, h: &Hash) -> PackLimits {
     }
 }
 
-/// A key looked up as a hash.
-enum Found<T> {
-    Missing,
-    WrongType,
-    Hash(T),
-}
-
-/// Looks `key` up for a read command, counting the keyspace hit or miss
-/// as Redis's `lookupKeyRead` does.
+/// Looks `key` up as a hash for a read command.
 fn read<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8]) -> Found<&'a Hash> {
-    match db.get(key) {
-        None => {
-            stats.keyspace_misses += 1;
-            Found::Missing
-        }
-        Some(o) => {
-            stats.keyspace_hits += 1;
-            match &o.val {
-                Value::Hash(h) => Found::Hash(h),
-                _ => Found::WrongType,
-            }
-        }
-    }
-}
-
-/// The db, the stats and the reply buffer of a command, borrowed apart.
-fn parts<'a>(ctx: &'a mut Ctx) -> (&'a mut Db, &'a mut Stats, &'a mut Out) {
-    let srv = &mut *ctx.srv;
-    (&mut srv.dbs[ctx.client.db], &mut srv.stats, &mut ctx.client.out)
+    super::read_as(db, stats, key, |v| match v {
+        Value::Hash(h) => Some(h),
+        _ => None,
+    })
 }
 
 /// The configuration, the db and the reply buffer, borrowed apart.
@@ -346,7 +323,7 @@ fn hget(ctx: &mut Ctx, args: &[Bytes]) {
     match read(db, stats, &args[1]) {
         Found::Missing => out.null(),
         Found::WrongType => out.error(WRONGTYPE),
-        Found::Hash(h) => match h.get_entry(&args[2]) {
+        Found::Is(h) => match h.get_entry(&args[2]) {
             Some(v) => write_entry(out, v),
             None => out.null(),
         },
@@ -358,7 +335,7 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) {
     let h = match read(db, stats, &args[1]) {
         Found::WrongType => return out.error(WRONGTYPE),
         Found::Missing => None,
-        Found::Hash(h) => Some(h),
+        Found::Is(h) => Some(h),
     };
     out.array(args.len() - 2);
     for f in &args[2..] {
@@ -375,7 +352,7 @@ fn getall(ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) {
     let h = match read(db, stats, key) {
         Found::WrongType => return out.error(WRONGTYPE),
         Found::Missing => None,
-        Found::Hash(h) => Some(h),
+        Found::Is(h) => Some(h),
     };
     let len = h.map_or(0, |h| h.len());
     if fields && values {
@@ -417,7 +394,7 @@ fn hlen(ctx: &mut Ctx, args: &[Bytes]) {
     match read(db, stats, &args[1]) {
         Found::Missing => out.int(0),
         Found::WrongType => out.error(WRONGTYPE),
-        Found::Hash(h) => out.int(h.len() as i64),
+        Found::Is(h) => out.int(h.len() as i64),
     }
 }
 
@@ -426,7 +403,7 @@ fn hexists(ctx: &mut Ctx, args: &[Bytes]) {
     match read(db, stats, &args[1]) {
         Found::Missing => out.int(0),
         Found::WrongType => out.error(WRONGTYPE),
-        Found::Hash(h) => out.int(h.contains(&args[2]) as i64),
+        Found::Is(h) => out.int(h.contains(&args[2]) as i64),
     }
 }
 
@@ -435,7 +412,7 @@ fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) {
     match read(db, stats, &args[1]) {
         Found::Missing => out.int(0),
         Found::WrongType => out.error(WRONGTYPE),
-        Found::Hash(h) => out.int(h.get_entry(&args[2]).map_or(0, |v| entry_len(&v)) as i64),
+        Found::Is(h) => out.int(h.get_entry(&args[2]).map_or(0, |v| entry_len(&v)) as i64),
     }
 }
 
@@ -508,7 +485,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) {
         match read(db, stats, &args[1]) {
             Found::Missing => out.null(),
             Found::WrongType => out.error(WRONGTYPE),
-            Found::Hash(h) => match h.random_pair(rng) {
+            Found::Is(h) => match h.random_pair(rng) {
                 Some((f, _)) => write_entry(out, f),
                 None => out.null(),
             },
@@ -530,7 +507,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) {
     let h = match read(db, stats, &args[1]) {
         Found::Missing => return out.array(0),
         Found::WrongType => return out.error(WRONGTYPE),
-        Found::Hash(h) => h,
+        Found::Is(h) => h,
     };
     let n = count.unsigned_abs();
     if n == 0 {
@@ -601,7 +578,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) {
     let h = match read(db, stats, &args[1]) {
         Found::Missing => return scan::empty_reply(out),
         Found::WrongType => return out.error(WRONGTYPE),
-        Found::Hash(h) => h,
+        Found::Is(h) => h,
     };
     let Some(opts) = scan::parse_opts(out, args, 3, Target::Hash) else { return };
     let mut items = scan::Items::new(out.resp);

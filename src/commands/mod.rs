@@ -328,6 +328,42 @@ impl Table {
     }
 }
 
+/// A key looked up as one type.
+pub(crate) enum Found<T> {
+    Missing,
+    WrongType,
+    Is(T),
+}
+
+/// Looks `key` up for a read command, counting the keyspace hit or miss
+/// as Redis's `lookupKeyRead` does; `pick` takes the value if it has the
+/// wanted type.
+pub(crate) fn read_as<'a, T>(
+    db: &'a mut crate::db::Db,
+    stats: &mut crate::executor::Stats,
+    key: &[u8],
+    pick: impl FnOnce(&'a crate::db::value::Value) -> Option<T>,
+) -> Found<T> {
+    match db.get(key) {
+        None => {
+            stats.keyspace_misses += 1;
+            Found::Missing
+        }
+        Some(o) => {
+            stats.keyspace_hits += 1;
+            pick(&o.val).map_or(Found::WrongType, Found::Is)
+        }
+    }
+}
+
+/// The db, the stats and the reply buffer of a command, borrowed apart.
+pub(crate) fn parts<'a>(
+    ctx: &'a mut crate::executor::Ctx,
+) -> (&'a mut crate::db::Db, &'a mut crate::executor::Stats, &'a mut crate::protocol::Out) {
+    let srv = &mut *ctx.srv;
+    (&mut srv.dbs[ctx.client.db], &mut srv.stats, &mut ctx.client.out)
+}
+
 static FAMILIES: &[&[CommandDef]] = &[
     bitmaps::COMMANDS,
     config::COMMANDS,

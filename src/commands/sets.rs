@@ -11,7 +11,7 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::scan::{self, Target};
-use super::{acl, elements, flags::*, keys, numkeys, CommandDef, Ctx};
+use super::{acl, elements, flags::*, keys, numkeys, parts, CommandDef, Ctx, Found};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Db, Obj, Value};
@@ -307,35 +307,12 @@ pub fn guard_rand_reply(out: &mut Out, start: usize) -> bool {
 
 // ---- Lookups ----
 
-/// A key looked up as a set.
-enum Found<T> {
-    Missing,
-    WrongType,
-    Set(T),
-}
-
-/// Looks `key` up for a read command, counting the keyspace hit or miss
-/// as Redis's `lookupKeyRead` does.
+/// Looks `key` up as a set for a read command.
 fn read<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8]) -> Found<&'a Set> {
-    match db.get(key) {
-        None => {
-            stats.keyspace_misses += 1;
-            Found::Missing
-        }
-        Some(o) => {
-            stats.keyspace_hits += 1;
-            match &o.val {
-                Value::Set(s) => Found::Set(s),
-                _ => Found::WrongType,
-            }
-        }
-    }
-}
-
-/// The db, the stats and the reply buffer of a command, borrowed apart.
-fn parts<'a>(ctx: &'a mut Ctx) -> (&'a mut Db, &'a mut Stats, &'a mut Out) {
-    let srv = &mut *ctx.srv;
-    (&mut srv.dbs[ctx.client.db], &mut srv.stats, &mut ctx.client.out)
+    super::read_as(db, stats, key, |v| match v {
+        Value::Set(s) => Some(&**s),
+        _ => None,
+    })
 }
 
 /// Reads every key of a multi-key command as a set: None for a missing
@@ -463,7 +440,7 @@ fn sismember(ctx: &mut Ctx, args: &[Bytes]) {
     match read(db, stats, &args[1]) {
         Found::Missing => out.int(0),
         Found::WrongType => out.error(WRONGTYPE),
-        Found::Set(s) => out.int(s.contains(&args[2]) as i64),
+        Found::Is(s) => out.int(s.contains(&args[2]) as i64),
     }
 }
 
@@ -472,7 +449,7 @@ fn smismember(ctx: &mut Ctx, args: &[Bytes]) {
     let s = match read(db, stats, &args[1]) {
         Found::WrongType => return out.error(WRONGTYPE),
         Found::Missing => None,
-        Found::Set(s) => Some(s),
+        Found::Is(s) => Some(s),
     };
     out.array(args.len() - 2);
     for m in &args[2..] {
@@ -485,7 +462,7 @@ fn scard(ctx: &mut Ctx, args: &[Bytes]) {
     match read(db, stats, &args[1]) {
         Found::Missing => out.int(0),
         Found::WrongType => out.error(WRONGTYPE),
-        Found::Set(s) => out.int(s.len() as i64),
+        Found::Is(s) => out.int(s.len() as i64),
     }
 }
 
@@ -494,7 +471,7 @@ fn smembers(ctx: &mut Ctx, args: &[Bytes]) {
     match read(db, stats, &args[1]) {
         Found::Missing => out.set(0),
         Found::WrongType => out.error(WRONGTYPE),
-        Found::Set(s) => {
+        Found::Is(s) => {
             out.set(s.len());
             for e in s.iter() {
                 write_entry(out, e);
@@ -522,7 +499,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) {
         Found::Missing if count.is_none() => return out.null(),
         Found::Missing => return out.array(0),
         Found::WrongType => return out.error(WRONGTYPE),
-        Found::Set(s) => s,
+        Found::Is(s) => s,
     };
     let Some(count) = count else {
         return match s.random_entry(rng) {
@@ -921,7 +898,7 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) {
     let s = match read(db, stats, &args[1]) {
         Found::Missing => return scan::empty_reply(out),
         Found::WrongType => return out.error(WRONGTYPE),
-        Found::Set(s) => s,
+        Found::Is(s) => s,
     };
     let Some(opts) = scan::parse_opts(out, args, 3, Target::Set) else { return };
     let mut items = scan::Items::new(out.resp);
