@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{RawConn, Resp, TestServer};
+use common::{err, RawConn, Resp, TestServer};
 
 const EVAL_BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 const FUNCTION_BUSY: &str = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
@@ -47,10 +47,6 @@ impl Drop for Dir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn err(msg: &str) -> Resp {
-    Resp::Error(msg.into())
 }
 
 /// Sends a script (or function call) that will run long, and waits, from

@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, ErrorKind};
 use std::time::{Duration, Instant};
 
-use common::{RawConn, Resp, TestServer};
+use common::{err, RawConn, Resp, TestServer};
 
 /// Starts the I/O-thread mode (connections on other threads than the
 /// executor's).
@@ -28,10 +28,6 @@ macro_rules! in_both_modes {
             }
         }
     )*};
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
 }
 
 fn text(r: Resp) -> String {

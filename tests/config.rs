@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, server_binary, RawConn, Resp};
+use common::{bulk, err, free_port, server_binary, RawConn, Resp};
 
 /// A directory removed when the test ends.
 struct TempDir(PathBuf);
@@ -144,14 +144,6 @@ fn run_to_exit(cwd: &TempDir, args: &[&str], stdin: Option<&str>) -> (ExitStatus
     child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read stdout");
     child.stderr.take().expect("stderr").read_to_string(&mut err).expect("read stderr");
     (status, out, err)
-}
-
-fn bulk(s: &str) -> Resp {
-    Resp::bulk(s)
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
 }
 
 /// CONFIG GET of one parameter's value.

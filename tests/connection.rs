@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{RawConn, Resp, TestServer};
+use common::{err, RawConn, Resp, TestServer};
 
 /// Starts the I/O-thread mode (connections on other threads than the
 /// executor's).
@@ -27,10 +27,6 @@ macro_rules! in_both_modes {
             }
         }
     )*};
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
 }
 
 fn simple(s: &str) -> Resp {

@@ -9,14 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{RawConn, Resp, TestServer};
+use common::{err, RawConn, Resp, TestServer};
 
 fn int(v: i64) -> Resp {
     Resp::Int(v)
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
 }
 
 fn now_ms() -> i64 {

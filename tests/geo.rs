@@ -8,12 +8,8 @@
 mod common;
 mod reference;
 
-use common::{RawConn, Resp, TestServer};
+use common::{bulk, RawConn, Resp, TestServer};
 use reference::{require_redis, RedisServer};
-
-fn bulk(s: &str) -> Resp {
-    Resp::bulk(s)
-}
 
 fn arr(items: Vec<Resp>) -> Resp {
     Resp::Array(Some(items))

@@ -9,32 +9,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use common::{RawConn, Resp, TestServer};
-
-fn bulk(s: &str) -> Resp {
-    Resp::bulk(s)
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
-}
-
-fn bulks(items: &[&str]) -> Resp {
-    Resp::Array(Some(items.iter().map(|s| bulk(s)).collect()))
-}
-
-fn steps(c: &mut RawConn, steps: &[(&[&str], Resp)]) {
-    for (args, want) in steps {
-        assert_eq!(&c.cmd(args), want, "{args:?}");
-    }
-}
-
-fn encoding(c: &mut RawConn, key: &str) -> String {
-    match c.cmd(&["OBJECT", "ENCODING", key]) {
-        Resp::Bulk(Some(b)) => String::from_utf8(b).unwrap(),
-        other => panic!("OBJECT ENCODING {key}: {other:?}"),
-    }
-}
+use common::{bulk, bulks, encoding, err, steps, RawConn, Resp, TestServer};
 
 fn text(r: &Resp) -> String {
     match r {

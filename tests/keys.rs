@@ -9,14 +9,10 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{RawConn, Resp, TestServer};
+use common::{err, RawConn, Resp, TestServer};
 
 fn int(v: i64) -> Resp {
     Resp::Int(v)
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
 }
 
 /// The elements of an array of bulk strings, sorted.

@@ -3,13 +3,9 @@
 
 mod common;
 
-use common::{Resp, TestServer};
+use common::{err, Resp, TestServer};
 
 const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
-}
 
 fn info_fields(c: &mut common::RawConn, section: &str) -> std::collections::HashMap<String, String> {
     let Resp::Bulk(Some(text)) = c.cmd(&["INFO", section]) else { panic!("INFO reply") };

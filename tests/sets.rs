@@ -9,33 +9,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{RawConn, Resp, TestServer};
-
-fn bulk(s: &str) -> Resp {
-    Resp::bulk(s)
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
-}
-
-fn bulks(items: &[&str]) -> Resp {
-    Resp::Array(Some(items.iter().map(|s| bulk(s)).collect()))
-}
-
-/// Runs each command and checks its reply.
-fn steps(c: &mut RawConn, steps: &[(&[&str], Resp)]) {
-    for (args, want) in steps {
-        assert_eq!(&c.cmd(args), want, "{args:?}");
-    }
-}
-
-fn encoding(c: &mut RawConn, key: &str) -> String {
-    match c.cmd(&["OBJECT", "ENCODING", key]) {
-        Resp::Bulk(Some(b)) => String::from_utf8(b).unwrap(),
-        other => panic!("OBJECT ENCODING {key}: {other:?}"),
-    }
-}
+use common::{bulk, bulks, encoding, err, steps, RawConn, Resp, TestServer};
 
 /// The members of an array reply, as strings.
 fn members(r: Resp) -> Vec<String> {

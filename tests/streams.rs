@@ -9,18 +9,10 @@
 mod common;
 mod reference;
 
-use common::{RawConn, Resp, TestServer};
+use common::{bulk, err, RawConn, Resp, TestServer};
 
 fn int(v: i64) -> Resp {
     Resp::Int(v)
-}
-
-fn bulk(s: &str) -> Resp {
-    Resp::bulk(s)
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
 }
 
 fn arr(items: Vec<Resp>) -> Resp {

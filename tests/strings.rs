@@ -6,15 +6,7 @@
 
 mod common;
 
-use common::{RawConn, Resp, TestServer};
-
-fn bulk(s: &str) -> Resp {
-    Resp::bulk(s)
-}
-
-fn err(s: &str) -> Resp {
-    Resp::Error(s.into())
-}
+use common::{bulk, err, RawConn, Resp, TestServer};
 
 fn cmd(c: &mut RawConn, args: &[&str]) -> Resp {
     c.cmd(args)

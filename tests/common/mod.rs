@@ -238,6 +238,33 @@ impl RawConn {
     }
 }
 
+pub fn bulk(s: &str) -> Resp {
+    Resp::bulk(s)
+}
+
+pub fn err(s: &str) -> Resp {
+    Resp::Error(s.into())
+}
+
+pub fn bulks(items: &[&str]) -> Resp {
+    Resp::Array(Some(items.iter().map(|s| bulk(s)).collect()))
+}
+
+/// Runs each command and checks its reply.
+pub fn steps(c: &mut RawConn, steps: &[(&[&str], Resp)]) {
+    for (args, want) in steps {
+        assert_eq!(&c.cmd(args), want, "{args:?}");
+    }
+}
+
+/// OBJECT ENCODING of `key`.
+pub fn encoding(c: &mut RawConn, key: &str) -> String {
+    match c.cmd(&["OBJECT", "ENCODING", key]) {
+        Resp::Bulk(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("OBJECT ENCODING {key}: {other:?}"),
+    }
+}
+
 pub fn encode_cmd(args: &[&[u8]]) -> Vec<u8> {
     let mut v = format!("*{}\r\n", args.len()).into_bytes();
     for a in args {
