@@ -847,7 +847,12 @@ fn a_monitor_that_never_reads_is_closed_at_the_normal_limit() {
 /// CONFIG GET maxclients, CONFIG SET maxclients 500 (more than the limit
 /// allows) and CONFIG GET maxclients again.
 fn maxclients_under_low_ulimit(binary: &str, port: u16) -> Vec<String> {
-    let script = format!("ulimit -n 100 && exec {binary} --port {port} --bind 127.0.0.1 --save ''");
+    // In a directory of its own: a dump.rdb in the working directory is
+    // not this test's to load.
+    let dir = std::env::temp_dir().join(format!("oxkey-ulimit-{port}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let script =
+        format!("ulimit -n 100 && exec {binary} --port {port} --bind 127.0.0.1 --save '' --dir '{}'", dir.display());
     let mut child =
         Command::new("sh").args(["-c", &script]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("sh");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -867,6 +872,7 @@ fn maxclients_under_low_ulimit(binary: &str, port: u16) -> Vec<String> {
     }
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
     replies
 }
 

@@ -184,7 +184,6 @@ pub fn publish(srv: &mut Server, mut caller: Option<&mut Client>, channel: &[u8]
     let mut receivers = 0;
     let mut over_limit = Vec::new();
     let limits = srv.config.obuf_limits;
-    let now_s = now_ms() / 1000;
     let Server { pubsub, clients, .. } = srv;
     let mut deliver = |id: u64, write: &dyn Fn(&mut Client)| {
         receivers += 1;
@@ -200,10 +199,10 @@ pub fn publish(srv: &mut Server, mut caller: Option<&mut Client>, channel: &[u8]
         if is_caller {
             return;
         }
-        if client.output_limit_reached(&limits, now_s) {
+        if client.output_limit_reached(&limits, || now_ms() / 1000) {
             over_limit.push(id);
         } else {
-            client.wake();
+            client.wake_for_message();
         }
     };
     if let Some(ids) = pubsub.channels.get(channel) {
@@ -238,7 +237,6 @@ pub fn publish(srv: &mut Server, mut caller: Option<&mut Client>, channel: &[u8]
 fn publish_shard(srv: &mut Server, caller: &mut Client, channel: &[u8], message: &[u8]) -> usize {
     let Some(ids) = srv.pubsub.shard.get(channel) else { return 0 };
     let limits = srv.config.obuf_limits;
-    let now_s = now_ms() / 1000;
     let mut over_limit = Vec::new();
     let caller_id = caller.id;
     for &id in ids {
@@ -257,10 +255,10 @@ fn publish_shard(srv: &mut Server, caller: &mut Client, channel: &[u8], message:
         if id == caller_id {
             continue;
         }
-        if client.output_limit_reached(&limits, now_s) {
+        if client.output_limit_reached(&limits, || now_ms() / 1000) {
             over_limit.push(id);
         } else {
-            client.wake();
+            client.wake_for_message();
         }
     }
     let n = ids.len();

@@ -1030,7 +1030,7 @@ fn feed_monitors(srv: &mut Server, client: &mut Client, args: &[Bytes], redacted
                 m.out.raw(&line);
                 // A monitor that does not read is closed at its (normal
                 // class) output limit, as Redis's addReply would.
-                if id != caller && m.output_limit_reached(&limits, now_s) {
+                if id != caller && m.output_limit_reached(&limits, || now_s) {
                     over_limit.push(m.id);
                 } else {
                     m.wake();

@@ -206,6 +206,9 @@ pub struct Client {
     pub wire: Arc<Wire>,
     /// Connected through the unix socket (flag `U`).
     pub unix: bool,
+    /// A pub/sub message woke the connection task since it last took
+    /// `out` (see `wake_for_message`).
+    pub message_woken: bool,
     /// When the output went over its class's soft limit (unix seconds, 0 =
     /// it is not over), as Redis's `obuf_soft_limit_reached_time`.
     pub obuf_soft_since_s: i64,
@@ -244,6 +247,7 @@ impl Client {
             qbuf_free: 0,
             input_idle: true,
             busy_input: None,
+            message_woken: false,
             reply_peak: 0,
             held: VecDeque::new(),
             outlet: Outlet::Local(Rc::new(Notify::new())),
@@ -260,6 +264,20 @@ impl Client {
     }
 
     /// Has the connection task write what is in `out`.
+    /// `wake` for a pub/sub message just pushed: a task on this thread
+    /// that a message already woke, and that has not taken its output
+    /// since (`message_woken`), takes this one with it.
+    pub fn wake_for_message(&mut self) {
+        if let Outlet::Local(notify) = &self.outlet {
+            if !self.message_woken {
+                self.message_woken = true;
+                notify.notify_one();
+            }
+            return;
+        }
+        self.wake();
+    }
+
     pub fn wake(&mut self) {
         match &self.outlet {
             Outlet::Local(notify) => notify.notify_one(),
@@ -336,7 +354,7 @@ impl Client {
     /// Redis's `checkClientOutputBufferLimits`: over the hard limit, or
     /// over the soft one for more than its seconds (`now_s` in unix
     /// seconds); remembers when the soft limit was first passed.
-    pub fn output_limit_reached(&mut self, limits: &[ObufLimit; 3], now_s: i64) -> bool {
+    pub fn output_limit_reached(&mut self, limits: &[ObufLimit; 3], now_s: impl FnOnce() -> i64) -> bool {
         let limit = match self.kind() {
             ClientType::Replica => limits[1],
             ClientType::PubSub => limits[2],
@@ -349,6 +367,7 @@ impl Client {
         let hard = limit.hard > 0 && used >= limit.hard;
         let mut soft = limit.soft > 0 && used >= limit.soft;
         if soft {
+            let now_s = now_s();
             if self.obuf_soft_since_s == 0 {
                 self.obuf_soft_since_s = now_s;
                 soft = false;

@@ -264,7 +264,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
 /// just went over its output buffer limit, and if so kills it (its
 /// pending output is dropped) and counts it.
 pub fn close_on_output_limit(srv: &mut Server, mut client: Box<Client>, now_s: i64) -> Option<Box<Client>> {
-    if !client.output_limit_reached(&srv.config.obuf_limits, now_s) {
+    if !client.output_limit_reached(&srv.config.obuf_limits, || now_s) {
         return Some(client);
     }
     let mut info = String::new();
@@ -335,6 +335,7 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
     client.qbuf_free = conn.rbuf.capacity() - conn.rbuf.len();
     client.input_idle = conn.rbuf.is_empty() && !conn.decoder.in_progress();
     std::mem::swap(&mut conn.wbuf, &mut client.out.buf);
+    client.message_woken = false;
     client.reply_peak = conn.wbuf.len();
     srv.stats.net_output_bytes += conn.wbuf.len() as u64;
     let close = client.close_after_reply;
