@@ -114,6 +114,21 @@ fn encode(e: &Enc, out: &mut Vec<u8>) -> usize {
     out.len() - start
 }
 
+/// What `encode` writes for `e`, in bytes.
+fn encoded_size(e: &Enc) -> usize {
+    match *e {
+        Enc::Int(v) if (0..=127).contains(&v) => 1,
+        Enc::Int(v) if (-4096..=4095).contains(&v) => 2,
+        Enc::Int(v) if (-32768..=32767).contains(&v) => 3,
+        Enc::Int(v) if (-8_388_608..=8_388_607).contains(&v) => 4,
+        Enc::Int(v) if (i32::MIN as i64..=i32::MAX as i64).contains(&v) => 5,
+        Enc::Int(_) => 9,
+        Enc::Str(s) if s.len() < 64 => 1 + s.len(),
+        Enc::Str(s) if s.len() < 4096 => 2 + s.len(),
+        Enc::Str(s) => 5 + s.len(),
+    }
+}
+
 fn backlen_size(l: usize) -> usize {
     match l {
         0..=127 => 1,
@@ -355,12 +370,19 @@ impl Listpack {
     pub fn insert(&mut self, pos: Option<usize>, v: &[u8]) {
         let at = pos.unwrap_or(self.buf.len() - 1);
         let count = self.len();
-        let e = encode_entry(v);
+        let e = classify(v);
+        let l = encoded_size(&e);
+        let size = l + backlen_size(l);
         // Grow by exactly the entry, as Redis reallocs a listpack: doubling
-        // would leave up to half of every small collection unused.
+        // would leave up to half of every small collection unused. The
+        // entry is written at the end and rotated into place: for a push
+        // at the back only the EOF byte moves.
         self.edit(|buf| {
-            buf.reserve_exact(e.len());
-            buf.splice(at..at, e);
+            buf.reserve_exact(size);
+            let written = encode(&e, buf);
+            debug_assert_eq!(written, l);
+            encode_backlen(l, buf);
+            buf[at..].rotate_right(size);
         });
         self.set_header(count + 1);
     }
