@@ -16,6 +16,7 @@
 //! executor's inbox that is drained here.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::io::{ErrorKind, Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
@@ -59,7 +60,7 @@ struct Io {
     mode: Mode,
     /// Connections on this thread served since the script passed the
     /// threshold: their tasks are woken when it ends.
-    served: Vec<u64>,
+    served: HashSet<u64>,
     /// Messages from I/O threads that wait for the script's end.
     deferred: Vec<ToExecutor>,
     /// When the last pass ran (None: none during this script yet).
@@ -73,7 +74,7 @@ thread_local! {
 /// Records, at start-up, what `serve` needs to reach the clients.
 pub fn register(listeners: Vec<Listener>, mode: Mode) {
     IO.with_borrow_mut(|io| {
-        *io = Some(Io { listeners, mode, served: Vec::new(), deferred: Vec::new(), last_pass: None })
+        *io = Some(Io { listeners, mode, served: HashSet::new(), deferred: Vec::new(), last_pass: None })
     });
 }
 
@@ -101,9 +102,7 @@ pub fn serve(srv: &mut Server) {
             Mode::Local(_) => {
                 let ids: Vec<u64> = srv.clients.values().filter(|c| servable(c)).map(|c| c.id).collect();
                 for id in ids {
-                    if !io.served.contains(&id) {
-                        io.served.push(id);
-                    }
+                    io.served.insert(id);
                     serve_local(srv, id);
                 }
             }
@@ -128,7 +127,7 @@ pub fn serve(srv: &mut Server) {
 /// take over what was left for them.
 pub fn finish(srv: &mut Server) {
     let served = IO.with_borrow_mut(|io| {
-        let Some(io) = io else { return Vec::new() };
+        let Some(io) = io else { return HashSet::new() };
         io.last_pass = None;
         std::mem::take(&mut io.served)
     });
