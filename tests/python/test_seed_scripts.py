@@ -103,3 +103,25 @@ def test_errors_reach_the_client(v):
     with pytest.raises((valkey.ResponseError, redis.ResponseError)) as e:
         v.evalsha("ffffffffffffffffffffffffffffffffffffffff", 0)
     assert "No matching script" in str(e.value)
+
+
+def test_lock(v):
+    # The client's Lock acquires with SET NX PX and releases, extends and
+    # reacquires with Lua scripts that check the token.
+    lock = v.lock("resource", timeout=10)
+    assert lock.acquire(blocking=False) is True
+    assert lock.locked() is True and lock.owned() is True
+    other = v.lock("resource", timeout=10)
+    assert other.acquire(blocking=False) is False
+    assert other.owned() is False
+    assert lock.extend(5) is True
+    assert 10_000 < v.pttl("resource") <= 15_000
+    assert lock.reacquire() is True
+    assert 9_000 < v.pttl("resource") <= 10_000
+    lock.release()
+    assert v.exists("resource") == 0
+    assert other.acquire(blocking=True, blocking_timeout=1) is True
+    with pytest.raises(Exception) as e:
+        lock.release()
+    assert "unlocked lock" in str(e.value) or "no longer owned" in str(e.value)
+    other.release()
