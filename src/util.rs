@@ -153,10 +153,11 @@ pub fn i64_to_bytes(v: i64) -> Vec<u8> {
     b.to_vec()
 }
 
-/// FxHash's mixing, eight bytes at a time, for tables whose keys the
-/// server makes (command names, script digests): a lookup hashes a 40-byte
-/// digest in a few multiplies, and with no key chosen by a client,
-/// SipHash's protection against chosen collisions buys nothing.
+/// FxHash's mixing, eight bytes at a time, for tables whose keys are fixed
+/// (command names): a lookup hashes a name in a multiply or two, and with
+/// no key inserted from outside, SipHash's protection against chosen
+/// collisions buys nothing. (Script digests are not such keys: a client
+/// picking script bodies can grind digests into one bucket.)
 #[derive(Default)]
 pub struct WordHasher(u64);
 

@@ -276,7 +276,8 @@ fn function_list(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn function_stats(ctx: &mut Ctx, _args: &[Bytes]) {
-    if let Err(msg) = functions::stats(ctx.out()) {
+    let Ctx { srv, client, .. } = ctx;
+    if let Err(msg) = functions::stats(&mut client.out, srv.busy.as_ref()) {
         ctx.error(msg);
     }
 }

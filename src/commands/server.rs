@@ -233,8 +233,8 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.error("ERR No shutdown in progress.");
     }
     // While a script runs long, only SHUTDOWN NOSAVE may end the server.
-    if let Some(kind) = ctx.srv.busy.filter(|_| !nosave) {
-        return ctx.error(kind.busy_error());
+    if let Some(running) = ctx.srv.busy.as_ref().filter(|_| !nosave) {
+        return ctx.error(running.kind.busy_error());
     }
     if crate::persistence::shutdown_save(ctx.srv, save, nosave).is_err() {
         // Redis refuses to exit when the final save fails, unless FORCE.

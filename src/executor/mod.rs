@@ -140,7 +140,7 @@ pub struct Server {
     pub evictor: crate::db::evict::Evictor,
     /// A script runs past busy-reply-threshold: other clients are served
     /// meanwhile (server::busy), with -BUSY for most commands.
-    pub busy: Option<crate::scripting::ScriptKind>,
+    pub busy: Option<crate::scripting::BusyScript>,
 }
 
 impl Server {
@@ -812,9 +812,9 @@ fn process_command(srv: &mut Server, client: &mut Client, args: &[Bytes], reply_
     }
     // A script runs past busy-reply-threshold (this is server::busy
     // serving another client): only what may end it or cannot disturb it.
-    if let Some(kind) = srv.busy {
+    if let Some(running) = &srv.busy {
         if !cmd.def.has(flags::ALLOW_BUSY) {
-            let busy = kind.busy_error();
+            let busy = running.kind.busy_error();
             reject(srv, client, cmd, reply_start, busy, busy);
             return Flow::Done;
         }

@@ -549,12 +549,10 @@ pub fn list(out: &mut Out, pattern: Option<&[u8]>, with_code: bool) {
     });
 }
 
-/// FUNCTION STATS. No function is ever running when a command is served
-/// (the executor runs one command at a time).
-/// FUNCTION STATS; refused while an EVAL script runs long, as Redis.
-pub fn stats(out: &mut Out) -> Result<(), &'static str> {
-    let running = super::busy_script();
-    if let Some(r) = running.as_ref().filter(|r| r.kind == ScriptKind::Eval) {
+/// FUNCTION STATS, with the script `running` past busy-reply-threshold if
+/// any; refused while that is an EVAL script, as Redis.
+pub fn stats(out: &mut Out, running: Option<&super::BusyScript>) -> Result<(), &'static str> {
+    if let Some(r) = running.filter(|r| r.kind == ScriptKind::Eval) {
         return Err(r.kind.busy_error());
     }
     let (libraries, functions, _) = vm_stats();

@@ -341,7 +341,7 @@ pub struct Engine {
     env: RegistryKey,
     /// The `redis` table of FUNCTION LOAD's code (see `functions`).
     load_redis: RegistryKey,
-    scripts: HashMap<String, Script, crate::util::WordBuildHasher>,
+    scripts: HashMap<String, Script>,
 }
 
 /// What a running script's `redis.call` needs: the server and the client;
@@ -381,8 +381,6 @@ thread_local! {
     static RESP: Cell<u8> = const { Cell::new(2) };
     /// The running script's time budget (None: no limit).
     static BUDGET: Cell<Option<Budget>> = const { Cell::new(None) };
-    /// The script running past busy-reply-threshold, for FUNCTION STATS.
-    static BUSY: RefCell<Option<BusyScript>> = const { RefCell::new(None) };
 }
 
 /// What kind of script runs: which KILL ends it, what BUSY says.
@@ -413,18 +411,13 @@ impl ScriptKind {
     }
 }
 
-/// A script past busy-reply-threshold, as FUNCTION STATS shows it.
-#[derive(Clone)]
+/// A script past busy-reply-threshold (`Server::busy`), as FUNCTION STATS
+/// shows it.
 pub struct BusyScript {
     pub kind: ScriptKind,
     pub name: String,
     pub command: Vec<Bytes>,
     pub started: Instant,
-}
-
-/// The script running past busy-reply-threshold, if any.
-pub fn busy_script() -> Option<BusyScript> {
-    BUSY.with_borrow(|b| b.clone())
 }
 
 #[derive(Clone, Copy)]
@@ -503,8 +496,7 @@ fn serve_others(timed_out: Option<Budget>) {
         );
         let busy =
             BusyScript { kind: b.kind, name: st.name.to_string(), command: st.command.to_vec(), started: b.started };
-        BUSY.set(Some(busy));
-        st.srv.busy = Some(b.kind);
+        st.srv.busy = Some(busy);
     }
     crate::server::busy::serve(st.srv);
     if st.srv.shutdown.is_some() {
@@ -828,7 +820,6 @@ pub(crate) fn run_script(
     let RunState { srv, client, .. } = state;
     if budget.is_some_and(|b| b.timed_out) {
         srv.busy = None;
-        BUSY.set(None);
         crate::server::busy::finish(srv);
     }
     if budget.is_some_and(|b| b.killed) {

@@ -171,7 +171,9 @@ fn serve_local(srv: &mut Server, id: u64) {
     let carry = client.busy_input.get_or_insert_with(Default::default);
     let mut read = 0;
     let mut chunk = [0u8; 16 * 1024];
-    while read < READ_PER_PASS {
+    // Past client-query-buffer-limit nothing more is read: the task closes
+    // the client when it takes the input over.
+    while read < READ_PER_PASS && !conn::over_query_limit(srv, carry.buf.len()) {
         match sock.read(&mut chunk) {
             Ok(n) if n > 0 => {
                 carry.buf.extend_from_slice(&chunk[..n]);

@@ -263,7 +263,6 @@ impl Client {
         }
     }
 
-    /// Has the connection task write what is in `out`.
     /// `wake` for a pub/sub message just pushed: a task on this thread
     /// that a message already woke, and that has not taken its output
     /// since (`message_woken`), takes this one with it.
@@ -278,6 +277,7 @@ impl Client {
         self.wake();
     }
 
+    /// Has the connection task write what is in `out`.
     pub fn wake(&mut self) {
         match &self.outlet {
             Outlet::Local(notify) => notify.notify_one(),

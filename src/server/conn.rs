@@ -101,7 +101,7 @@ pub fn admit(srv: &mut Server, peer: Peer, outlet: Outlet, wire: Arc<Wire>) -> R
 
 /// Whether a query buffer this long is over `client-query-buffer-limit`
 /// (at least 1mb: shorter ones are never checked against the config).
-fn over_query_limit(srv: &Server, len: usize) -> bool {
+pub(super) fn over_query_limit(srv: &Server, len: usize) -> bool {
     len > SHRINK_ABOVE && len as i64 > srv.config.client_query_buffer_limit
 }
 
