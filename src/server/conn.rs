@@ -105,6 +105,19 @@ pub(super) fn over_query_limit(srv: &Server, len: usize) -> bool {
     len > SHRINK_ABOVE && len as i64 > srv.config.client_query_buffer_limit
 }
 
+/// Leaves room for a full read, as Redis makes room for PROTO_IOBUF_LEN in
+/// the query buffer before each read. Requests split off the front take
+/// the buffer's spare capacity with them: reading into what is left (down
+/// to 64 bytes) would cut a pipeline in two, costing a reply and a read
+/// more. Once those requests are dropped, this moves the unread bytes back
+/// to the start of the same allocation: IOBUF_LEN in all, a partial request
+/// included (a longer one grows the buffer as it arrives).
+pub(super) fn room_to_read(rbuf: &mut BytesMut) {
+    if rbuf.len() < IOBUF_LEN {
+        rbuf.reserve(IOBUF_LEN - rbuf.len());
+    }
+}
+
 /// Turns on TCP keepalive probes after `interval` idle seconds, as Redis's
 /// `anetKeepAlive` (probes every interval/3 seconds, 3 of them).
 pub fn set_keepalive(fd: i32, interval: i64) {
@@ -214,6 +227,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         // New input, or a wake-up: output pushed, held commands released, or
         // killed (then process finds the client gone).
+        room_to_read(&mut conn.rbuf);
         let read = tokio::select! {
             r = stream.read_buf(&mut conn.rbuf) => match r {
                 Ok(0) | Err(_) => break,
@@ -341,4 +355,24 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
     let close = client.close_after_reply;
     srv.clients.insert(conn.id, client);
     Some(close)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Requests split off the front, a partial one left behind: every read
+    /// still gets the whole buffer but that partial request, and the
+    /// allocation is reused rather than grown.
+    #[test]
+    fn every_read_has_a_full_buffer_of_room() {
+        let mut rbuf = BytesMut::with_capacity(IOBUF_LEN);
+        for round in 0..200 {
+            room_to_read(&mut rbuf);
+            assert_eq!(rbuf.capacity(), IOBUF_LEN, "round {round}");
+            rbuf.extend_from_slice(&[b'x'; 600]);
+            let requests = rbuf.split_to(rbuf.len() - 10);
+            drop(requests);
+        }
+    }
 }

@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use super::client::{Outlet, ToConn, Wire};
-use super::conn::{admit, close_on_output_limit, set_keepalive, Peer, IOBUF_LEN, SHRINK_ABOVE};
+use super::conn::{admit, close_on_output_limit, room_to_read, set_keepalive, Peer, IOBUF_LEN, SHRINK_ABOVE};
 use super::Shared;
 use crate::executor::{self, Request, Server};
 use crate::protocol::{Decoder, Limits};
@@ -301,6 +301,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         let read = if early > 0 {
             0
         } else {
+            room_to_read(&mut rbuf);
             tokio::select! {
                 r = stream.read_buf(&mut rbuf) => match r {
                     Ok(0) | Err(_) => break,
