@@ -37,13 +37,24 @@ impl Entry<'_> {
     }
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Listpack {
-    /// Exactly sized, as Redis reallocs a listpack on every change: a Vec's
-    /// spare capacity would be waste in every small collection, and a boxed
-    /// slice is 16 bytes, so the enums holding a listpack stay small.
+    /// The listpack's bytes (their count is in its header), then room up to
+    /// the allocator's size class for that count. Redis reallocs a listpack
+    /// on every change and jemalloc rounds every block up to its class
+    /// anyway: holding the whole class takes the same memory, and a change
+    /// that stays within it calls no allocator at all. A boxed slice is 16
+    /// bytes, so the enums holding a listpack stay small.
     buf: Box<[u8]>,
 }
+
+impl PartialEq for Listpack {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Listpack {}
 
 impl Default for Listpack {
     fn default() -> Self {
@@ -72,60 +83,86 @@ fn classify(v: &[u8]) -> Enc<'_> {
     Enc::Str(v)
 }
 
-/// Appends encoding+data for `e` to `out`; returns its size.
-fn encode(e: &Enc, out: &mut Vec<u8>) -> usize {
-    let start = out.len();
-    match *e {
+/// The bytes the encoding of `e` starts with, and how many: all of it for
+/// an integer, the length prefix for a string (whose bytes follow).
+fn prefix(e: &Enc) -> ([u8; 9], usize) {
+    let mut p = [0u8; 9];
+    let n = match *e {
+        Enc::Int(v) if (0..=127).contains(&v) => {
+            p[0] = v as u8;
+            1
+        }
+        Enc::Int(v) if (-4096..=4095).contains(&v) => {
+            let u = if v < 0 { ((1 << 13) + v) as u16 } else { v as u16 };
+            p[0] = 0xC0 | (u >> 8) as u8;
+            p[1] = u as u8;
+            2
+        }
+        Enc::Int(v) if (-32768..=32767).contains(&v) => {
+            p[0] = 0xF1;
+            p[1..3].copy_from_slice(&(v as i16).to_le_bytes());
+            3
+        }
+        Enc::Int(v) if (-8_388_608..=8_388_607).contains(&v) => {
+            p[0] = 0xF2;
+            p[1..4].copy_from_slice(&(v as i32).to_le_bytes()[..3]);
+            4
+        }
+        Enc::Int(v) if (i32::MIN as i64..=i32::MAX as i64).contains(&v) => {
+            p[0] = 0xF3;
+            p[1..5].copy_from_slice(&(v as i32).to_le_bytes());
+            5
+        }
         Enc::Int(v) => {
-            if (0..=127).contains(&v) {
-                out.push(v as u8);
-            } else if (-4096..=4095).contains(&v) {
-                let u = if v < 0 { ((1 << 13) + v) as u16 } else { v as u16 };
-                out.push(0xC0 | (u >> 8) as u8);
-                out.push(u as u8);
-            } else if (-32768..=32767).contains(&v) {
-                out.push(0xF1);
-                out.extend_from_slice(&(v as i16).to_le_bytes());
-            } else if (-8_388_608..=8_388_607).contains(&v) {
-                out.push(0xF2);
-                out.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-            } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
-                out.push(0xF3);
-                out.extend_from_slice(&(v as i32).to_le_bytes());
-            } else {
-                out.push(0xF4);
-                out.extend_from_slice(&v.to_le_bytes());
-            }
+            p[0] = 0xF4;
+            p[1..9].copy_from_slice(&v.to_le_bytes());
+            9
+        }
+        Enc::Str(s) if s.len() < 64 => {
+            p[0] = 0x80 | s.len() as u8;
+            1
+        }
+        Enc::Str(s) if s.len() < 4096 => {
+            p[0] = 0xE0 | (s.len() >> 8) as u8;
+            p[1] = s.len() as u8;
+            2
         }
         Enc::Str(s) => {
-            let n = s.len();
-            if n < 64 {
-                out.push(0x80 | n as u8);
-            } else if n < 4096 {
-                out.push(0xE0 | (n >> 8) as u8);
-                out.push(n as u8);
-            } else {
-                out.push(0xF0);
-                out.extend_from_slice(&(n as u32).to_le_bytes());
-            }
-            out.extend_from_slice(s);
+            p[0] = 0xF0;
+            p[1..5].copy_from_slice(&(s.len() as u32).to_le_bytes());
+            5
         }
-    }
-    out.len() - start
+    };
+    (p, n)
 }
 
-/// What `encode` writes for `e`, in bytes.
-fn encoded_size(e: &Enc) -> usize {
+/// The string bytes that follow the prefix (none for an integer).
+fn data<'a>(e: &Enc<'a>) -> &'a [u8] {
     match *e {
-        Enc::Int(v) if (0..=127).contains(&v) => 1,
-        Enc::Int(v) if (-4096..=4095).contains(&v) => 2,
-        Enc::Int(v) if (-32768..=32767).contains(&v) => 3,
-        Enc::Int(v) if (-8_388_608..=8_388_607).contains(&v) => 4,
-        Enc::Int(v) if (i32::MIN as i64..=i32::MAX as i64).contains(&v) => 5,
-        Enc::Int(_) => 9,
-        Enc::Str(s) if s.len() < 64 => 1 + s.len(),
-        Enc::Str(s) if s.len() < 4096 => 2 + s.len(),
-        Enc::Str(s) => 5 + s.len(),
+        Enc::Str(s) => s,
+        Enc::Int(_) => &[],
+    }
+}
+
+/// Size of a whole entry: encoding, data and backlen.
+fn entry_size(e: &Enc) -> usize {
+    let l = prefix(e).1 + data(e).len();
+    l + backlen_size(l)
+}
+
+/// Writes the entry for `e` into `dst`, which is `entry_size(e)` long.
+fn write_entry(e: &Enc, dst: &mut [u8]) {
+    let (p, n) = prefix(e);
+    let d = data(e);
+    let l = n + d.len();
+    dst[..n].copy_from_slice(&p[..n]);
+    dst[n..l].copy_from_slice(d);
+    // The backlen: its bytes hold the size 7 bits each, most significant
+    // first, and every byte but the first carries the continuation bit.
+    let bl = backlen_size(l);
+    for (j, b) in dst[l..l + bl].iter_mut().enumerate() {
+        let byte = ((l >> (7 * (bl - 1 - j))) & 127) as u8;
+        *b = if j == 0 { byte } else { byte | 128 };
     }
 }
 
@@ -139,38 +176,35 @@ fn backlen_size(l: usize) -> usize {
     }
 }
 
-fn encode_backlen(l: usize, out: &mut Vec<u8>) {
-    let n = backlen_size(l);
-    for i in (0..n).rev() {
-        let byte = ((l >> (7 * i)) & 127) as u8;
-        // Every byte but the first carries the continuation bit.
-        out.push(if i == n - 1 { byte } else { byte | 128 });
-    }
-}
-
-/// Encodes a whole entry (encoding, data, backlen).
-fn encode_entry(v: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len() + 6);
-    let l = encode(&classify(v), &mut out);
-    encode_backlen(l, &mut out);
-    out
+/// Bytes held for a listpack of `total` bytes: its size class.
+fn room(total: usize) -> usize {
+    crate::alloc::chunk_size(total, 1)
 }
 
 impl Listpack {
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(HEADER + 1);
-        buf.extend_from_slice(&((HEADER + 1) as u32).to_le_bytes());
-        buf.extend_from_slice(&0u16.to_le_bytes());
-        buf.push(EOF);
+        let mut buf = vec![0u8; room(HEADER + 1)];
+        buf[..4].copy_from_slice(&((HEADER + 1) as u32).to_le_bytes());
+        buf[HEADER] = EOF;
         Listpack { buf: buf.into_boxed_slice() }
     }
 
-    /// Runs `f` on the buffer as a Vec (no copy either way when `f` leaves
-    /// no spare capacity; a shrink is one in-place realloc).
-    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
-        let mut v = std::mem::take(&mut self.buf).into_vec();
-        f(&mut v);
-        self.buf = v.into_boxed_slice();
+    /// Bytes of the listpack, from its header.
+    #[inline]
+    fn total(&self) -> usize {
+        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize
+    }
+
+    /// Resizes the allocation to the size class of `total` bytes, when that
+    /// is another class (the bytes up to both sizes' smaller are kept).
+    fn fit(&mut self, total: usize) {
+        let want = room(total);
+        if want != self.buf.len() {
+            let mut v = std::mem::take(&mut self.buf).into_vec();
+            v.reserve_exact(want.saturating_sub(v.len()));
+            v.resize(want, 0);
+            self.buf = v.into_boxed_slice();
+        }
     }
 
     /// Takes a listpack blob (e.g. from an RDB file) after checking every
@@ -183,20 +217,21 @@ impl Listpack {
         if total != buf.len() {
             return None;
         }
-        let lp = Listpack { buf: buf.into_boxed_slice() };
+        let mut lp = Listpack { buf: buf.into_boxed_slice() };
+        lp.fit(total);
         let mut pos = HEADER;
         let mut count = 0usize;
         while lp.buf[pos] != EOF {
             let (l, _) = lp.checked_entry_len(pos)?;
             let bl = backlen_size(l);
             let end = pos.checked_add(l)?.checked_add(bl)?;
-            if end >= lp.buf.len() || decode_backlen(&lp.buf, end - 1) != Some(l) {
+            if end >= total || decode_backlen(lp.as_bytes(), end - 1) != Some(l) {
                 return None;
             }
             pos = end;
             count += 1;
         }
-        if pos != lp.buf.len() - 1 {
+        if pos != total - 1 {
             return None;
         }
         let stored = lp.header_count();
@@ -207,11 +242,14 @@ impl Listpack {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.total()]
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf.into_vec()
+        let total = self.total();
+        let mut v = self.buf.into_vec();
+        v.truncate(total);
+        v
     }
 
     /// Bytes of memory held, for memory figures.
@@ -220,16 +258,15 @@ impl Listpack {
     }
 
     pub fn bytes_len(&self) -> usize {
-        self.buf.len()
+        self.total()
     }
 
     fn header_count(&self) -> u16 {
         u16::from_le_bytes([self.buf[4], self.buf[5]])
     }
 
-    fn set_header(&mut self, count: usize) {
-        let total = self.buf.len() as u32;
-        self.buf[0..4].copy_from_slice(&total.to_le_bytes());
+    fn set_header(&mut self, total: usize, count: usize) {
+        self.buf[0..4].copy_from_slice(&(total as u32).to_le_bytes());
         let c = if count >= COUNT_UNKNOWN as usize { COUNT_UNKNOWN } else { count as u16 };
         self.buf[4..6].copy_from_slice(&c.to_le_bytes());
     }
@@ -265,7 +302,7 @@ impl Listpack {
             _ => return None,
         };
         let l = hdr + data;
-        if pos.checked_add(l)? > self.buf.len() {
+        if pos.checked_add(l)? > self.total() {
             return None;
         }
         Some((l, pos + hdr))
@@ -316,7 +353,7 @@ impl Listpack {
     }
 
     pub fn last(&self) -> Option<usize> {
-        self.prev(self.buf.len() - 1)
+        self.prev(self.total() - 1)
     }
 
     /// The entry after `pos`.
@@ -368,23 +405,15 @@ impl Listpack {
     /// Inserts `v` before the entry at `pos` (or at the end when `pos` is
     /// the EOF position / None).
     pub fn insert(&mut self, pos: Option<usize>, v: &[u8]) {
-        let at = pos.unwrap_or(self.buf.len() - 1);
+        let total = self.total();
+        let at = pos.unwrap_or(total - 1);
         let count = self.len();
         let e = classify(v);
-        let l = encoded_size(&e);
-        let size = l + backlen_size(l);
-        // Grow by exactly the entry, as Redis reallocs a listpack: doubling
-        // would leave up to half of every small collection unused. The
-        // entry is written at the end and rotated into place: for a push
-        // at the back only the EOF byte moves.
-        self.edit(|buf| {
-            buf.reserve_exact(size);
-            let written = encode(&e, buf);
-            debug_assert_eq!(written, l);
-            encode_backlen(l, buf);
-            buf[at..].rotate_right(size);
-        });
-        self.set_header(count + 1);
+        let size = entry_size(&e);
+        self.fit(total + size);
+        self.buf.copy_within(at..total, at + size);
+        write_entry(&e, &mut self.buf[at..at + size]);
+        self.set_header(total + size, count + 1);
     }
 
     pub fn push_back(&mut self, v: &[u8]) {
@@ -400,10 +429,8 @@ impl Listpack {
     pub fn delete(&mut self, pos: usize) -> Option<usize> {
         let count = self.len();
         let l = self.entry_len(pos);
-        self.edit(|buf| {
-            buf.drain(pos..pos + l + backlen_size(l));
-        });
-        self.set_header(count.saturating_sub(1));
+        self.cut(pos, pos + l + backlen_size(l));
+        self.set_header(self.total(), count.saturating_sub(1));
         (self.buf[pos] != EOF).then_some(pos)
     }
 
@@ -417,22 +444,37 @@ impl Listpack {
             end += l + backlen_size(l);
             removed += 1;
         }
-        self.edit(|buf| {
-            buf.drain(pos..end);
-        });
-        self.set_header(count - removed);
+        self.cut(pos, end);
+        self.set_header(self.total(), count - removed);
+    }
+
+    /// Removes the bytes `from..to` (whole entries), updating the header's
+    /// byte count.
+    fn cut(&mut self, from: usize, to: usize) {
+        let total = self.total();
+        self.buf.copy_within(to..total, from);
+        let total = total - (to - from);
+        self.fit(total);
+        self.buf[0..4].copy_from_slice(&(total as u32).to_le_bytes());
     }
 
     /// Replaces the entry at `pos` with `v`.
     pub fn replace(&mut self, pos: usize, v: &[u8]) {
+        let total = self.total();
         let l = self.entry_len(pos);
-        let e = encode_entry(v);
-        self.edit(|buf| {
-            buf.reserve_exact(e.len().saturating_sub(l + backlen_size(l)));
-            buf.splice(pos..pos + l + backlen_size(l), e);
-        });
-        let total = self.buf.len() as u32;
-        self.buf[0..4].copy_from_slice(&total.to_le_bytes());
+        let old = l + backlen_size(l);
+        let e = classify(v);
+        let new = entry_size(&e);
+        let after = total - old + new;
+        if new > old {
+            self.fit(after);
+        }
+        self.buf.copy_within(pos + old..total, pos + new);
+        write_entry(&e, &mut self.buf[pos..pos + new]);
+        if new < old {
+            self.fit(after);
+        }
+        self.buf[0..4].copy_from_slice(&(after as u32).to_le_bytes());
     }
 
     /// Position of the first entry equal to `v`, looking at every `skip+1`-th
@@ -461,7 +503,7 @@ impl Listpack {
     /// Whether appending an element of `len` bytes keeps the listpack within
     /// Redis's safety limit for one listpack (1 GB).
     pub fn safe_to_add(&self, len: usize) -> bool {
-        self.buf.len() + len + 16 <= 1 << 30
+        self.total() + len + 16 <= 1 << 30
     }
 }
 
@@ -575,6 +617,8 @@ mod tests {
                 _ => {}
             }
             assert_eq!(lp.len(), model.len());
+            // Held: exactly the size class of the bytes.
+            assert_eq!(lp.allocated(), crate::alloc::chunk_size(lp.bytes_len(), 1));
         }
         let fwd: Vec<Vec<u8>> = lp.iter().map(|e| e.to_vec()).collect();
         assert_eq!(fwd, model);
@@ -583,6 +627,7 @@ mod tests {
         assert_eq!(back, model);
         let copy = Listpack::from_bytes(lp.as_bytes().to_vec()).expect("valid");
         assert_eq!(copy, lp);
+        assert_eq!(copy.allocated(), lp.allocated());
     }
 
     #[test]
