@@ -4,11 +4,12 @@
 //! one is installed.
 
 mod common;
+mod reference;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{RawConn, Resp, TestServer};
+use reference::RedisServer;
 
 fn b(s: &str) -> Resp {
     Resp::bulk(s)
@@ -339,7 +340,7 @@ fn keyspace_events_match_redis() {
     let srv = TestServer::start_with(&["--enable-debug-command", "yes"]);
     let ours = collect_events(srv.port, SCRIPT);
     assert!(!ours.is_empty());
-    let Some(reference) = RedisServer::start() else {
+    let Some(reference) = redis_reference() else {
         eprintln!("redis-server not installed: compared with recorded events only");
         assert_eq!(ours[0], ("__keyspace@0__:s".to_string(), "set".to_string()));
         return;
@@ -470,7 +471,7 @@ fn misc_events_match_redis() {
     let srv = TestServer::start();
     let ours = collect_events(srv.port, MISC);
     assert!(ours.contains(&("__keyspace@0__:b".to_string(), "setbit".to_string())));
-    let Some(reference) = RedisServer::start() else { return };
+    let Some(reference) = redis_reference() else { return };
     let theirs = collect_events(reference.port, MISC);
     assert_eq!(ours, theirs);
 }
@@ -504,7 +505,7 @@ fn restore_events() {
     let srv = TestServer::start();
     let ours = run(srv.port);
     assert_eq!(ours, vec![Resp::bulk("__keyevent@0__:restore"), Resp::bulk("__keyevent@0__:del")]);
-    if let Some(reference) = RedisServer::start() {
+    if let Some(reference) = redis_reference() {
         assert_eq!(ours, run(reference.port));
     }
 }
@@ -518,7 +519,7 @@ fn new_key_events_match_redis() {
     let srv = TestServer::start_with(&["--enable-debug-command", "yes"]);
     let ours = collect_events_of(srv.port, "KEg$lshzxtn", &script);
     assert_eq!(ours[0], ("__keyspace@0__:s".to_string(), "new".to_string()));
-    let Some(reference) = RedisServer::start() else { return };
+    let Some(reference) = redis_reference() else { return };
     let theirs = collect_events_of(reference.port, "KEg$lshzxtn", &script);
     if let Some(i) = (0..ours.len().min(theirs.len())).find(|&i| ours[i] != theirs[i]) {
         panic!(
@@ -535,7 +536,7 @@ fn stream_events_match_redis() {
     let srv = TestServer::start();
     let ours = collect_events(srv.port, STREAMS);
     assert!(ours.contains(&("__keyspace@0__:x".to_string(), "xadd".to_string())));
-    let Some(reference) = RedisServer::start() else { return };
+    let Some(reference) = redis_reference() else { return };
     let theirs = collect_events(reference.port, STREAMS);
     assert_eq!(ours, theirs);
 }
@@ -545,7 +546,7 @@ fn collection_events_match_redis() {
     let srv = TestServer::start();
     let ours = collect_events(srv.port, COLLECTIONS);
     assert!(ours.contains(&("__keyspace@0__:l".to_string(), "lpush".to_string())));
-    let Some(reference) = RedisServer::start() else { return };
+    let Some(reference) = redis_reference() else { return };
     let theirs = collect_events(reference.port, COLLECTIONS);
     assert_eq!(ours, theirs);
 }
@@ -571,43 +572,11 @@ fn keyspace_event_classes() {
     assert_eq!(l.read(), arr(vec![b("pmessage"), b("*"), b("done"), b("x")]));
 }
 
-/// A real redis-server on a free port of this suite's range (7700-7749).
-struct RedisServer {
-    port: u16,
-    child: std::process::Child,
-}
-
-impl RedisServer {
-    fn start() -> Option<RedisServer> {
-        // Tests run in parallel: each takes its own ports from the range.
-        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(7710);
-        let port = std::iter::from_fn(|| Some(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
-            .take_while(|&p| p < 7750)
-            .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())?;
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--enable-debug-command", "yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let s = RedisServer { port, child };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A real redis-server to compare events with, when one is installed
+/// (under CI it must be).
+fn redis_reference() -> Option<RedisServer> {
+    reference::require_redis("keyspace events compared with Redis")
+        .then(|| RedisServer::start_with(&["--enable-debug-command", "yes"]))
 }
 
 #[test]
