@@ -6,61 +6,7 @@ mod common;
 mod reference;
 
 use common::{RawConn, Resp, TestServer};
-use reference::RedisServer;
-
-struct Pair {
-    _ox: TestServer,
-    _redis: RedisServer,
-    ox: RawConn,
-    redis: RawConn,
-}
-
-fn pair(what: &str) -> Option<Pair> {
-    if !reference::require_redis(what) {
-        return None;
-    }
-    let ox = TestServer::start();
-    let redis = RedisServer::start();
-    let (o, r) = (ox.raw(), RawConn::connect(redis.port));
-    Some(Pair { _ox: ox, _redis: redis, ox: o, redis: r })
-}
-
-fn call(c: &mut RawConn, args: &[&[u8]]) -> Resp {
-    c.send_cmd(args);
-    c.read()
-}
-
-fn pipeline(c: &mut RawConn, cmds: &[Vec<Vec<u8>>]) -> Vec<Resp> {
-    let mut out = Vec::with_capacity(cmds.len());
-    for chunk in cmds.chunks(200) {
-        for cmd in chunk {
-            let args: Vec<&[u8]> = cmd.iter().map(|a| &a[..]).collect();
-            c.send_cmd(&args);
-        }
-        out.extend(chunk.iter().map(|_| c.read()));
-    }
-    out
-}
-
-fn show(cmd: &[Vec<u8>]) -> String {
-    cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
-}
-
-impl Pair {
-    fn both(&mut self, args: &[&[u8]]) -> Resp {
-        let (o, r) = (call(&mut self.ox, args), call(&mut self.redis, args));
-        assert_eq!(o, r, "{:?}", args.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>());
-        r
-    }
-
-    /// Runs the commands on both servers; every reply must match.
-    fn both_pipelined(&mut self, cmds: &[Vec<Vec<u8>>]) {
-        let (o, r) = (pipeline(&mut self.ox, cmds), pipeline(&mut self.redis, cmds));
-        for ((o, r), cmd) in o.iter().zip(&r).zip(cmds) {
-            assert_eq!(o, r, "{}", show(cmd));
-        }
-    }
-}
+use reference::Pair;
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -106,7 +52,7 @@ fn cmd(parts: &[&[u8]]) -> Vec<Vec<u8>> {
 
 #[test]
 fn bitcount_and_bitpos_match_redis_on_long_bitmaps() {
-    let Some(mut p) = pair("BITCOUNT/BITPOS comparison") else { return };
+    let Some(mut p) = Pair::start("BITCOUNT/BITPOS comparison") else { return };
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let maps: Vec<(&[u8], Vec<u8>)> = vec![
         (b"mixed", bitmap(&mut rng, 70_000)),
@@ -154,7 +100,7 @@ fn bitcount_and_bitpos_match_redis_on_long_bitmaps() {
 
 #[test]
 fn bitfield_programs_match_redis() {
-    let Some(mut p) = pair("BITFIELD comparison") else { return };
+    let Some(mut p) = Pair::start("BITFIELD comparison") else { return };
     let mut rng = Rng(0xdead_beef_1234_5678);
     let types: Vec<String> = (1..=64).map(|b| format!("i{b}")).chain((1..=63).map(|b| format!("u{b}"))).collect();
     let values = [
@@ -202,7 +148,7 @@ fn bitfield_programs_match_redis() {
 
 #[test]
 fn bitop_matches_redis_on_many_lengths() {
-    let Some(mut p) = pair("BITOP comparison") else { return };
+    let Some(mut p) = Pair::start("BITOP comparison") else { return };
     let mut rng = Rng(42);
     let lens = [0usize, 1, 7, 8, 9, 31, 32, 33, 64, 100, 257, 1000, 4099];
     let mut cmds = Vec::new();
@@ -311,7 +257,7 @@ fn info_field(c: &mut RawConn, section: &str, field: &str) -> i64 {
 
 #[test]
 fn changes_and_keyspace_hits_are_counted_as_redis() {
-    let Some(mut p) = pair("bitmap dirty and hit counts") else { return };
+    let Some(mut p) = Pair::start("bitmap dirty and hit counts") else { return };
     let counters = |c: &mut RawConn| {
         [
             info_field(c, "persistence", "rdb_changes_since_last_save"),

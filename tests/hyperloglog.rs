@@ -9,60 +9,9 @@ mod reference;
 use std::time::Duration;
 
 use common::{RawConn, Resp, TestServer};
-use reference::RedisServer;
-
-/// An oxkey and a redis-server side by side, both freshly started.
-struct Pair {
-    _ox: TestServer,
-    _redis: RedisServer,
-    ox: RawConn,
-    redis: RawConn,
-}
-
-fn pair(what: &str) -> Option<Pair> {
-    if !reference::require_redis(what) {
-        return None;
-    }
-    let ox = TestServer::start();
-    let redis = RedisServer::start();
-    let (o, r) = (ox.raw(), RawConn::connect(redis.port));
-    Some(Pair { _ox: ox, _redis: redis, ox: o, redis: r })
-}
-
-fn call(c: &mut RawConn, args: &[&[u8]]) -> Resp {
-    c.send_cmd(args);
-    c.read()
-}
-
-/// Sends all commands, then reads all replies (in chunks, to bound the
-/// unread output).
-fn pipeline(c: &mut RawConn, cmds: &[Vec<Vec<u8>>]) -> Vec<Resp> {
-    let mut out = Vec::with_capacity(cmds.len());
-    for chunk in cmds.chunks(100) {
-        for cmd in chunk {
-            let args: Vec<&[u8]> = cmd.iter().map(|a| &a[..]).collect();
-            c.send_cmd(&args);
-        }
-        out.extend(chunk.iter().map(|_| c.read()));
-    }
-    out
-}
+use reference::{call, pipeline, Pair};
 
 impl Pair {
-    /// Runs a command on both servers; the replies must be identical.
-    fn both(&mut self, args: &[&[u8]]) -> Resp {
-        let (o, r) = (call(&mut self.ox, args), call(&mut self.redis, args));
-        assert_eq!(o, r, "{:?}", args.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>());
-        r
-    }
-
-    fn both_pipelined(&mut self, cmds: &[Vec<Vec<u8>>]) {
-        let (o, r) = (pipeline(&mut self.ox, cmds), pipeline(&mut self.redis, cmds));
-        for (i, (o, r)) in o.iter().zip(&r).enumerate() {
-            assert_eq!(o, r, "command {i}");
-        }
-    }
-
     fn get_both(&mut self, key: &str) -> Vec<u8> {
         match self.both(&[b"GET", key.as_bytes()]) {
             Resp::Bulk(Some(v)) => v,
@@ -91,7 +40,7 @@ fn int(r: Resp) -> i64 {
 
 #[test]
 fn same_pfadd_sequence_gives_redis_bytes() {
-    let Some(mut p) = pair("HLL bytes comparison") else { return };
+    let Some(mut p) = Pair::start("HLL bytes comparison") else { return };
     for n in [3usize, 200, 1500, 2500, 20_000] {
         let key = format!("h{n}");
         p.both_pipelined(&pfadd_batches(&key, (0..n).map(|i| format!("v{n}:{i}")), 100));
@@ -122,7 +71,7 @@ fn same_pfadd_sequence_gives_redis_bytes() {
 
 #[test]
 fn hll_values_move_between_redis_and_oxkey() {
-    let Some(mut p) = pair("HLL copy between servers") else { return };
+    let Some(mut p) = Pair::start("HLL copy between servers") else { return };
     for (n, encoding) in [(150usize, "sparse"), (8000, "dense")] {
         let from_redis = pfadd_batches("src", (0..n).map(|i| format!("r{i}")), 200);
         pipeline(&mut p.redis, &from_redis);
@@ -154,7 +103,7 @@ fn hll_values_move_between_redis_and_oxkey() {
 
 #[test]
 fn million_distinct_elements_within_standard_error() {
-    let Some(mut p) = pair("HLL estimator error") else { return };
+    let Some(mut p) = Pair::start("HLL estimator error") else { return };
     // 1M distinct elements over 20 HLLs of 50k: each one is a sample of
     // the estimator's error, their union (PFCOUNT of all) counts the 1M.
     const KEYS: usize = 20;
@@ -203,7 +152,7 @@ fn sparse(body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn corrupted_and_foreign_strings_answer_as_redis() {
-    let Some(mut p) = pair("corrupted HLL comparison") else { return };
+    let Some(mut p) = Pair::start("corrupted HLL comparison") else { return };
     let mut dense = b"HYLL\0\0\0\0\0\0\0\0\0\0\0\x80".to_vec();
     dense.extend((0..12288u32).map(|i| (i * 37 % 251) as u8));
     let cases: Vec<(&str, Vec<u8>)> = vec![
@@ -334,7 +283,7 @@ fn counters(c: &mut RawConn) -> [i64; 3] {
 
 #[test]
 fn changes_and_keyspace_hits_are_counted_as_redis() {
-    let Some(mut p) = pair("HLL dirty and hit counts") else { return };
+    let Some(mut p) = Pair::start("HLL dirty and hit counts") else { return };
     let steps: &[&[&str]] = &[
         &["PFADD", "h", "a", "b", "c"],
         &["PFADD", "h", "a", "b", "c"],

@@ -122,3 +122,65 @@ impl Drop for RedisServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// An oxkey and a redis-server side by side, both freshly started, with a
+/// connection to each.
+pub struct Pair {
+    _ox: crate::common::TestServer,
+    _redis: RedisServer,
+    pub ox: crate::common::RawConn,
+    pub redis: crate::common::RawConn,
+}
+
+impl Pair {
+    /// Both servers, or None when the test is skipped (see `require_redis`).
+    pub fn start(what: &str) -> Option<Pair> {
+        if !require_redis(what) {
+            return None;
+        }
+        let ox = crate::common::TestServer::start();
+        let redis = RedisServer::start();
+        let (o, r) = (ox.raw(), crate::common::RawConn::connect(redis.port));
+        Some(Pair { _ox: ox, _redis: redis, ox: o, redis: r })
+    }
+
+    /// Runs a command on both servers; the replies must be identical.
+    pub fn both(&mut self, args: &[&[u8]]) -> crate::common::Resp {
+        let (o, r) = (call(&mut self.ox, args), call(&mut self.redis, args));
+        assert_eq!(o, r, "{}", show(args));
+        r
+    }
+
+    /// Runs the commands on both servers; every reply must match.
+    pub fn both_pipelined(&mut self, cmds: &[Vec<Vec<u8>>]) {
+        let (o, r) = (pipeline(&mut self.ox, cmds), pipeline(&mut self.redis, cmds));
+        for ((o, r), cmd) in o.iter().zip(&r).zip(cmds) {
+            let args: Vec<&[u8]> = cmd.iter().map(|a| &a[..]).collect();
+            assert_eq!(o, r, "{}", show(&args));
+        }
+    }
+}
+
+/// One command and its reply.
+pub fn call(c: &mut crate::common::RawConn, args: &[&[u8]]) -> crate::common::Resp {
+    c.send_cmd(args);
+    c.read()
+}
+
+/// Sends all commands, then reads all replies (in chunks, to bound the
+/// unread output).
+pub fn pipeline(c: &mut crate::common::RawConn, cmds: &[Vec<Vec<u8>>]) -> Vec<crate::common::Resp> {
+    let mut out = Vec::with_capacity(cmds.len());
+    for chunk in cmds.chunks(100) {
+        for cmd in chunk {
+            let args: Vec<&[u8]> = cmd.iter().map(|a| &a[..]).collect();
+            c.send_cmd(&args);
+        }
+        out.extend(chunk.iter().map(|_| c.read()));
+    }
+    out
+}
+
+fn show(args: &[&[u8]]) -> String {
+    args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
+}
