@@ -177,7 +177,7 @@ fn backlen_size(l: usize) -> usize {
 }
 
 /// Bytes held for a listpack of `total` bytes: its size class.
-fn room(total: usize) -> usize {
+pub fn room(total: usize) -> usize {
     crate::alloc::chunk_size(total, 1)
 }
 

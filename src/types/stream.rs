@@ -31,7 +31,7 @@
 use std::collections::{vec_deque, BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 
-use crate::types::listpack::{Entry as ListpackEntry, Listpack};
+use crate::types::listpack::{room, Entry as ListpackEntry, Listpack};
 
 // ---------------------------------------------------------------------------
 // Stream IDs
@@ -569,24 +569,50 @@ impl ExactSizeIterator for Fields<'_> {}
 /// through `edit`, as Redis reallocates its listpacks to size.
 #[derive(Clone)]
 struct Node {
-    lp: Box<[u8]>,
+    /// The listpack, then room up to its size class (as a hash's or list's
+    /// listpack holds, see types::listpack): an XADD that fits calls no
+    /// allocator.
+    buf: Box<[u8]>,
 }
 
 impl Node {
+    fn new(lp: Vec<u8>) -> Node {
+        let mut node = Node { buf: Box::default() };
+        node.edit(|v| *v = lp);
+        node
+    }
+
+    /// The listpack's bytes.
+    fn lp(&self) -> &[u8] {
+        let total = u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
+        &self.buf[..total]
+    }
+
+    /// Runs `f` on the listpack as a Vec (whose capacity is the room held),
+    /// then holds the size class of what it left.
     fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let mut lp = std::mem::take(&mut self.lp).into_vec();
+        let total = if self.buf.is_empty() { 0 } else { self.lp().len() };
+        let mut lp = std::mem::take(&mut self.buf).into_vec();
+        lp.truncate(total);
         let r = f(&mut lp);
-        self.lp = lp.into_boxed_slice();
+        let room = room(lp.len());
+        if lp.capacity() > room {
+            lp.shrink_to(room);
+        } else {
+            lp.reserve_exact(room - lp.len());
+        }
+        lp.resize(room, 0);
+        self.buf = lp.into_boxed_slice();
         r
     }
 
     fn live(&self) -> i64 {
-        lp::get_int(&self.lp, lp::HEADER).0
+        lp::get_int(self.lp(), lp::HEADER).0
     }
 
     fn counts(&self) -> (i64, i64) {
-        let (live, p) = lp::get_int(&self.lp, lp::HEADER);
-        (live, lp::get_int(&self.lp, p).0)
+        let (live, p) = lp::get_int(self.lp(), lp::HEADER);
+        (live, lp::get_int(self.lp(), p).0)
     }
 
     /// Adds `live` to the live count and `deleted` to the deleted count.
@@ -612,9 +638,9 @@ impl Node {
 
     /// The last entry, tombstones included (Redis's lpGetEdgeStreamID).
     fn last_id(&self, key: StreamId) -> Option<StreamId> {
-        let l = layout(&self.lp);
-        let at = entry_before(&self.lp, self.lp.len() - 1)?;
-        Some(decode(&self.lp, at, key, &l).id)
+        let l = layout(self.lp());
+        let at = entry_before(self.lp(), self.lp().len() - 1)?;
+        Some(decode(self.lp(), at, key, &l).id)
     }
 }
 
@@ -734,7 +760,7 @@ impl Entries {
             None => true,
             Some((_, node)) => {
                 let (live, deleted) = node.counts();
-                node.lp.len() + total >= max_bytes
+                node.lp().len() + total >= max_bytes
                     || (limits.max_entries != 0 && (live + deleted) as u64 >= limits.max_entries)
             }
         };
@@ -748,18 +774,18 @@ impl Entries {
                 lp::append(&mut node, Val::Str(f.as_ref()));
             }
             lp::append(&mut node, Val::Int(0));
-            self.push_node(id, Node { lp: node.into_boxed_slice() });
+            self.push_node(id, Node::new(node));
             flags |= FLAG_SAMEFIELDS;
         }
         let Some((key, node)) = self.nodes.back_mut() else { return Err(AddError::NotGreater) };
         let key = *key;
         if !tail_full {
             node.add_counts(1, 0);
-            let l = layout(&node.lp);
+            let l = layout(node.lp());
             if l.master_fields == numfields {
                 let mut p = l.fields_at;
                 let same = pairs.iter().step_by(2).all(|f| {
-                    let (v, next) = lp::get(&node.lp, p);
+                    let (v, next) = lp::get(node.lp(), p);
                     p = next;
                     v.eq_bytes(f.as_ref())
                 });
@@ -774,7 +800,10 @@ impl Entries {
             // its bytes plus 9 of header and 5 of back length), so the
             // listpack is reallocated once to grow and once to fit.
             let elements = 4 + numfields * if same { 1 } else { 2 };
-            lp.reserve_exact(total + elements * 14);
+            let bound = lp.len() + total + elements * 14;
+            if bound > lp.capacity() {
+                lp.reserve_exact(room(bound) - lp.len());
+            }
             lp::append(lp, Val::Int(flags));
             lp::append(lp, Val::Int(id.ms.wrapping_sub(key.ms) as i64));
             lp::append(lp, Val::Int(id.seq.wrapping_sub(key.seq) as i64));
@@ -853,13 +882,13 @@ impl Entries {
 
     /// The nodes: each node's key in Redis's 128-bit form and its listpack.
     pub fn node_blobs(&self) -> impl Iterator<Item = ([u8; 16], &[u8])> + '_ {
-        self.nodes.iter().map(|(k, n)| (k.to_be_bytes(), &n.lp[..]))
+        self.nodes.iter().map(|(k, n)| (k.to_be_bytes(), n.lp()))
     }
 
     /// Bytes of memory held by the nodes and their keys.
     pub fn allocated(&self) -> usize {
         let slots = self.nodes.capacity() * std::mem::size_of::<(StreamId, Node)>();
-        slots + self.nodes.iter().map(|(_, n)| n.lp.len()).sum::<usize>()
+        slots + self.nodes.iter().map(|(_, n)| n.buf.len()).sum::<usize>()
     }
 
     /// Nodes a radix tree keyed like Redis's stream rax would have (XINFO's
@@ -877,10 +906,10 @@ impl Entries {
         let Some(i) = self.node_index(id) else { return false };
         let (key, node) = &mut self.nodes[i];
         let key = *key;
-        let l = layout(&node.lp);
+        let l = layout(node.lp());
         let mut at = l.first_entry;
-        while node.lp[at] != lp::EOF {
-            let e = decode(&node.lp, at, key, &l);
+        while node.lp()[at] != lp::EOF {
+            let e = decode(node.lp(), at, key, &l);
             if e.id > id {
                 return false;
             }
@@ -954,11 +983,11 @@ impl Entries {
             }
             // Flag entries from within the node until the goal is met.
             let Some((_, node)) = self.nodes.front_mut() else { break };
-            let l = layout(&node.lp);
+            let l = layout(node.lp());
             let mut at = l.first_entry;
             let mut from_node = 0;
-            while node.lp[at] != lp::EOF {
-                let e = decode(&node.lp, at, key, &l);
+            while node.lp()[at] != lp::EOF {
+                let e = decode(node.lp(), at, key, &l);
                 let stop = match trim {
                     Trim::MaxLen(max) => self.length <= max,
                     Trim::MinId(min) => e.id >= min,
@@ -1124,9 +1153,9 @@ impl<'a> Iterator for Range<'a> {
                     self.done = true;
                     break;
                 };
-                let l = layout(&node.lp);
-                let pos = if self.rev { node.lp.len() - 1 } else { l.first_entry };
-                self.cur = Some((key, &node.lp[..], l, pos));
+                let l = layout(node.lp());
+                let pos = if self.rev { node.lp().len() - 1 } else { l.first_entry };
+                self.cur = Some((key, node.lp(), l, pos));
                 continue;
             };
             if !self.rev {
@@ -1625,7 +1654,7 @@ impl Entries {
         if el.pos.is_some() || (seen_live, seen_deleted) != (live, deleted) {
             return Err(BAD);
         }
-        self.push_node(key, Node { lp: lp.into_bytes().into() });
+        self.push_node(key, Node::new(lp.into_bytes()));
         Ok(live)
     }
 }
@@ -1771,6 +1800,9 @@ mod tests {
         assert_eq!(e.node_count(), 3, "100 entries per node");
         for (_, blob) in e.node_blobs() {
             assert!(Listpack::from_bytes(blob.to_vec()).is_some(), "a valid listpack");
+        }
+        for (_, node) in &e.nodes {
+            assert_eq!(node.buf.len(), room(node.lp().len()), "a node holds its size class");
         }
         let all: Vec<StreamId> = e.range(StreamId::MIN, StreamId::MAX, false).map(|x| x.id).collect();
         assert_eq!(all.len(), 250);
