@@ -50,7 +50,7 @@ for server in candidate redis valkey; do
     rss1=$(rss_kb "${LPID[$server]}")
     mem1=$(used "$port")
     awk -v s="$server" -v n="$N" -v r0="$rss0" -v r1="$rss1" -v m0="$mem0" -v m1="$mem1" \
-        'BEGIN { printf "| %s | %d | %.1f | %.1f |\n", s, n, (r1 - r0) * 1024 / n, (m1 - m0) / n }'
+        'BEGIN { printf "| %s | %d | %.2f | %.2f |\n", s, n, (r1 - r0) * 1024 / n, (m1 - m0) / n }'
     stop_server "$server"
     rm -rf "$dir"
 done
