@@ -567,6 +567,11 @@ impl ExactSizeIterator for Fields<'_> {}
 /// The nodes of the log: listpacks keyed by their master entry's ID.
 /// A node keeps no spare capacity (a stream holds many): it is changed
 /// through `edit`, as Redis reallocates its listpacks to size.
+/// Bytes of one slot of the node index.
+const NODE_SLOT: usize = std::mem::size_of::<(StreamId, Node)>();
+/// A node index block this large is given back to the system once freed.
+const RELEASE_ABOVE: usize = 64 * 1024;
+
 #[derive(Clone)]
 struct Node {
     /// The listpack, then room up to its size class (as a hash's or list's
@@ -864,7 +869,13 @@ impl Entries {
     /// length rather than doubling: a stream's nodes are many and long-lived.
     fn push_node(&mut self, key: StreamId, node: Node) {
         if self.nodes.len() == self.nodes.capacity() {
+            let (before, bytes) = (self.nodes.as_slices().0.as_ptr(), self.nodes.capacity() * NODE_SLOT);
             self.nodes.reserve_exact((self.nodes.len() / 8).max(4));
+            // A large index that moved left its old block behind: its pages
+            // go back to the system now, not after jemalloc's decay time.
+            if bytes >= RELEASE_ABOVE && self.nodes.as_slices().0.as_ptr() != before {
+                crate::alloc::purge();
+            }
         }
         self.nodes.push_back((key, node));
     }
