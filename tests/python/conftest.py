@@ -8,6 +8,7 @@ import tempfile
 import time
 
 import pytest
+import valkey
 
 SERVER = os.environ.get("OXKEY_SERVER") or os.path.join(
     os.path.dirname(__file__), "..", "..", "target", "debug", "oxkey-server"
@@ -60,3 +61,14 @@ def server():
     s = Server()
     yield s
     s.stop()
+
+
+@pytest.fixture(params=[pytest.param(2, id="resp2"), pytest.param(3, id="resp3")])
+def v(request, server):
+    """A valkey-py client on a flushed database, over RESP2 and then RESP3
+    (a test module that also runs redis-py defines its own `v`)."""
+    c = valkey.Valkey(host="127.0.0.1", port=server.port, db=0, decode_responses=True, protocol=request.param)
+    assert c.ping() is True
+    c.flushdb()
+    yield c
+    c.close()

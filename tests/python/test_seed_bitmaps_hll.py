@@ -8,23 +8,6 @@ Expected values are what Valkey 9.1 replies to the same calls (this file
 passes against valkey-server unchanged).
 """
 
-import pytest
-import valkey
-
-CLIENTS = [
-    pytest.param(2, id="resp2"),
-    pytest.param(3, id="resp3"),
-]
-
-
-@pytest.fixture(params=CLIENTS)
-def v(request, server):
-    c = valkey.Valkey(host="127.0.0.1", port=server.port, db=0, decode_responses=True, protocol=request.param)
-    assert c.ping() is True
-    c.flushdb()
-    yield c
-    c.close()
-
 
 def test_active_user_bitmap(v):
     # SETBIT active:2024-01-15 1000 1 replies with the bit's old value.

@@ -16,21 +16,8 @@ import time
 import pytest
 import valkey
 
-CLIENTS = [
-    pytest.param(2, id="resp2"),
-    pytest.param(3, id="resp3"),
-]
 
 ID = re.compile(r"^(\d+)-(\d+)$")
-
-
-@pytest.fixture(params=CLIENTS)
-def v(request, server):
-    c = valkey.Valkey(host="127.0.0.1", port=server.port, db=0, decode_responses=True, protocol=request.param)
-    assert c.ping() is True
-    c.flushdb()
-    yield c
-    c.close()
 
 
 def as_dict(reply):

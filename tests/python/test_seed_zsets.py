@@ -12,21 +12,6 @@ import json
 import uuid
 
 import pytest
-import valkey
-
-CLIENTS = [
-    pytest.param(2, id="resp2"),
-    pytest.param(3, id="resp3"),
-]
-
-
-@pytest.fixture(params=CLIENTS)
-def v(request, server):
-    c = valkey.Valkey(host="127.0.0.1", port=server.port, db=0, decode_responses=True, protocol=request.param)
-    assert c.ping() is True
-    c.flushdb()
-    yield c
-    c.close()
 
 
 def pairs(reply):
