@@ -181,6 +181,28 @@ pub fn room(total: usize) -> usize {
     crate::alloc::chunk_size(total, 1)
 }
 
+/// The listpack in a held block (its bytes, then room up to their size
+/// class), by the byte count in its header.
+#[inline]
+pub fn held(block: &[u8]) -> &[u8] {
+    let total = u32::from_le_bytes([block[0], block[1], block[2], block[3]]) as usize;
+    &block[..total]
+}
+
+/// `v`, whose first `len` bytes are kept, as a block of exactly the size
+/// class of `len`: one realloc at most, none when `v` already is one.
+pub fn hold(mut v: Vec<u8>, len: usize) -> Box<[u8]> {
+    let want = room(len);
+    if v.capacity() > want {
+        v.truncate(want);
+        v.shrink_to(want);
+    } else {
+        v.reserve_exact(want - v.len());
+    }
+    v.resize(want, 0);
+    v.into_boxed_slice()
+}
+
 impl Listpack {
     pub fn new() -> Self {
         let mut buf = vec![0u8; room(HEADER + 1)];
@@ -192,18 +214,14 @@ impl Listpack {
     /// Bytes of the listpack, from its header.
     #[inline]
     fn total(&self) -> usize {
-        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize
+        held(&self.buf).len()
     }
 
     /// Resizes the allocation to the size class of `total` bytes, when that
     /// is another class (the bytes up to both sizes' smaller are kept).
     fn fit(&mut self, total: usize) {
-        let want = room(total);
-        if want != self.buf.len() {
-            let mut v = std::mem::take(&mut self.buf).into_vec();
-            v.reserve_exact(want.saturating_sub(v.len()));
-            v.resize(want, 0);
-            self.buf = v.into_boxed_slice();
+        if room(total) != self.buf.len() {
+            self.buf = hold(std::mem::take(&mut self.buf).into_vec(), total);
         }
     }
 
@@ -242,7 +260,7 @@ impl Listpack {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.total()]
+        held(&self.buf)
     }
 
     pub fn into_bytes(self) -> Vec<u8> {

@@ -31,7 +31,7 @@
 use std::collections::{vec_deque, BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 
-use crate::types::listpack::{room, Entry as ListpackEntry, Listpack};
+use crate::types::listpack::{held, hold, room, Entry as ListpackEntry, Listpack};
 
 // ---------------------------------------------------------------------------
 // Stream IDs
@@ -589,8 +589,7 @@ impl Node {
 
     /// The listpack's bytes.
     fn lp(&self) -> &[u8] {
-        let total = u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
-        &self.buf[..total]
+        held(&self.buf)
     }
 
     /// Runs `f` on the listpack as a Vec (whose capacity is the room held),
@@ -600,14 +599,8 @@ impl Node {
         let mut lp = std::mem::take(&mut self.buf).into_vec();
         lp.truncate(total);
         let r = f(&mut lp);
-        let room = room(lp.len());
-        if lp.capacity() > room {
-            lp.shrink_to(room);
-        } else {
-            lp.reserve_exact(room - lp.len());
-        }
-        lp.resize(room, 0);
-        self.buf = lp.into_boxed_slice();
+        let len = lp.len();
+        self.buf = hold(lp, len);
         r
     }
 
