@@ -5,14 +5,17 @@
 //! `Server::clients` (the handler gets it as `ctx.client`); code walking all
 //! clients must include `ctx.client` itself.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Poll, Waker};
 
 use bytes::BytesMut;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 use crate::commands::CommandDef;
 use crate::config::ObufLimit;
@@ -109,9 +112,44 @@ impl Wire {
 pub enum Outlet {
     /// The task runs on the executor's thread: wake it and it takes the
     /// output from `Client::out` itself.
-    Local(Rc<Notify>),
+    Local(Rc<Wakeup>),
     /// The task runs on an I/O thread: output is sent to it.
     Remote(mpsc::UnboundedSender<ToConn>),
+}
+
+/// Wakes a connection task on the executor's thread, as tokio's
+/// `Notify::notify_one` would: a wake-up sent while the task is busy is
+/// kept until it next waits. Single-threaded, so without Notify's lock and
+/// waiter list, which the task would otherwise take and leave once per
+/// request.
+#[derive(Default)]
+pub struct Wakeup {
+    pending: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl Wakeup {
+    pub fn notify_one(&self) {
+        self.pending.set(true);
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Completes once a wake-up is sent (at once if one is kept).
+    pub fn notified(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.pending.replace(false) {
+                return Poll::Ready(());
+            }
+            let waker = match self.waker.take() {
+                Some(w) if w.will_wake(cx.waker()) => w,
+                _ => cx.waker().clone(),
+            };
+            self.waker.set(Some(waker));
+            Poll::Pending
+        })
+    }
 }
 
 /// Client classes, as CLIENT LIST TYPE / CLIENT KILL TYPE name them.
@@ -250,7 +288,7 @@ impl Client {
             message_woken: false,
             reply_peak: 0,
             held: VecDeque::new(),
-            outlet: Outlet::Local(Rc::new(Notify::new())),
+            outlet: Outlet::Local(Rc::default()),
             tx: Default::default(),
             blocked: None,
             still_blocked: false,
@@ -505,5 +543,43 @@ impl Client {
             text(&self.lib_name),
             text(&self.lib_ver),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::pin;
+    use std::task::{Context, Wake};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A wake-up sent before the wait is kept for it, one sent during the
+    /// wait wakes the task once, and each is taken by one wait only.
+    #[test]
+    fn wakeup_keeps_one_permit_and_wakes_the_waiting_task() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let wakeup = Wakeup::default();
+
+        wakeup.notify_one();
+        wakeup.notify_one();
+        assert!(pin!(wakeup.notified()).poll(&mut cx).is_ready());
+        let mut wait = pin!(wakeup.notified());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(count.0.load(Ordering::Relaxed), 0);
+
+        wakeup.notify_one();
+        assert_eq!(count.0.load(Ordering::Relaxed), 1);
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
+        assert!(pin!(wakeup.notified()).poll(&mut cx).is_pending());
     }
 }

@@ -13,9 +13,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener};
-use tokio::sync::Notify;
 
-use super::client::{Client, Outlet, Wire};
+use super::client::{Client, Outlet, Wakeup, Wire};
 use super::Shared;
 use crate::config::Config;
 use crate::executor::{self, Request, Server};
@@ -178,7 +177,7 @@ pub async fn accept_unix_loop(shared: Shared, listener: UnixListener, path: Stri
 
 /// Admits a connection and spawns its task, or tells it why not.
 pub fn start<S: AsyncRead + AsyncWrite + Unpin + 'static>(srv: &mut Server, shared: &Shared, stream: S, peer: Peer) {
-    let notify = Rc::new(Notify::new());
+    let notify = Rc::new(Wakeup::default());
     let wire = Arc::new(Wire::default());
     let outlet = Outlet::Local(notify.clone());
     let addr = peer.addr.clone();
@@ -214,7 +213,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     shared: Shared,
     mut stream: S,
     id: u64,
-    notify: Rc<Notify>,
+    notify: Rc<Wakeup>,
     wire: Arc<Wire>,
 ) {
     let mut conn = Conn {
@@ -309,10 +308,11 @@ fn process(shared: &Shared, conn: &mut Conn, read: usize) -> Option<bool> {
         conn.rbuf.extend_from_slice(&fresh);
         conn.decoder = carry.decoder;
     }
-    let now_s = now_ms() / 1000;
+    let now = now_ms();
+    let now_s = now / 1000;
     if read > 0 {
         srv.stats.net_input_bytes += read as u64;
-        client.last_interaction_ms = now_ms();
+        client.last_interaction_ms = now;
     }
     // As in Redis, the query buffer still holds the batch while it runs.
     client.qbuf = conn.rbuf.len();

@@ -219,7 +219,11 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
     adjust_open_files_limit(&mut config)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = LocalSet::new();
-    local.block_on(&rt, async move {
+    // The LocalSet polls the future it runs at every tick, before its
+    // tasks: kept to a join handle, that poll costs nothing per request,
+    // where the select over signals and shutdown below would be set up
+    // again each time.
+    let main = local.spawn_local(async move {
         let listeners = bind_all(&config).await?;
         let unix = bind_unix(&config)?;
         let hz = config.hz;
@@ -290,7 +294,8 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         }
         finish_shutdown(&mut shared.borrow_mut());
         Ok(())
-    })
+    });
+    local.block_on(&rt, main).unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
 /// The last steps of every shutdown, after the final save if any.
