@@ -220,9 +220,9 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = LocalSet::new();
     // The LocalSet polls the future it runs at every tick, before its
-    // tasks: kept to a join handle, that poll costs nothing per request,
-    // where the select over signals and shutdown below would be set up
-    // again each time.
+    // tasks. Run as a task, the server's main loop (its select over
+    // signals and shutdown) is polled only when one of them fires; the
+    // tick polls just its join handle.
     let main = local.spawn_local(async move {
         let listeners = bind_all(&config).await?;
         let unix = bind_unix(&config)?;
