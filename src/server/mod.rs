@@ -249,6 +249,7 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
             }
         } else {
             busy::register(busy_listeners, busy::Mode::Local(Rc::downgrade(&shared)));
+            tokio::task::spawn_local(conn::open_write_turns());
             for listener in listeners {
                 tokio::task::spawn_local(conn::accept_loop(shared.clone(), listener));
             }
