@@ -154,8 +154,8 @@ pub fn i64_to_bytes(v: i64) -> Vec<u8> {
 }
 
 /// FxHash's mixing, eight bytes at a time, for tables whose keys are fixed
-/// (command names): a lookup hashes a name in a multiply or two, and with
-/// no key inserted from outside, SipHash's protection against chosen
+/// (command names) or chosen by the server (client ids): a lookup hashes a
+/// key in a multiply or two, and with no key inserted from outside, SipHash's protection against chosen
 /// collisions buys nothing. (Script digests are not such keys: a client
 /// picking script bodies can grind digests into one bucket.)
 #[derive(Default)]

@@ -614,9 +614,10 @@ fn client_info(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// Every client in connection (id) order, the caller included at its place.
 fn all_clients<'a>(srv: &'a crate::executor::Server, me: &'a Client) -> impl Iterator<Item = &'a Client> {
-    let before = srv.clients.range(..me.id).map(|(_, c)| &**c);
-    let after = srv.clients.range(me.id + 1..).map(|(_, c)| &**c);
-    before.chain(std::iter::once(me)).chain(after)
+    let others = srv.clients.values().map(|c| &**c).filter(|c| c.id != me.id);
+    let mut all: Vec<&Client> = others.chain(std::iter::once(me)).collect();
+    all.sort_unstable_by_key(|c| c.id);
+    all.into_iter()
 }
 
 /// CLIENT LIST [TYPE type | ID id [id ...]]

@@ -3,7 +3,7 @@
 //! lookup, arity, authentication, statistics, slow log, propagation of
 //! writes — driven by the command table's flags.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -14,7 +14,7 @@ use crate::commands::{self, flags, CommandDef};
 use crate::config::Config;
 use crate::db::Db;
 use crate::server::client::{Client, ConnSettings, Outlet};
-use crate::util::{now_ms, now_us};
+use crate::util::{now_ms, now_us, WordBuildHasher};
 
 pub mod blocking;
 pub mod notify;
@@ -92,7 +92,7 @@ pub struct Server {
     pub config: Config,
     /// Connected clients by id (boxed: the connection task takes its client
     /// out while running a batch, and moving a pointer is cheap).
-    pub clients: BTreeMap<u64, Box<Client>>,
+    pub clients: HashMap<u64, Box<Client>, WordBuildHasher>,
     pub next_client_id: u64,
     pub stats: Stats,
     /// Changes since the last save, as Redis's `server.dirty`.
@@ -155,7 +155,7 @@ impl Server {
             dbs: (0..config.databases).map(|id| Db::sharing(id, &queued)).collect(),
             queued,
             config,
-            clients: BTreeMap::new(),
+            clients: HashMap::default(),
             next_client_id: 1,
             stats: Stats::default(),
             dirty: 0,
@@ -713,7 +713,8 @@ pub fn protocol_error(srv: &mut Server, client: &mut Client, msg: &str) {
 /// changed mode): a connection task on this thread is woken and runs its
 /// held requests itself; for one on an I/O thread they run here.
 pub fn resume_held(srv: &mut Server) {
-    let held: Vec<u64> = srv.clients.values().filter(|c| c.is_held()).map(|c| c.id).collect();
+    let mut held: Vec<u64> = srv.clients.values().filter(|c| c.is_held()).map(|c| c.id).collect();
+    held.sort_unstable();
     for id in held {
         let Some(mut client) = srv.clients.remove(&id) else { continue };
         if let Outlet::Local(notify) = &client.outlet {

@@ -100,7 +100,8 @@ pub fn serve(srv: &mut Server) {
         accept(srv, &io.listeners, &io.mode);
         match &io.mode {
             Mode::Local(_) => {
-                let ids: Vec<u64> = srv.clients.values().filter(|c| servable(c)).map(|c| c.id).collect();
+                let mut ids: Vec<u64> = srv.clients.values().filter(|c| servable(c)).map(|c| c.id).collect();
+                ids.sort_unstable();
                 for id in ids {
                     io.served.insert(id);
                     serve_local(srv, id);
