@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::db::value::I64_DIGITS;
 use crate::db::{Db, Obj, Value};
@@ -39,7 +40,13 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(1) for each subcommand specified",
         "Performs arbitrary bitfield integer operations on strings."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RW", "access", "update", "variable_flags"],
+        BeginSearch::Index(1),
+        FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
+    )
+    .noted("This command allows both access and modification of the key")]),
     cmd!(
         "bitfield_ro",
         -2,
@@ -63,7 +70,11 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(N)",
         "Performs bitwise operations on multiple strings, and stores the result."
-    ),
+    )
+    .with_key_specs(&[
+        key_at(2, &["OW", "update"]),
+        key_spec(&["RO", "access"], BeginSearch::Index(3), FindKeys::Range { lastkey: -1, step: 1, limit: 0 }),
+    ]),
     cmd!(
         "bitpos",
         -3,
@@ -99,7 +110,12 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.2.0",
         "O(1)",
         "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RW", "access", "update"],
+        BeginSearch::Index(1),
+        FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
+    )]),
 ];
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";

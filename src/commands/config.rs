@@ -13,6 +13,7 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
     flags: 0,
     acl: 0,
     keys: NO_KEYS,
+    key_specs: &[],
     elements: NO_ELEMENTS,
     handler: None,
     subcommands: &[

@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use super::introspection::subcommand_syntax_error;
 use super::{acl, flags::*, numkeys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
+use super::{key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::persistence::rdb::SaveOptions;
 use crate::scripting::functions::{self, RestorePolicy};
@@ -26,7 +27,13 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "Depends on the function that is executed.",
         "Invokes a function."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RW", "access", "update"],
+        BeginSearch::Index(2),
+        FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 },
+    )
+    .noted("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")]),
     cmd!(
         "fcall_ro",
         -3,
@@ -38,13 +45,20 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "Depends on the function that is executed.",
         "Invokes a read-only function."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RO", "access"],
+        BeginSearch::Index(2),
+        FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 },
+    )
+    .noted("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")]),
     CommandDef {
         name: "function",
         arity: -2,
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        key_specs: &[],
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: &[

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use super::zsets::{parse_score, zadd};
 use super::{acl, flags::*, keys, CommandDef, Ctx};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::db::{Obj, Value};
 use crate::protocol::Out;
@@ -81,7 +82,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
         "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["OW", "update"], BeginSearch::Keyword { keyword: "STORE", startfrom: 6 }, FindKeys::Range { lastkey: 0, step: 1, limit: 0 }), key_spec(&["OW", "update"], BeginSearch::Keyword { keyword: "STOREDIST", startfrom: 6 }, FindKeys::Range { lastkey: 0, step: 1, limit: 0 })]),
     cmd!(
         "georadius_ro",
         -6,
@@ -105,7 +107,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
         "Queries a geospatial index for members within a distance from a member, optionally stores the result."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["OW", "update"], BeginSearch::Keyword { keyword: "STORE", startfrom: 5 }, FindKeys::Range { lastkey: 0, step: 1, limit: 0 }), key_spec(&["OW", "update"], BeginSearch::Keyword { keyword: "STOREDIST", startfrom: 5 }, FindKeys::Range { lastkey: 0, step: 1, limit: 0 })]),
     cmd!(
         "georadiusbymember_ro",
         -5,
@@ -141,7 +144,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape",
         "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"]), key_at(2, &["RO", "access"])]),
 ];
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";

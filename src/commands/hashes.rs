@@ -5,6 +5,7 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 use rand::Rng;
 
+use super::key_at;
 use super::scan::{self, Target};
 use super::sets::{guard_rand_reply, parse_rand_count, rand_reply_fits, remove_members, resp_bulk_len, WRONGTYPE};
 use super::{acl, elements, flags::*, keys, parts, CommandDef, Ctx, Found};
@@ -44,6 +45,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Sets the value of a field in a hash only when the field doesn't exist."
     )
+    .with_key_specs(&[key_at(1, &["RW", "insert"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "hmset",
@@ -108,6 +110,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of fields to be removed.",
         "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."
     )
+    .with_key_specs(&[key_at(1, &["RW", "delete"])])
     .with_elements(elements(2, -1, 1)),
     cmd!(
         "hlen",
@@ -120,7 +123,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(1)",
         "Returns the number of fields in a hash."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "hexists",
         3,
@@ -133,6 +137,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Determines whether a field exists in a hash."
     )
+    .with_key_specs(&[key_at(1, &["RO"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "hkeys",
@@ -170,6 +175,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the length of the value of a field."
     )
+    .with_key_specs(&[key_at(1, &["RO"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "hincrby",
@@ -183,6 +189,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."
     )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "hincrbyfloat",
@@ -196,6 +203,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."
     )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "hrandfield",

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use rand::RngCore;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Obj, Value};
@@ -25,7 +26,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "O(1) to add every element.",
         "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!(
         "pfcount",
         -2,
@@ -37,7 +39,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.",
         "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RW", "access"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 }).noted("RW because it may change the internal representation of the key, and propagate to replicas")]),
     cmd!(
         "pfdebug",
         3,
@@ -49,7 +52,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "N/A",
         "Internal commands for debugging HyperLogLog values."
-    ),
+    )
+    .with_key_specs(&[key_at(2, &["RW", "access"])]),
     cmd!(
         "pfmerge",
         -2,
@@ -61,7 +65,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "O(N) to merge N HyperLogLogs, but with high constant times.",
         "Merges one or more HyperLogLog values into a single key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "insert"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "pfselftest",
         1,

@@ -3,11 +3,13 @@
 //! and the README's table of supported commands, generated from the same
 //! table.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::{acl, flags, flags::*, table, CommandDef, Ctx, KeySpec, NO_ELEMENTS, NO_KEYS};
+use super::{acl, flags, flags::*, key_spec, table, BeginSearch, CommandDef, Ctx, FindKeys, KeySpec, KeySpecDef};
+use super::{NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::db::{Obj, Value};
 use crate::executor::Server;
@@ -22,6 +24,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: LOADING | STALE,
         acl: acl::CONNECTION,
         keys: NO_KEYS,
+        key_specs: &[],
         elements: NO_ELEMENTS,
         handler: Some(command),
         subcommands: &[
@@ -123,6 +126,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        key_specs: &[],
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: &[
@@ -320,10 +324,10 @@ fn write_categories(out: &mut Out, def: &CommandDef) {
     }
 }
 
-/// Key-spec flags. The table carries only key positions, so the access
-/// flags are derived from the command's flags: reads are RO+access, other
-/// commands RW+update, and commands that are neither (scripts) assume the
-/// worst, as Redis documents for EVAL: RW+access+update.
+/// Key-spec flags of a command that declares no key specs, derived from
+/// its flags as Redis's are for most commands: reads are RO+access,
+/// writes RW+update, and commands that are neither assume the worst:
+/// RW+access+update.
 fn key_flags(def: &CommandDef) -> &'static [&'static str] {
     if def.has(READONLY) {
         &["RO", "access"]
@@ -337,79 +341,101 @@ fn key_flags(def: &CommandDef) -> &'static [&'static str] {
     }
 }
 
-fn write_key_flags(out: &mut Out, def: &CommandDef) {
-    let f = key_flags(def);
-    out.set(f.len());
-    for n in f {
+fn write_key_flags(out: &mut Out, flags: &[&str]) {
+    out.set(flags.len());
+    for n in flags {
         out.simple(n);
     }
 }
 
-/// A key spec, as Redis's `keySpec` with an index begin_search.
-enum Spec {
-    /// Keys from `index` to `lastkey` (relative, or negative from the end).
-    Range { index: i32, lastkey: i32, step: i32 },
-    /// A count of keys at `index`, the keys right after it.
-    KeyNum { index: i32 },
-}
-
-/// The key specs derived from the table's key positions. A write command
-/// with several keys at fixed positions (RENAME, LMOVE, SMOVE...) has one
-/// spec per key in Redis, source and destination being flagged apart; any
-/// other triple is one range spec; a numkeys argument is a keynum spec.
-fn key_specs(def: &CommandDef) -> Vec<Spec> {
+/// The command's key specs: those the table declares, else derived from
+/// its key positions. A write command with several keys at fixed
+/// positions (RENAME...) has one spec per key in Redis; any other triple
+/// is one range spec; a numkeys argument is a keynum spec.
+fn key_specs(def: &'static CommandDef) -> Cow<'static, [KeySpecDef]> {
+    if !def.key_specs.is_empty() {
+        return Cow::Borrowed(def.key_specs);
+    }
     let KeySpec { first, last, step, numkeys_at } = def.keys;
+    let flags = key_flags(def);
+    let range =
+        |index, lastkey, step| key_spec(flags, BeginSearch::Index(index), FindKeys::Range { lastkey, step, limit: 0 });
     let mut specs = Vec::new();
     if first > 0 {
         if def.has(WRITE) && last > first && step > 0 {
-            specs.extend((first..=last).step_by(step as usize).map(|index| Spec::Range { index, lastkey: 0, step: 1 }));
+            specs.extend((first..=last).step_by(step as usize).map(|index| range(index, 0, 1)));
         } else {
-            let lastkey = if last >= 0 { last - first } else { last };
-            specs.push(Spec::Range { index: first, lastkey, step });
+            specs.push(range(first, if last >= 0 { last - first } else { last }, step));
         }
     }
     if numkeys_at > 0 {
-        specs.push(Spec::KeyNum { index: numkeys_at });
+        let find = FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 };
+        specs.push(key_spec(flags, BeginSearch::Index(numkeys_at), find));
     }
-    specs
+    Cow::Owned(specs)
 }
 
-fn write_key_specs(out: &mut Out, def: &CommandDef) {
+fn write_key_specs(out: &mut Out, def: &'static CommandDef) {
     let specs = key_specs(def);
     out.set(specs.len());
-    for spec in specs {
-        out.map(3);
+    for spec in specs.iter() {
+        if spec.notes.is_empty() {
+            out.map(3);
+        } else {
+            out.map(4);
+            out.bulk(b"notes");
+            out.bulk(spec.notes.as_bytes());
+        }
         out.bulk(b"flags");
-        write_key_flags(out, def);
-        let index = match spec {
-            Spec::Range { index, .. } | Spec::KeyNum { index } => index,
-        };
+        write_key_flags(out, spec.flags);
         out.bulk(b"begin_search");
         out.map(2);
         out.bulk(b"type");
-        out.bulk(b"index");
-        out.bulk(b"spec");
-        out.map(1);
-        out.bulk(b"index");
-        out.int(index as i64);
+        match spec.begin {
+            BeginSearch::Index(index) => {
+                out.bulk(b"index");
+                out.bulk(b"spec");
+                out.map(1);
+                out.bulk(b"index");
+                out.int(index as i64);
+            }
+            BeginSearch::Keyword { keyword, startfrom } => {
+                out.bulk(b"keyword");
+                out.bulk(b"spec");
+                out.map(2);
+                out.bulk(b"keyword");
+                out.bulk(keyword.as_bytes());
+                out.bulk(b"startfrom");
+                out.int(startfrom as i64);
+            }
+            BeginSearch::Unknown => {
+                out.bulk(b"unknown");
+                out.bulk(b"spec");
+                out.map(0);
+            }
+        }
         out.bulk(b"find_keys");
         out.map(2);
         out.bulk(b"type");
-        let fields: [(&[u8], i64); 3] = match spec {
-            Spec::Range { lastkey, step, .. } => {
+        let fields: Vec<(&[u8], i32)> = match spec.find {
+            FindKeys::Range { lastkey, step, limit } => {
                 out.bulk(b"range");
-                [(b"lastkey", lastkey as i64), (b"keystep", step as i64), (b"limit", 0)]
+                vec![(b"lastkey", lastkey), (b"keystep", step), (b"limit", limit)]
             }
-            Spec::KeyNum { .. } => {
+            FindKeys::KeyNum { keynumidx, firstkey, step } => {
                 out.bulk(b"keynum");
-                [(b"keynumidx", 0), (b"firstkey", 1), (b"keystep", 1)]
+                vec![(b"keynumidx", keynumidx), (b"firstkey", firstkey), (b"keystep", step)]
+            }
+            FindKeys::Unknown => {
+                out.bulk(b"unknown");
+                Vec::new()
             }
         };
         out.bulk(b"spec");
-        out.map(3);
+        out.map(fields.len());
         for (name, v) in fields {
             out.bulk(name);
-            out.int(v);
+            out.int(v as i64);
         }
     }
 }
@@ -593,26 +619,143 @@ fn key_positions(def: &CommandDef, argv: &[Bytes]) -> Option<Vec<usize>> {
     Some(keys)
 }
 
+/// A key's position in the argument vector and its flags.
+type FoundKey = (usize, &'static [&'static str]);
+
+/// Redis's getKeysUsingKeySpecs: the keys every spec finds, or None when
+/// one cannot be searched (unknown) or points past the arguments.
+fn search_specs(specs: &[KeySpecDef], argv: &[Bytes]) -> Option<Vec<FoundKey>> {
+    let argc = argv.len() as i64;
+    let mut keys = Vec::new();
+    for spec in specs {
+        let first = match spec.begin {
+            BeginSearch::Index(i) => i as i64,
+            BeginSearch::Keyword { keyword, startfrom } => {
+                let found = if startfrom >= 0 {
+                    (startfrom as i64..argc).find(|&i| eq_ic(&argv[i as usize], keyword))
+                } else {
+                    (1..=argc + startfrom as i64).rev().find(|&i| eq_ic(&argv[i as usize], keyword))
+                };
+                // A keyword that is absent: no keys from this spec.
+                match found {
+                    Some(i) if i >= 1 => i + 1,
+                    _ => continue,
+                }
+            }
+            BeginSearch::Unknown => return None,
+        };
+        let (first, last, step) = match spec.find {
+            FindKeys::Range { lastkey, step, limit } => {
+                let last = if lastkey >= 0 {
+                    first + lastkey as i64
+                } else if limit == 0 {
+                    argc + lastkey as i64
+                } else {
+                    first + ((argc - first) / limit as i64 + lastkey as i64)
+                };
+                (first, last, step as i64)
+            }
+            FindKeys::KeyNum { keynumidx, firstkey, step } => {
+                let at = first + keynumidx as i64;
+                let numkeys = argv.get(usize::try_from(at).ok()?).and_then(|a| parse_i64(a)).filter(|&n| n >= 0)?;
+                let first = first + firstkey as i64;
+                (first, first.saturating_add(numkeys) - 1, step as i64)
+            }
+            FindKeys::Unknown => return None,
+        };
+        if last >= argc || last < first || first >= argc || step <= 0 {
+            return None;
+        }
+        keys.extend((first..=last).step_by(step as usize).map(|i| (i as usize, spec.flags)));
+    }
+    Some(keys)
+}
+
+const RO_ACCESS: &[&str] = &["RO", "access"];
+const OW_UPDATE: &[&str] = &["OW", "update"];
+const RW_ACCESS_UPDATE: &[&str] = &["RW", "access", "update"];
+
+/// The keys of `argv` and their flags, as Redis's
+/// getKeysFromCommandWithSpecs: by the key specs, unless their flags
+/// depend on the arguments (SET, BITFIELD) or they cannot be searched
+/// (SORT's), where the command's own rules apply, as Redis's getkeys procs.
+fn keys_with_flags(def: &'static CommandDef, argv: &[Bytes]) -> Vec<FoundKey> {
+    let has = |from: usize, word: &str| argv.iter().skip(from).any(|a| eq_ic(a, word));
+    match (def.group, def.name) {
+        ("string", "set") => return vec![(1, if has(3, "get") { RW_ACCESS_UPDATE } else { OW_UPDATE })],
+        ("bitmap", "bitfield") => {
+            return vec![(1, if bitfield_reads_only(argv) { RO_ACCESS } else { RW_ACCESS_UPDATE })]
+        }
+        _ => {}
+    }
+    if let Some(keys) = search_specs(&key_specs(def), argv) {
+        return keys;
+    }
+    match (def.group, def.name) {
+        ("generic", "sort") => sort_keys(argv),
+        ("generic", "sort_ro") => vec![(1, RO_ACCESS)],
+        _ => key_positions(def, argv).unwrap_or_default().into_iter().map(|i| (i, key_flags(def))).collect(),
+    }
+}
+
+/// Redis's bitfieldGetKeys: only GETs (and OVERFLOWs), well formed.
+fn bitfield_reads_only(argv: &[Bytes]) -> bool {
+    let mut i = 2;
+    while i < argv.len() {
+        let rest = argv.len() - i - 1;
+        let a = &argv[i];
+        if eq_ic(a, "get") && rest >= 2 {
+            i += 3;
+        } else if eq_ic(a, "overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// Redis's sortGetKeys: the sorted key, and the last STORE's destination
+/// (the arguments of LIMIT, GET and BY skipped, as SORT parses them).
+fn sort_keys(argv: &[Bytes]) -> Vec<FoundKey> {
+    let mut keys = vec![(1, RO_ACCESS)];
+    let mut store = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let a = &argv[i];
+        if eq_ic(a, "limit") {
+            i += 2;
+        } else if eq_ic(a, "get") || eq_ic(a, "by") {
+            i += 1;
+        } else if eq_ic(a, "store") && i + 1 < argv.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    keys.extend(store.map(|at| (at, OW_UPDATE)));
+    keys
+}
+
 fn getkeys(ctx: &mut Ctx, args: &[Bytes], with_flags: bool) {
     let argv = &args[2..];
     let Some(def) = lookup_argv(argv) else { return ctx.error("ERR Invalid command specified") };
-    if def.keys.first <= 0 && def.keys.numkeys_at <= 0 {
+    if key_specs(def).is_empty() {
         return ctx.error("ERR The command has no key arguments");
     }
     if !super::arity_ok(def, argv.len()) {
         return ctx.error("ERR Invalid number of arguments specified for command");
     }
-    let keys = key_positions(def, argv).unwrap_or_default();
+    let keys = keys_with_flags(def, argv);
     if keys.is_empty() && !def.has(NO_MANDATORY_KEYS) {
         return ctx.error("ERR Invalid arguments specified for command");
     }
     let out = ctx.out();
     out.array(keys.len());
-    for i in keys {
+    for (i, flags) in keys {
         if with_flags {
             out.array(2);
             out.bulk(&argv[i]);
-            write_key_flags(out, def);
+            write_key_flags(out, flags);
         } else {
             out.bulk(&argv[i]);
         }

@@ -6,6 +6,7 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::db::{self, Obj, Value};
 use crate::util::{eq_ic, glob_match, now_ms, parse_i64};
@@ -22,7 +23,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
         "Deletes one or more keys."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RM", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "unlink",
         -2,
@@ -34,7 +36,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "4.0.0",
         "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
         "Asynchronously deletes one or more keys."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RM", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "exists",
         -2,
@@ -46,7 +49,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the number of keys to check.",
         "Determines whether one or more keys exist."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RO"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "touch",
         -2,
@@ -58,7 +62,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.1",
         "O(N) where N is the number of keys that will be touched.",
         "Returns the number of existing keys out of those specified after updating the time they were last accessed."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RO"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "type",
         2,
@@ -70,7 +75,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Determines the type of value stored at a key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "rename",
         3,
@@ -82,7 +88,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Renames a key and overwrites the destination."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["OW", "update"])]),
     cmd!(
         "renamenx",
         3,
@@ -94,7 +101,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Renames a key only when the target key name doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["OW", "insert"])]),
     cmd!(
         "move",
         3,
@@ -106,7 +114,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Moves a key to another database."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "copy",
         -3,
@@ -118,7 +127,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
         "Copies the value of a key to a new key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RO", "access"]), key_at(2, &["OW", "update"])]),
     cmd!(
         "keys",
         2,
@@ -269,6 +279,7 @@ pub static COMMANDS: &[CommandDef] = &[
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        key_specs: &[],
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: &[
@@ -283,7 +294,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.2.3",
                 "O(1)",
                 "Returns the internal encoding of a Redis object."
-            ),
+            )
+    .with_key_specs(&[key_at(2, &["RO"])]),
             cmd!(
                 "freq",
                 3,
@@ -295,7 +307,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "4.0.0",
                 "O(1)",
                 "Returns the logarithmic access frequency counter of a Redis object."
-            ),
+            )
+    .with_key_specs(&[key_at(2, &["RO"])]),
             cmd!(
                 "help",
                 2,
@@ -319,7 +332,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.2.3",
                 "O(1)",
                 "Returns the time since the last access to a Redis object."
-            ),
+            )
+    .with_key_specs(&[key_at(2, &["RO"])]),
             cmd!(
                 "refcount",
                 3,
@@ -331,7 +345,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.2.3",
                 "O(1)",
                 "Returns the reference count of a value of a key."
-            ),
+            )
+    .with_key_specs(&[key_at(2, &["RO"])]),
         ],
         group: "generic",
         summary: "A container for object introspection commands.",

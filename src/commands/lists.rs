@@ -5,6 +5,7 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::db::{Obj, Value};
 use crate::executor::blocking::parse_timeout;
@@ -13,19 +14,26 @@ use crate::util::{eq_ic, parse_i64};
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!("lpush", -3, WRITE | DENYOOM | FAST, acl::LIST, keys(1, 1, 1), lpush,
-        "list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
+        "list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepends one or more elements to a list. Creates the key if it doesn't exist.")
+    .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("rpush", -3, WRITE | DENYOOM | FAST, acl::LIST, keys(1, 1, 1), rpush,
-        "list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Appends one or more elements to a list. Creates the key if it doesn't exist."),
+        "list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Appends one or more elements to a list. Creates the key if it doesn't exist.")
+    .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("lpushx", -3, WRITE | DENYOOM | FAST, acl::LIST, keys(1, 1, 1), lpushx,
-        "list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepends one or more elements to a list only when the list exists."),
+        "list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepends one or more elements to a list only when the list exists.")
+    .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("rpushx", -3, WRITE | DENYOOM | FAST, acl::LIST, keys(1, 1, 1), rpushx,
-        "list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Appends an element to a list only when the list exists."),
+        "list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Appends an element to a list only when the list exists.")
+    .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("lpop", -2, WRITE | FAST, acl::LIST, keys(1, 1, 1), lpop,
-        "list", "1.0.0", "O(N) where N is the number of elements returned", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
+        "list", "1.0.0", "O(N) where N is the number of elements returned", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.")
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!("rpop", -2, WRITE | FAST, acl::LIST, keys(1, 1, 1), rpop,
-        "list", "1.0.0", "O(N) where N is the number of elements returned", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
+        "list", "1.0.0", "O(N) where N is the number of elements returned", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.")
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!("llen", 2, READONLY | FAST, acl::LIST, keys(1, 1, 1), llen,
-        "list", "1.0.0", "O(1)", "Returns the length of a list."),
+        "list", "1.0.0", "O(1)", "Returns the length of a list.")
+    .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!("lindex", 3, READONLY, acl::LIST, keys(1, 1, 1), lindex,
         "list", "1.0.0", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", "Returns an element from a list by its index."),
     cmd!("lset", 4, WRITE | DENYOOM, acl::LIST, keys(1, 1, 1), lset,
@@ -33,29 +41,40 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!("lrange", 4, READONLY, acl::LIST, keys(1, 1, 1), lrange,
         "list", "1.0.0", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", "Returns a range of elements from a list."),
     cmd!("ltrim", 4, WRITE, acl::LIST, keys(1, 1, 1), ltrim,
-        "list", "1.0.0", "O(N) where N is the number of elements to be removed by the operation.", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+        "list", "1.0.0", "O(N) where N is the number of elements to be removed by the operation.", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.")
+    .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!("lrem", 4, WRITE, acl::LIST, keys(1, 1, 1), lrem,
-        "list", "1.0.0", "O(N+M) where N is the length of the list and M is the number of elements removed.", "Removes elements from a list. Deletes the list if the last element was removed."),
+        "list", "1.0.0", "O(N+M) where N is the length of the list and M is the number of elements removed.", "Removes elements from a list. Deletes the list if the last element was removed.")
+    .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!("linsert", 5, WRITE | DENYOOM, acl::LIST, keys(1, 1, 1), linsert,
-        "list", "2.2.0", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", "Inserts an element before or after another element in a list."),
+        "list", "2.2.0", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", "Inserts an element before or after another element in a list.")
+    .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("lpos", -3, READONLY, acl::LIST, keys(1, 1, 1), lpos,
         "list", "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", "Returns the index of matching elements in a list."),
     cmd!("lmove", 5, WRITE | DENYOOM, acl::LIST, keys(1, 2, 1), lmove,
-        "list", "6.2.0", "O(1)", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
+        "list", "6.2.0", "O(1)", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.")
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!("rpoplpush", 3, WRITE | DENYOOM, acl::LIST, keys(1, 2, 1), rpoplpush,
-        "list", "1.2.0", "O(1)", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
+        "list", "1.2.0", "O(1)", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.")
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!("lmpop", -4, WRITE | MOVABLEKEYS, acl::LIST, numkeys(0, 0, 1), lmpop,
-        "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+        "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.")
+    .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!("blpop", -3, WRITE | NOSCRIPT | BLOCKING, acl::LIST, keys(1, -2, 1), blpop,
-        "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+        "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+    .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -2, step: 1, limit: 0 })]),
     cmd!("brpop", -3, WRITE | NOSCRIPT | BLOCKING, acl::LIST, keys(1, -2, 1), brpop,
-        "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+        "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+    .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -2, step: 1, limit: 0 })]),
     cmd!("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, acl::LIST, keys(1, 2, 1), blmove,
-        "list", "6.2.0", "O(1)", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+        "list", "6.2.0", "O(1)", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.")
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, acl::LIST, keys(1, 2, 1), brpoplpush,
-        "list", "2.2.0", "O(1)", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+        "list", "2.2.0", "O(1)", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.")
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, acl::LIST, numkeys(0, 0, 2), blmpop,
-        "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+        "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+    .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
 ];
 
 /// The list at `key`: Ok(None) if missing, Err(()) after replying WRONGTYPE.

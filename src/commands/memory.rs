@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 
 use super::{flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
+use super::{key_spec, BeginSearch, FindKeys};
 use crate::alloc::chunk_size;
 use crate::cmd;
 use crate::commands::server::{bytes_to_human, for_each_client, MemoryStats};
@@ -28,6 +29,7 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
     flags: 0,
     acl: 0,
     keys: NO_KEYS,
+    key_specs: &[],
     elements: NO_ELEMENTS,
     handler: None,
     subcommands: &[
@@ -80,7 +82,12 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "4.0.0",
             "O(N) where N is the number of samples.",
             "Estimates the memory usage of a key."
-        ),
+        )
+        .with_key_specs(&[key_spec(
+            &["RO"],
+            BeginSearch::Index(2),
+            FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
+        )]),
     ],
     group: "server",
     summary: "A container for memory diagnostics commands.",

@@ -167,6 +167,72 @@ pub const fn numkeys(first: i32, last: i32, numkeys_at: i32) -> KeySpec {
     KeySpec { first, last, step: 1, numkeys_at }
 }
 
+/// One of Redis's key specs, as COMMAND INFO shows it and as
+/// GETKEYSANDFLAGS finds keys with it. Declared for the commands whose
+/// specs are not what `key_specs` derives from their key positions (keys
+/// found after a keyword, several keys flagged apart, flags other than
+/// RO/RW access/update).
+#[derive(Clone)]
+pub struct KeySpecDef {
+    pub notes: &'static str,
+    /// Redis's names: RO/RW/OW/RM, access/update/insert/delete, ...
+    pub flags: &'static [&'static str],
+    pub begin: BeginSearch,
+    pub find: FindKeys,
+}
+
+/// Where the search for a spec's keys starts.
+#[derive(Clone, Copy)]
+pub enum BeginSearch {
+    /// At this argument.
+    Index(i32),
+    /// After this keyword, searched from `startfrom` (from the end when
+    /// negative).
+    Keyword { keyword: &'static str, startfrom: i32 },
+    /// Nowhere a table can tell (SORT's BY/GET patterns).
+    Unknown,
+}
+
+/// Which arguments from the start of the search are keys.
+#[derive(Clone, Copy)]
+pub enum FindKeys {
+    /// Up to `lastkey` after the start (negative: from the end; with a
+    /// `limit`, a 1/limit share of the remaining arguments), every `step`.
+    Range {
+        lastkey: i32,
+        step: i32,
+        limit: i32,
+    },
+    /// A count of keys at `keynumidx` after the start, the first at
+    /// `firstkey` after it.
+    KeyNum {
+        keynumidx: i32,
+        firstkey: i32,
+        step: i32,
+    },
+    Unknown,
+}
+
+pub const fn key_spec(flags: &'static [&'static str], begin: BeginSearch, find: FindKeys) -> KeySpecDef {
+    KeySpecDef { notes: "", flags, begin, find }
+}
+
+/// The spec of one key at argument `index`.
+pub const fn key_at(index: i32, flags: &'static [&'static str]) -> KeySpecDef {
+    key_spec(flags, BeginSearch::Index(index), FindKeys::Range { lastkey: 0, step: 1, limit: 0 })
+}
+
+impl KeySpecDef {
+    pub const fn noted(mut self, notes: &'static str) -> Self {
+        self.notes = notes;
+        self
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.contains(&flag)
+    }
+}
+
 pub struct CommandDef {
     /// Lower-case name (for subcommands: just the subcommand's name).
     pub name: &'static str,
@@ -176,6 +242,8 @@ pub struct CommandDef {
     /// Categories not implied by `flags` (the type's category, @keyspace...).
     pub acl: u64,
     pub keys: KeySpec,
+    /// Redis's key specs when they are not those derived from `keys`.
+    pub key_specs: &'static [KeySpecDef],
     /// Where the collection elements it looks up are (prefetched with
     /// the key in a pipeline).
     pub elements: ElemSpec,
@@ -226,6 +294,12 @@ impl CommandDef {
     /// The definition with its element arguments declared.
     pub const fn with_elements(mut self, spec: ElemSpec) -> Self {
         self.elements = spec;
+        self
+    }
+
+    /// The definition with Redis's key specs declared.
+    pub const fn with_key_specs(mut self, specs: &'static [KeySpecDef]) -> Self {
+        self.key_specs = specs;
         self
     }
 
@@ -299,6 +373,7 @@ macro_rules! cmd {
             flags: $flags,
             acl: $acl,
             keys: $keys,
+            key_specs: &[],
             elements: $crate::commands::NO_ELEMENTS,
             handler: Some($handler),
             subcommands: &[],

@@ -5,6 +5,7 @@
 use crate::executor::notify::class;
 use bytes::Bytes;
 
+use super::key_at;
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
 use crate::cmd;
 use crate::persistence::{self, rdb};
@@ -34,7 +35,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
         "Creates a key from the serialized representation of a value."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"])]),
     cmd!(
         "save",
         1,

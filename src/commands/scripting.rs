@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use super::{acl, flags::*, numkeys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
+use super::{key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::scripting;
 
@@ -24,7 +25,13 @@ pub static COMMANDS: &[CommandDef] =
             "2.6.0",
             "Depends on the script that is executed.",
             "Executes a server-side Lua script."
-        ),
+        )
+        .with_key_specs(&[key_spec(
+            &["RW", "access", "update"],
+            BeginSearch::Index(2),
+            FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 },
+        )
+        .noted("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")]),
         cmd!(
             "evalsha",
             -3,
@@ -48,7 +55,13 @@ pub static COMMANDS: &[CommandDef] =
             "7.0.0",
             "Depends on the script that is executed.",
             "Executes a read-only server-side Lua script."
-        ),
+        )
+        .with_key_specs(&[key_spec(
+            &["RO", "access"],
+            BeginSearch::Index(2),
+            FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 },
+        )
+        .noted("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")]),
         cmd!(
             "evalsha_ro",
             -3,
@@ -67,6 +80,7 @@ pub static COMMANDS: &[CommandDef] =
             flags: 0,
             acl: 0,
             keys: NO_KEYS,
+            key_specs: &[],
             elements: NO_ELEMENTS,
             handler: None,
             subcommands: &[

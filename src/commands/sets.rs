@@ -12,6 +12,7 @@ use rand::Rng;
 
 use super::scan::{self, Target};
 use super::{acl, elements, flags::*, keys, numkeys, parts, CommandDef, Ctx, Found};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Db, Obj, Value};
@@ -35,6 +36,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
         "Adds one or more members to a set. Creates the key if it doesn't exist."
     )
+    .with_key_specs(&[key_at(1, &["RW", "insert"])])
     .with_elements(elements(2, -1, 1)),
     cmd!(
         "srem",
@@ -48,6 +50,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of members to be removed.",
         "Removes one or more members from a set. Deletes the set if the last member was removed."
     )
+    .with_key_specs(&[key_at(1, &["RW", "delete"])])
     .with_elements(elements(2, -1, 1)),
     cmd!(
         "sismember",
@@ -61,6 +64,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Determines whether a member belongs to a set."
     )
+    .with_key_specs(&[key_at(1, &["RO"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "smismember",
@@ -86,7 +90,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns the number of members in a set."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "smembers",
         2,
@@ -122,7 +127,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
         "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!(
         "smove",
         4,
@@ -134,7 +140,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Moves a member from one set to another."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!(
         "sinter",
         -2,
@@ -170,7 +177,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
         "Stores the intersect of multiple sets in a key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "sunion",
         -2,
@@ -194,7 +202,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the total number of elements in all given sets.",
         "Stores the union of multiple sets in a key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "sdiff",
         -2,
@@ -218,7 +227,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the total number of elements in all given sets.",
         "Stores the difference of multiple sets in a key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "sscan",
         -3,

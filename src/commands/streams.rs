@@ -15,6 +15,7 @@
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::config::Config;
 use crate::db::{Db, Obj, Value};
@@ -39,7 +40,12 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(1)",
         "Creates a consumer group."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RW", "insert"],
+        BeginSearch::Index(2),
+        FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
+    )]),
     cmd!(
         "createconsumer",
         5,
@@ -51,7 +57,12 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(1)",
         "Creates a consumer in a consumer group."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RW", "insert"],
+        BeginSearch::Index(2),
+        FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
+    )]),
     cmd!(
         "delconsumer",
         5,
@@ -63,7 +74,12 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(1)",
         "Deletes a consumer from a consumer group."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RW", "delete"],
+        BeginSearch::Index(2),
+        FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
+    )]),
     cmd!(
         "destroy",
         4,
@@ -75,7 +91,12 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(N) where N is the number of entries in the group's pending entries list (PEL).",
         "Destroys a consumer group."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RW", "delete"],
+        BeginSearch::Index(2),
+        FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
+    )]),
     cmd!(
         "help",
         2,
@@ -157,27 +178,34 @@ const XINFO_SUBCOMMANDS: &[CommandDef] = &[
 // key-spec triples cannot express: like Redis they have no fixed range.
 pub static COMMANDS: &[CommandDef] = &[
     cmd!("xadd", -5, WRITE | DENYOOM | FAST, acl::STREAM, keys(1, 1, 1), xadd,
-        "stream", "5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new message to a stream. Creates the key if it doesn't exist."),
+        "stream", "5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new message to a stream. Creates the key if it doesn't exist.")
+    .with_key_specs(&[key_at(1, &["RW", "update"]).noted("UPDATE instead of INSERT because of the optional trimming feature")]),
     cmd!("xlen", 2, READONLY | FAST, acl::STREAM, keys(1, 1, 1), xlen,
-        "stream", "5.0.0", "O(1)", "Returns the number of messages in a stream."),
+        "stream", "5.0.0", "O(1)", "Returns the number of messages in a stream.")
+    .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!("xrange", -4, READONLY, acl::STREAM, keys(1, 1, 1), xrange,
         "stream", "5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs."),
     cmd!("xrevrange", -4, READONLY, acl::STREAM, keys(1, 1, 1), xrevrange,
         "stream", "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs in reverse order."),
     cmd!("xdel", -3, WRITE | FAST, acl::STREAM, keys(1, 1, 1), xdel,
-        "stream", "5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "Returns the number of messages after removing them from a stream."),
+        "stream", "5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "Returns the number of messages after removing them from a stream.")
+    .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!("xtrim", -4, WRITE, acl::STREAM, keys(1, 1, 1), xtrim,
-        "stream", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Deletes messages from the beginning of a stream."),
+        "stream", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Deletes messages from the beginning of a stream.")
+    .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!("xread", -4, READONLY | BLOCKING | MOVABLEKEYS, acl::STREAM, NO_KEYS, xread,
-        "stream", "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise."),
+        "stream", "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.")
+    .with_key_specs(&[key_spec(&["RO", "access"], BeginSearch::Keyword { keyword: "STREAMS", startfrom: 1 }, FindKeys::Range { lastkey: -1, step: 1, limit: 2 })]),
     cmd!("xreadgroup", -7, WRITE | BLOCKING | MOVABLEKEYS, acl::STREAM, NO_KEYS, xreadgroup,
-        "stream", "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise."),
+        "stream", "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.")
+    .with_key_specs(&[key_spec(&["RO", "access"], BeginSearch::Keyword { keyword: "STREAMS", startfrom: 4 }, FindKeys::Range { lastkey: -1, step: 1, limit: 2 })]),
     CommandDef {
         name: "xgroup",
         arity: -2,
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        key_specs: &[],
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: XGROUP_SUBCOMMANDS,
@@ -193,13 +221,15 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!("xclaim", -6, WRITE | FAST, acl::STREAM, keys(1, 1, 1), xclaim,
         "stream", "5.0.0", "O(log N) with N being the number of messages in the PEL of the consumer group.", "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member."),
     cmd!("xautoclaim", -6, WRITE | FAST, acl::STREAM, keys(1, 1, 1), xautoclaim,
-        "stream", "6.2.0", "O(1) if COUNT is small.", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member."),
+        "stream", "6.2.0", "O(1) if COUNT is small.", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.")
+    .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     CommandDef {
         name: "xinfo",
         arity: -2,
         flags: 0,
         acl: 0,
         keys: NO_KEYS,
+        key_specs: &[],
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: XINFO_SUBCOMMANDS,

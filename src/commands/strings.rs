@@ -5,6 +5,7 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::db::value::{fmt_i64, I64_DIGITS};
 use crate::db::{Obj, Value};
@@ -24,7 +25,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
         "Appends a string to the value of a key. Creates the key if it doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!(
         "decr",
         2,
@@ -36,7 +38,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "decrby",
         3,
@@ -48,7 +51,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "get",
         2,
@@ -72,7 +76,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(1)",
         "Returns the string value of a key after deleting the key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!(
         "getex",
         -2,
@@ -84,7 +89,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(1)",
         "Returns the string value of a key after setting its expiration time."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"]).noted("RW and UPDATE because it changes the TTL")]),
     cmd!(
         "getrange",
         4,
@@ -108,7 +114,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns the previous string value of a key after setting it to a new value."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "incr",
         2,
@@ -120,7 +127,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "incrby",
         3,
@@ -132,7 +140,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "incrbyfloat",
         3,
@@ -144,7 +153,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(1)",
         "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "lcs",
         -3,
@@ -180,7 +190,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.1",
         "O(N) where N is the number of keys to set.",
         "Atomically creates or modifies the string values of one or more keys."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["OW", "update"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 2, limit: 0 })]),
     cmd!(
         "msetnx",
         -3,
@@ -192,7 +203,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.1",
         "O(N) where N is the number of keys to set.",
         "Atomically modifies the string values of one or more keys only when all keys don't exist."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["OW", "insert"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 2, limit: 0 })]),
     cmd!(
         "psetex",
         4,
@@ -204,7 +216,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(1)",
         "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"])]),
     cmd!(
         "set",
         -3,
@@ -216,7 +229,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update", "variable_flags"]).noted("RW and ACCESS due to the optional `GET` argument")]),
     cmd!(
         "setex",
         4,
@@ -228,7 +242,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(1)",
         "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"])]),
     cmd!(
         "setnx",
         3,
@@ -240,7 +255,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Set the string value of a key only when the key doesn't exist."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "insert"])]),
     cmd!(
         "setrange",
         4,
@@ -264,7 +280,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.2.0",
         "O(1)",
         "Returns the length of a string value."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "substr",
         4,

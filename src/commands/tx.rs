@@ -9,6 +9,7 @@
 use bytes::Bytes;
 
 use super::{flags::*, keys, CommandDef, Ctx, NO_KEYS};
+use super::{key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::db::Key;
 use crate::executor::{call, Resolved, Server};
@@ -62,7 +63,12 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.2.0",
         "O(1) for every key.",
         "Monitors changes to keys to determine the execution of a transaction."
-    ),
+    )
+    .with_key_specs(&[key_spec(
+        &["RO"],
+        BeginSearch::Index(1),
+        FindKeys::Range { lastkey: -1, step: 1, limit: 0 },
+    )]),
     cmd!(
         "unwatch",
         1,

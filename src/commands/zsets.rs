@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use super::scan;
 use super::{acl, elements, flags::*, keys, numkeys, CommandDef, Ctx};
+use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::db::{Db, Obj, Value};
 use crate::executor::Stats;
@@ -50,6 +51,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)) where N is the number of elements in the sorted set.",
         "Increments the score of a member in a sorted set."
     )
+    .with_key_specs(&[key_at(1, &["RW", "access", "update"])])
     .with_elements(elements(3, 3, 1)),
     cmd!(
         "zrem",
@@ -63,6 +65,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
         "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."
     )
+    .with_key_specs(&[key_at(1, &["RW", "delete"])])
     .with_elements(elements(2, -1, 1)),
     cmd!(
         "zcard",
@@ -75,7 +78,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(1)",
         "Returns the number of members in a sorted set."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "zscore",
         3,
@@ -175,7 +179,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
         "Stores a range of members from sorted set in a key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"]), key_at(2, &["RO", "access"])]),
     cmd!(
         "zrevrange",
         -4,
@@ -247,7 +252,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
         "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!(
         "zremrangebyscore",
         4,
@@ -259,7 +265,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
         "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!(
         "zremrangebylex",
         4,
@@ -271,7 +278,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
         "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!(
         "zpopmin",
         -2,
@@ -283,7 +291,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!(
         "zpopmax",
         -2,
@@ -295,7 +304,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!(
         "bzpopmin",
         -3,
@@ -307,7 +317,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -2, step: 1, limit: 0 })]),
     cmd!(
         "bzpopmax",
         -3,
@@ -319,7 +330,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -2, step: 1, limit: 0 })]),
     cmd!(
         "bzmpop",
         -5,
@@ -331,7 +343,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zmpop",
         -4,
@@ -343,7 +356,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."
-    ),
+    )
+    .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zrandmember",
         -2,
@@ -403,7 +417,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
         "Stores the union of multiple sorted sets in a key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zinterstore",
         -4,
@@ -415,7 +430,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
         "Stores the intersect of multiple sorted sets in a key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zdiffstore",
         -4,
@@ -427,7 +443,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
         "Stores the difference of multiple sorted sets in a key."
-    ),
+    )
+    .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zintercard",
         -3,
