@@ -501,7 +501,9 @@ fn the_unix_socket_serves_clients_with_its_permissions() {
         let path_str = path.to_string_lossy().into_owned();
         let mut args = vec!["--unixsocket", path_str.as_str(), "--unixsocketperm", "700"];
         args.extend_from_slice(mode);
-        let _srv = TestServer::start_with(&args);
+        let srv = TestServer::start_with(&args);
+        let mut monitor = connect(srv.port);
+        assert_eq!(exchange(&mut monitor, &["MONITOR"]), "+OK\r\n");
         let meta = std::fs::metadata(&path).expect("socket file");
         assert!(meta.file_type().is_socket());
         assert_eq!(meta.permissions().mode() & 0o777, 0o700);
@@ -513,6 +515,10 @@ fn the_unix_socket_serves_clients_with_its_permissions() {
         // As Redis 7.0: both ends named `path:0`, flag U.
         assert!(got.contains(&format!(" addr={path_str}:0 laddr={path_str}:0 ")), "{got}");
         assert!(got.contains(" flags=U "), "{got}");
+        // MONITOR names the socket, as Redis: `[db unix:path]`.
+        let idle = |s: &TcpStream, d: Duration| s.set_read_timeout(Some(d)).expect("timeout");
+        let fed = String::from_utf8_lossy(&drain(&mut monitor, Duration::from_millis(300), idle)).into_owned();
+        assert!(fed.contains(&format!(" [0 unix:{path_str}] \"PING\"\r\n")), "{fed}");
         if let Ok(out) = Command::new("redis-cli").args(["-s", &path_str, "PING"]).output() {
             assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "PONG");
         }

@@ -1014,7 +1014,13 @@ const REDACTED: &[u8] = b"(redacted)";
 /// Redis's `sdscatrepr`. The db is the client's after the command ran.
 fn feed_monitors(srv: &mut Server, client: &mut Client, args: &[Bytes], redacted: &[usize]) {
     let us = now_us();
-    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.addr).into_bytes();
+    // Where the command came from, as Redis's replicationFeedMonitors.
+    let from = match (client.in_script, &srv.config.unixsocket) {
+        (true, _) => "lua".to_string(),
+        (false, Some(path)) if client.unix => format!("unix:{path}"),
+        _ => client.addr.clone(),
+    };
+    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, from).into_bytes();
     for (i, a) in args.iter().enumerate() {
         line.push(b' ');
         let arg = if redacted.contains(&i) { REDACTED } else { &a[..] };

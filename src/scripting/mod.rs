@@ -793,7 +793,9 @@ pub(crate) fn run_script(
     let saved_db = client.db;
     let saved_resp = client.out.resp;
     let saved_no_block = client.no_block;
+    let saved_in_script = client.in_script;
     client.no_block = true;
+    client.in_script = true;
     let nested = srv.in_atomic_writes();
     srv.begin_atomic_writes();
     let threshold = srv.config.busy_reply_threshold;
@@ -830,6 +832,7 @@ pub(crate) fn run_script(
     client.out.resp = saved_resp;
     client.db = saved_db;
     client.no_block = saved_no_block;
+    client.in_script = saved_in_script;
     if !nested {
         srv.end_atomic_writes();
     }

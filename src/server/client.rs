@@ -236,6 +236,9 @@ pub struct Client {
     pub still_blocked: bool,
     /// Blocking commands answer at once (set while a script runs).
     pub no_block: bool,
+    /// Running a script's commands: MONITOR shows them as Redis shows its
+    /// script client's, `[db lua]`.
+    pub in_script: bool,
     /// The AOF being replayed at start-up: runs while others get -LOADING.
     pub loading_aof: bool,
     /// Pub/Sub channels and patterns it listens to.
@@ -293,6 +296,7 @@ impl Client {
             blocked: None,
             still_blocked: false,
             no_block: false,
+            in_script: false,
             loading_aof: false,
             subs: Default::default(),
             wire: Default::default(),
