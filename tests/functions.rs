@@ -159,8 +159,10 @@ fn monitor_sees_a_functions_commands() {
     let mut m = ox.raw();
     assert_eq!(m.cmd(&["MONITOR"]), Resp::ok());
     assert_eq!(c.cmd(&["FCALL", "w", "2", "k", "n", "v"]), Resp::Int(2));
-    // MONITOR shows the script's commands as Redis shows its script
-    // client's (FCALL itself is skip_monitor).
+    // MONITOR shows FCALL first, then the function's commands as Redis
+    // shows its script client's.
+    let Resp::Simple(line) = m.read() else { panic!("monitor line") };
+    assert!(line.ends_with("] \"FCALL\" \"w\" \"2\" \"k\" \"n\" \"v\""), "{line}");
     let Resp::Simple(line) = m.read() else { panic!("monitor line") };
     assert!(line.contains(" [0 lua] \"set\" \"k\" \"v\""), "{line}");
 }

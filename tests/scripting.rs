@@ -4,6 +4,7 @@
 //! redis-server (7.0.15 where 7.0 and 7.2 agree).
 
 mod common;
+mod reference;
 use common::{Resp, TestServer};
 
 fn eval(c: &mut common::RawConn, script: &str) -> Resp {
@@ -233,4 +234,56 @@ fn committed_lua_fuzz_inputs_pass() {
         }
     }
     assert!(n > 0, "no committed lua_scripts inputs");
+}
+
+/// MONITOR around scripts, line for line as Redis's (times and client
+/// addresses aside): the caller's EVAL/EVALSHA/FCALL first, even when the
+/// script fails, then the script's commands as `[db lua]`, inside MULTI too.
+#[test]
+fn monitor_feed_around_scripts_matches_redis() {
+    let Some(mut pair) = reference::Pair::start("MONITOR around scripts") else { return };
+    let (mut mo, mut mr) = pair.connect_both();
+    assert_eq!(mo.cmd(&["MONITOR"]), Resp::ok());
+    assert_eq!(mr.cmd(&["MONITOR"]), Resp::ok());
+    let lib = "#!lua name=m\nredis.register_function('m', function(k, a) return redis.call('get', k[1]) end)";
+    let script: &[&[&str]] = &[
+        &["EVAL", "return redis.call('get','x')", "0"],
+        &["EVAL", "return redis.call('nosuch')", "0"],
+        &["EVAL", "syntax error", "0"],
+        &["EVALSHA", "0000000000000000000000000000000000000000", "0"],
+        &["EVAL", "return 1", "x"],
+        &["MULTI"],
+        &["SET", "a", "1"],
+        &["EVAL", "return redis.call('incr','a')", "0"],
+        &["EXEC"],
+        &["FUNCTION", "LOAD", lib],
+        &["FCALL", "m", "1", "k"],
+        &["FCALL_RO", "m", "1", "k"],
+        &["PING"],
+    ];
+    for cmd in script {
+        let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        reference::call(&mut pair.ox, &args);
+        reference::call(&mut pair.redis, &args);
+    }
+    // Up to the PING: every line without its time, the caller named C.
+    let feed = |m: &mut common::RawConn| -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let Resp::Simple(line) = m.read() else { panic!("monitor line") };
+            let (_, rest) = line.split_once(' ').expect("time");
+            let rest = match rest.strip_prefix("[0 lua]") {
+                Some(r) => format!("[0 lua]{r}"),
+                None => format!("[0 C]{}", rest.split_once(']').expect("addr").1),
+            };
+            let done = rest.ends_with("\"PING\"");
+            lines.push(rest);
+            if done {
+                return lines;
+            }
+        }
+    };
+    let (ours, theirs) = (feed(&mut mo), feed(&mut mr));
+    assert_eq!(ours, theirs);
+    assert!(theirs.contains(&"[0 lua] \"incr\" \"a\"".to_string()), "{theirs:?}");
 }

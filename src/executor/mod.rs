@@ -949,6 +949,12 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: Resolved, args: &[Bytes]
     if def.has(flags::WRITE) && srv.persistence.walking(srv.dbs.len()) {
         crate::persistence::snapshot::before_write(srv, db, def, args);
     }
+    // A script's caller goes to monitors before the commands the script
+    // runs (skip_monitor marks exactly those, as in Redis), whether or not
+    // the script then fails.
+    if !srv.monitors.is_empty() && def.has(flags::SKIP_MONITOR) {
+        feed_monitors(srv, client, args, &[]);
+    }
     let started = srv.clock.take().unwrap_or_else(Instant::now);
     let (propagate_as, redacted) = {
         let mut ctx = Ctx { srv, client, cmd: def, started, propagate_as: None, redacted: Vec::new() };

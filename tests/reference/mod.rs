@@ -144,6 +144,11 @@ impl Pair {
         Some(Pair { _ox: ox, _redis: redis, ox: o, redis: r })
     }
 
+    /// Another connection to each: (oxkey, redis).
+    pub fn connect_both(&self) -> (crate::common::RawConn, crate::common::RawConn) {
+        (self._ox.raw(), crate::common::RawConn::connect(self._redis.port))
+    }
+
     /// Runs a command on both servers; the replies must be identical.
     pub fn both(&mut self, args: &[&[u8]]) -> crate::common::Resp {
         let (o, r) = (call(&mut self.ox, args), call(&mut self.redis, args));
