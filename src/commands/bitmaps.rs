@@ -9,12 +9,12 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx};
-use super::{key_at, key_spec, BeginSearch, FindKeys};
+use super::{key_at, key_spec, BeginSearch, FindKeys, FoundKey};
 use crate::cmd;
 use crate::db::value::I64_DIGITS;
 use crate::db::{Db, Obj, Value};
 use crate::types::bitops::{self, BitOp, Overflow, Range};
-use crate::util::parse_i64;
+use crate::util::{eq_ic, parse_i64};
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
@@ -41,12 +41,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) for each subcommand specified",
         "Performs arbitrary bitfield integer operations on strings."
     )
-    .with_key_specs(&[key_spec(
-        &["RW", "access", "update", "variable_flags"],
-        BeginSearch::Index(1),
-        FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
-    )
-    .noted("This command allows both access and modification of the key")]),
+    .with_key_specs(&[key_at(1, &["RW", "access", "update", "variable_flags"])
+        .noted("This command allows both access and modification of the key")])
+    .with_key_finder(bitfield_keys),
     cmd!(
         "bitfield_ro",
         -2,
@@ -117,6 +114,23 @@ pub static COMMANDS: &[CommandDef] = &[
         FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
     )]),
 ];
+
+/// Redis's bitfieldGetKeys: the key is only read when every operation is
+/// a well-formed GET (or OVERFLOW).
+fn bitfield_keys(argv: &[Bytes]) -> Vec<FoundKey> {
+    let mut i = 2;
+    while i < argv.len() {
+        let rest = argv.len() - i - 1;
+        if eq_ic(&argv[i], "get") && rest >= 2 {
+            i += 3;
+        } else if eq_ic(&argv[i], "overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            return vec![(1, &["RW", "access", "update"])];
+        }
+    }
+    vec![(1, &["RO", "access"])]
+}
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_TYPE: &str =

@@ -112,6 +112,7 @@ pub static COMMANDS: &[CommandDef] = &[
         acl: 0,
         keys: NO_KEYS,
         key_specs: &[],
+        key_finder: None,
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: CLIENT_SUBCOMMANDS,

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::{acl, flags, flags::*, key_spec, table, BeginSearch, CommandDef, Ctx, FindKeys, KeySpec, KeySpecDef};
+use super::{
+    acl, flags, flags::*, key_spec, table, BeginSearch, CommandDef, Ctx, FindKeys, FoundKey, KeySpec, KeySpecDef,
+};
 use super::{NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::db::{Obj, Value};
@@ -25,6 +27,7 @@ pub static COMMANDS: &[CommandDef] = &[
         acl: acl::CONNECTION,
         keys: NO_KEYS,
         key_specs: &[],
+        key_finder: None,
         elements: NO_ELEMENTS,
         handler: Some(command),
         subcommands: &[
@@ -127,6 +130,7 @@ pub static COMMANDS: &[CommandDef] = &[
         acl: 0,
         keys: NO_KEYS,
         key_specs: &[],
+        key_finder: None,
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: &[
@@ -619,9 +623,6 @@ fn key_positions(def: &CommandDef, argv: &[Bytes]) -> Option<Vec<usize>> {
     Some(keys)
 }
 
-/// A key's position in the argument vector and its flags.
-type FoundKey = (usize, &'static [&'static str]);
-
 /// Redis's getKeysUsingKeySpecs: the keys every spec finds, or None when
 /// one cannot be searched (unknown) or points past the arguments.
 fn search_specs(specs: &[KeySpecDef], argv: &[Bytes]) -> Option<Vec<FoundKey>> {
@@ -671,69 +672,21 @@ fn search_specs(specs: &[KeySpecDef], argv: &[Bytes]) -> Option<Vec<FoundKey>> {
     Some(keys)
 }
 
-const RO_ACCESS: &[&str] = &["RO", "access"];
-const OW_UPDATE: &[&str] = &["OW", "update"];
-const RW_ACCESS_UPDATE: &[&str] = &["RW", "access", "update"];
-
 /// The keys of `argv` and their flags, as Redis's
-/// getKeysFromCommandWithSpecs: by the key specs, unless their flags
-/// depend on the arguments (SET, BITFIELD) or they cannot be searched
-/// (SORT's), where the command's own rules apply, as Redis's getkeys procs.
+/// getKeysFromCommandWithSpecs: found by the key specs unless their flags
+/// vary with the arguments; else, or when the specs cannot be searched, by
+/// the command's own rule, or by its key positions.
 fn keys_with_flags(def: &'static CommandDef, argv: &[Bytes]) -> Vec<FoundKey> {
-    let has = |from: usize, word: &str| argv.iter().skip(from).any(|a| eq_ic(a, word));
-    match (def.group, def.name) {
-        ("string", "set") => return vec![(1, if has(3, "get") { RW_ACCESS_UPDATE } else { OW_UPDATE })],
-        ("bitmap", "bitfield") => {
-            return vec![(1, if bitfield_reads_only(argv) { RO_ACCESS } else { RW_ACCESS_UPDATE })]
-        }
-        _ => {}
-    }
-    if let Some(keys) = search_specs(&key_specs(def), argv) {
-        return keys;
-    }
-    match (def.group, def.name) {
-        ("generic", "sort") => sort_keys(argv),
-        ("generic", "sort_ro") => vec![(1, RO_ACCESS)],
-        _ => key_positions(def, argv).unwrap_or_default().into_iter().map(|i| (i, key_flags(def))).collect(),
-    }
-}
-
-/// Redis's bitfieldGetKeys: only GETs (and OVERFLOWs), well formed.
-fn bitfield_reads_only(argv: &[Bytes]) -> bool {
-    let mut i = 2;
-    while i < argv.len() {
-        let rest = argv.len() - i - 1;
-        let a = &argv[i];
-        if eq_ic(a, "get") && rest >= 2 {
-            i += 3;
-        } else if eq_ic(a, "overflow") && rest >= 1 {
-            i += 2;
-        } else {
-            return false;
+    let specs = key_specs(def);
+    if !specs.iter().any(|s| s.has_flag("variable_flags")) {
+        if let Some(keys) = search_specs(&specs, argv) {
+            return keys;
         }
     }
-    true
-}
-
-/// Redis's sortGetKeys: the sorted key, and the last STORE's destination
-/// (the arguments of LIMIT, GET and BY skipped, as SORT parses them).
-fn sort_keys(argv: &[Bytes]) -> Vec<FoundKey> {
-    let mut keys = vec![(1, RO_ACCESS)];
-    let mut store = None;
-    let mut i = 2;
-    while i < argv.len() {
-        let a = &argv[i];
-        if eq_ic(a, "limit") {
-            i += 2;
-        } else if eq_ic(a, "get") || eq_ic(a, "by") {
-            i += 1;
-        } else if eq_ic(a, "store") && i + 1 < argv.len() {
-            store = Some(i + 1);
-        }
-        i += 1;
+    match def.key_finder {
+        Some(find) => find(argv),
+        None => key_positions(def, argv).unwrap_or_default().into_iter().map(|i| (i, key_flags(def))).collect(),
     }
-    keys.extend(store.map(|at| (at, OW_UPDATE)));
-    keys
 }
 
 fn getkeys(ctx: &mut Ctx, args: &[Bytes], with_flags: bool) {

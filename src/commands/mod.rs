@@ -233,6 +233,14 @@ impl KeySpecDef {
     }
 }
 
+/// A key's position in an argument vector and its key-spec flags.
+pub type FoundKey = (usize, &'static [&'static str]);
+
+/// A command's own rule for finding its keys and their flags, as Redis's
+/// getkeys procs: used where the key specs cannot be searched (SORT's) or
+/// their flags depend on the arguments (SET's GET).
+pub type KeyFinder = fn(&[Bytes]) -> Vec<FoundKey>;
+
 pub struct CommandDef {
     /// Lower-case name (for subcommands: just the subcommand's name).
     pub name: &'static str,
@@ -244,6 +252,7 @@ pub struct CommandDef {
     pub keys: KeySpec,
     /// Redis's key specs when they are not those derived from `keys`.
     pub key_specs: &'static [KeySpecDef],
+    pub key_finder: Option<KeyFinder>,
     /// Where the collection elements it looks up are (prefetched with
     /// the key in a pipeline).
     pub elements: ElemSpec,
@@ -300,6 +309,12 @@ impl CommandDef {
     /// The definition with Redis's key specs declared.
     pub const fn with_key_specs(mut self, specs: &'static [KeySpecDef]) -> Self {
         self.key_specs = specs;
+        self
+    }
+
+    /// The definition with its own rule for finding keys.
+    pub const fn with_key_finder(mut self, finder: KeyFinder) -> Self {
+        self.key_finder = Some(finder);
         self
     }
 
@@ -374,6 +389,7 @@ macro_rules! cmd {
             acl: $acl,
             keys: $keys,
             key_specs: &[],
+            key_finder: None,
             elements: $crate::commands::NO_ELEMENTS,
             handler: Some($handler),
             subcommands: &[],

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx};
-use super::{key_at, key_spec, BeginSearch, FindKeys};
+use super::{key_at, key_spec, BeginSearch, FindKeys, FoundKey};
 use crate::cmd;
 use crate::db::{Db, Obj, Value};
 use crate::types::list::List;
@@ -17,11 +17,34 @@ use crate::util::{eq_ic, parse_i64};
 pub static COMMANDS: &[CommandDef] = &[
     cmd!("sort", -2, WRITE | DENYOOM | MOVABLEKEYS, acl::SET | acl::SORTEDSET | acl::LIST | acl::DANGEROUS, keys(1, 1, 1), sort,
         "generic", "1.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.")
-    .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["RO", "access"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"), key_spec(&["OW", "update"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array")]),
+    .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["RO", "access"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"), key_spec(&["OW", "update"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array")])
+    .with_key_finder(sort_keys),
     cmd!("sort_ro", -2, READONLY | MOVABLEKEYS, acl::SET | acl::SORTEDSET | acl::LIST | acl::DANGEROUS, keys(1, 1, 1), sort_ro,
         "generic", "7.0.0", "O(N+M*log(M)) where N is the number of elements in the list/set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Returns the sorted elements of a list, a set, or a sorted set.")
-    .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["RO", "access"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")]),
+    .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["RO", "access"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")])
+    .with_key_finder(|_| vec![(1, &["RO", "access"])]),
 ];
+
+/// Redis's sortGetKeys: the sorted key, and the last STORE's destination
+/// (the arguments of LIMIT, GET and BY skipped, as SORT parses them).
+fn sort_keys(argv: &[Bytes]) -> Vec<FoundKey> {
+    let mut keys: Vec<FoundKey> = vec![(1, &["RO", "access"])];
+    let mut store = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let a = &argv[i];
+        if eq_ic(a, "limit") {
+            i += 2;
+        } else if eq_ic(a, "get") || eq_ic(a, "by") {
+            i += 1;
+        } else if eq_ic(a, "store") && i + 1 < argv.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    keys.extend(store.map(|at| (at, &["OW", "update"][..])));
+    keys
+}
 
 struct SortArgs {
     by: Option<Bytes>,

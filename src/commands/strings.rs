@@ -5,13 +5,13 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 
 use super::{acl, flags::*, keys, CommandDef, Ctx};
-use super::{key_at, key_spec, BeginSearch, FindKeys};
+use super::{key_at, key_spec, BeginSearch, FindKeys, FoundKey};
 use crate::cmd;
 use crate::db::value::{fmt_i64, I64_DIGITS};
 use crate::db::{Obj, Value};
 use crate::protocol::Out;
 use crate::types::longdouble::LongDouble;
-use crate::util::{now_ms, parse_i64};
+use crate::util::{eq_ic, now_ms, parse_i64};
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
@@ -230,7 +230,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."
     )
-    .with_key_specs(&[key_at(1, &["RW", "access", "update", "variable_flags"]).noted("RW and ACCESS due to the optional `GET` argument")]),
+    .with_key_specs(&[key_at(1, &["RW", "access", "update", "variable_flags"]).noted("RW and ACCESS due to the optional `GET` argument")])
+    .with_key_finder(set_keys),
     cmd!(
         "setex",
         4,
@@ -295,6 +296,15 @@ pub static COMMANDS: &[CommandDef] = &[
         "Returns a substring from a string value."
     ),
 ];
+
+/// Redis's setGetKeys: the key is read too when GET is given.
+fn set_keys(argv: &[Bytes]) -> Vec<FoundKey> {
+    if argv.iter().skip(3).any(|a| eq_ic(a, "get")) {
+        vec![(1, &["RW", "access", "update"])]
+    } else {
+        vec![(1, &["OW", "update"])]
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Shared pieces

@@ -1021,10 +1021,10 @@ const REDACTED: &[u8] = b"(redacted)";
 fn feed_monitors(srv: &mut Server, client: &mut Client, args: &[Bytes], redacted: &[usize]) {
     let us = now_us();
     // Where the command came from, as Redis's replicationFeedMonitors.
-    let from = match (client.in_script, &srv.config.unixsocket) {
-        (true, _) => "lua".to_string(),
-        (false, Some(path)) if client.unix => format!("unix:{path}"),
-        _ => client.addr.clone(),
+    let from: std::borrow::Cow<str> = match (client.in_script, &srv.config.unixsocket) {
+        (true, _) => "lua".into(),
+        (false, Some(path)) if client.unix => format!("unix:{path}").into(),
+        _ => client.addr.as_str().into(),
     };
     let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, from).into_bytes();
     for (i, a) in args.iter().enumerate() {
