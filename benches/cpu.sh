@@ -16,10 +16,7 @@
 # Uses kvbench's lib.sh (../shared/bench, or KVBENCH_DIR) to start, pin and
 # stop the servers. Results: DIR/report.md (also printed) and DIR/raw.csv.
 set -euo pipefail
-ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-BENCH=${KVBENCH_DIR:-$ROOT/../shared/bench}
-[ -f "$BENCH/lib.sh" ] || { echo "benches/cpu.sh: no $BENCH/lib.sh (set KVBENCH_DIR)" >&2; exit 1; }
-source "$BENCH/lib.sh"
+source "$(dirname "$0")/kvbench.sh"
 
 # label | redis-benchmark arguments | requests: compare.sh's -P 1 counts.
 MATRIX='
@@ -53,13 +50,7 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown option $1" ;;
     esac
 done
-OUT=${OUT:-$ROOT/kvbench-results/cpu-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT/logs"
-cd "$ROOT"
-cargo build --release --bin oxkey-server
-load_peers
-setup_pinning
-KVBENCH_BASE_PORT=${KVBENCH_BASE_PORT:-7600}; BASE_PORT=$KVBENCH_BASE_PORT
+bench_start cpu 7600
 
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.0f", t }'; }
 

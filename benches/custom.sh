@@ -12,10 +12,7 @@
 # Uses kvbench's lib.sh (../shared/bench, or KVBENCH_DIR) to start, pin and
 # stop the servers. Results: DIR/report.md (also printed) and DIR/raw.csv.
 set -euo pipefail
-ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-BENCH=${KVBENCH_DIR:-$ROOT/../shared/bench}
-[ -f "$BENCH/lib.sh" ] || { echo "benches/custom.sh: no $BENCH/lib.sh (set KVBENCH_DIR)" >&2; exit 1; }
-source "$BENCH/lib.sh"
+source "$(dirname "$0")/kvbench.sh"
 
 # name | requests | pipeline | random keyspace (-r) | setup (redis-cli lines, ';'-separated) | command
 # {sha} in a command is the SHA1 of the script the setup loaded. SETBIT
@@ -47,13 +44,7 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown option $1" ;;
     esac
 done
-OUT=${OUT:-$ROOT/kvbench-results/custom-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT/logs"
-cd "$ROOT"
-cargo build --release --bin oxkey-server
-load_peers
-setup_pinning
-KVBENCH_BASE_PORT=${KVBENCH_BASE_PORT:-7500}; BASE_PORT=$KVBENCH_BASE_PORT
+bench_start custom 7500
 
 cli() { "$REDIS_CLI" -p "$PORT_NOW" "$@"; }
 

@@ -9,10 +9,7 @@
 # Uses kvbench's lib.sh (../shared/bench, or KVBENCH_DIR) to start and stop
 # the servers.
 set -euo pipefail
-ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-BENCH=${KVBENCH_DIR:-$ROOT/../shared/bench}
-[ -f "$BENCH/lib.sh" ] || { echo "benches/stream_memory.sh: no $BENCH/lib.sh (set KVBENCH_DIR)" >&2; exit 1; }
-source "$BENCH/lib.sh"
+source "$(dirname "$0")/kvbench.sh"
 N=${1:-1000000}
 cd "$ROOT"
 cargo build --release --bin oxkey-server
