@@ -433,6 +433,12 @@ fn command_and_error_stats_match_redis() {
 /// a command without arguments, ZRANK/ZREVRANK gained WITHSCORE.
 const ARITY_CHANGED_IN_72: &[&str] = &["command|getkeys", "command|getkeysandflags", "zrank", "zrevrank"];
 
+/// Commands whose tips Redis 7.2 changed: cluster-wide CLIENT SETNAME and
+/// CONFIG RESETSTAT/REWRITE, LATENCY RESET's sum, MSETNX no longer split
+/// across shards, RANDOMKEY and SCAN with a special response policy.
+const TIPS_CHANGED_IN_72: &[&str] =
+    &["client|setname", "config|resetstat", "config|rewrite", "latency|reset", "msetnx", "randomkey", "scan"];
+
 #[test]
 fn command_info_matches_redis_for_every_command() {
     let Some(redis) = Redis::start(&[]) else { return };
@@ -458,6 +464,9 @@ fn command_info_matches_redis_for_every_command() {
                 mismatches.push(format!("{name} {field}: oxkey {:?}, redis {:?}", a[i], b[i]));
             }
         }
+        if a[7] != b[7] && !TIPS_CHANGED_IN_72.contains(&name.as_str()) {
+            mismatches.push(format!("{name} tips: oxkey {:?}, redis {:?}", a[7], b[7]));
+        }
         // Every spec with its notes, flags, begin search and find keys.
         if a[8] != b[8] {
             mismatches.push(format!("{name} key specs: oxkey {:?}, redis {:?}", a[8], b[8]));
@@ -480,38 +489,154 @@ fn command_info_matches_redis_for_every_command() {
     // RESP3: flags, categories, tips, key specs are sets; the spec a map.
     o.cmd(&["HELLO", "3"]);
     r.cmd(&["HELLO", "3"]);
-    let (a, b) = (o.cmd(&["COMMAND", "INFO", "get", "nosuch"]), r.cmd(&["COMMAND", "INFO", "get", "nosuch"]));
-    assert_eq!(a, b, "COMMAND INFO get in RESP3");
+    for name in ["get", "keys", "hgetall", "nosuch"] {
+        assert_eq!(
+            o.cmd(&["COMMAND", "INFO", name]),
+            r.cmd(&["COMMAND", "INFO", name]),
+            "COMMAND INFO {name} in RESP3"
+        );
+    }
 }
+
+/// Every command's COMMAND DOCS (RESP3), flattened to "name" and
+/// "container|sub" entries.
+fn all_docs(c: &mut RawConn) -> Vec<(String, Vec<(String, Resp)>)> {
+    fn fields(doc: &Resp) -> Vec<(String, Resp)> {
+        match doc {
+            Resp::Map(m) => m.iter().map(|(k, v)| (text(k), v.clone())).collect(),
+            other => panic!("docs are not a map: {other:?}"),
+        }
+    }
+    let mut out = Vec::new();
+    let Resp::Map(all) = c.cmd(&["COMMAND", "DOCS"]) else { panic!("COMMAND DOCS is not a map") };
+    for (name, doc) in all {
+        let doc = fields(&doc);
+        if let Some((_, Resp::Map(subs))) = doc.iter().find(|f| f.0 == "subcommands") {
+            out.extend(subs.iter().map(|(n, d)| (text(n), fields(d))));
+        }
+        out.push((text(&name), doc));
+    }
+    out
+}
+
+fn field<'a>(doc: &'a [(String, Resp)], name: &str) -> Option<&'a Resp> {
+    doc.iter().find(|f| f.0 == name).map(|f| &f.1)
+}
+
+/// An argument list without the names and display texts (what Redis 7.2
+/// renamed), keeping types, tokens, flags, key specs and versions.
+fn argument_shapes(args: &Resp) -> Resp {
+    let shape = |arg: &Resp| match arg {
+        Resp::Map(m) => Resp::Map(
+            m.iter()
+                .filter(|(k, _)| !matches!(text(k).as_str(), "name" | "display_text"))
+                .map(|(k, v)| (k.clone(), if text(k) == "arguments" { argument_shapes(v) } else { v.clone() }))
+                .collect(),
+        ),
+        other => panic!("argument is not a map: {other:?}"),
+    };
+    Resp::Array(Some(items(args).iter().map(shape).collect()))
+}
+
+/// Redis 7.0 runs here; oxkey answers as 7.2, whose command JSON files
+/// renamed most arguments (`score_member` became `data`), added display
+/// texts and restructured these argument trees.
+const DOCS_ARGUMENTS_CHANGED_IN_7_2: &[&str] = &[
+    "bgsave",                  // SCHEDULE inside a oneof
+    "bitcount",                // END nested in its own block with the unit
+    "bitop",                   // the operation a oneof of tokens
+    "client|kill",             // SKIPME a oneof of YES/NO
+    "client|list",             // ID a multiple integer, not a block
+    "command|getkeys",         // arguments described
+    "command|getkeysandflags", // arguments described
+    "config|get",              // one-argument blocks flattened
+    "psubscribe",
+    "geohash", // member optional
+    "geopos",
+    "georadius", // STORE and STOREDIST a oneof
+    "georadiusbymember",
+    "pfmerge",      // sourcekey optional
+    "xinfo|stream", // FULL a token inside the block
+    "zrank",        // WITHSCORE
+    "zrevrank",
+    "hscan", // NOVALUES, which oxkey implements
+];
+
+/// History entries 7.2 added.
+const DOCS_HISTORY_CHANGED_IN_7_2: &[&str] = &[
+    "georadius_ro",
+    "georadiusbymember",
+    "georadiusbymember_ro",
+    "xinfo|consumers",
+    "xinfo|stream",
+    "zrank",
+    "zrevrank",
+];
 
 #[test]
 fn command_docs_match_redis() {
     let Some(redis) = Redis::start(&[]) else { return };
     let srv = TestServer::start();
     let (mut r, mut o) = (redis.raw(), srv.raw());
-    let as_map =
-        |reply: &Resp| -> Vec<(String, Resp)> { items(reply).chunks(2).map(|p| (text(&p[0]), p[1].clone())).collect() };
-    let docs = o.cmd(&["COMMAND", "DOCS", "get", "nosuch", "dbsize"]);
-    let docs = as_map(&docs);
-    assert_eq!(docs.iter().map(|d| d.0.as_str()).collect::<Vec<_>>(), ["get", "dbsize"]);
-    let theirs = as_map(&r.cmd(&["COMMAND", "DOCS", "dbsize"]));
-    let dbsize = as_map(&docs[1].1);
-    let redis_dbsize = as_map(&theirs[0].1);
-    // Summaries were reworded in 7.2; the other fields are the same.
-    for field in ["since", "group", "complexity"] {
-        let get = |m: &[(String, Resp)]| m.iter().find(|f| f.0 == field).map(|f| f.1.clone());
-        assert_eq!(get(&dbsize), get(&redis_dbsize), "dbsize {field}");
-    }
-    assert_eq!(text(&dbsize[0].1), "Returns the number of keys in the database.");
-    // A container's docs carry its subcommands' docs in a map.
-    let config = as_map(&o.cmd(&["COMMAND", "DOCS", "config"]));
-    let config = as_map(&config[0].1);
-    let subs = &config.iter().find(|f| f.0 == "subcommands").expect("subcommands").1;
-    assert!(as_map(subs).iter().any(|s| s.0 == "config|get"));
-    // RESP3: maps.
     o.cmd(&["HELLO", "3"]);
-    assert!(matches!(o.cmd(&["COMMAND", "DOCS", "get"]), Resp::Map(m) if matches!(m[0].1, Resp::Map(_))));
-    assert_eq!(o.cmd(&["COMMAND", "DOCS", "nosuch"]), Resp::Map(vec![]));
+    r.cmd(&["HELLO", "3"]);
+    let ours = all_docs(&mut o);
+    let theirs = all_docs(&mut r);
+    let mut compared = 0;
+    for (name, doc) in &ours {
+        // Every non-container argument has a display text (7.2's reply).
+        if let Some(args) = field(doc, "arguments") {
+            let mut stack = vec![args.clone()];
+            while let Some(list) = stack.pop() {
+                for arg in items(&list) {
+                    let Resp::Map(a) = arg else { panic!("{name}: argument {arg:?}") };
+                    let a: Vec<(String, Resp)> = a.iter().map(|(k, v)| (text(k), v.clone())).collect();
+                    let container = matches!(field(&a, "type").map(text).as_deref(), Some("oneof" | "block"));
+                    assert_eq!(field(&a, "display_text").is_some(), !container, "{name}: display_text of {a:?}");
+                    if let Some(sub) = field(&a, "arguments") {
+                        stack.push(sub.clone());
+                    }
+                }
+            }
+        }
+        let Some((_, redis_doc)) = theirs.iter().find(|t| &t.0 == name) else { continue };
+        compared += 1;
+        // 7.2 deprecated QUIT and corrected CLIENT PAUSE's version.
+        let fields: &[&str] = match name.as_str() {
+            "quit" => &["group"],
+            "client|pause" => &["group", "doc_flags"],
+            _ => &["since", "group", "doc_flags", "deprecated_since", "replaced_by"],
+        };
+        for f in fields {
+            assert_eq!(field(doc, f), field(redis_doc, f), "{name}: {f}");
+        }
+        if !DOCS_HISTORY_CHANGED_IN_7_2.contains(&name.as_str()) {
+            assert_eq!(field(doc, "history"), field(redis_doc, "history"), "{name}: history");
+        }
+        if !DOCS_ARGUMENTS_CHANGED_IN_7_2.contains(&name.as_str()) {
+            let (a, b) = (field(doc, "arguments"), field(redis_doc, "arguments"));
+            assert_eq!(a.map(argument_shapes), b.map(argument_shapes), "{name}: arguments");
+        }
+    }
+    assert!(compared > 280, "only {compared} commands compared");
+    let quit = &ours.iter().find(|d| d.0 == "quit").expect("quit").1;
+    assert_eq!(field(quit, "deprecated_since"), Some(&Resp::bulk("7.2.0")));
+
+    // RESP2: maps become flat arrays; a known argument read end to end.
+    let mut o = srv.raw();
+    let docs = o.cmd(&["COMMAND", "DOCS", "get", "nosuch", "client|kill"]);
+    let docs = items(&docs);
+    assert_eq!(docs.len(), 4, "unknown names are left out");
+    assert_eq!(text(&docs[0]), "get");
+    assert_eq!(text(&docs[2]), "client|kill");
+    let get = items(&docs[1]);
+    assert_eq!(text(&get[0]), "summary");
+    assert_eq!(text(&get[1]), "Returns the string value of a key.");
+    let args = &get[get.iter().position(|f| matches!(f, Resp::Bulk(Some(b)) if b == b"arguments")).expect("args") + 1];
+    let key: Vec<String> =
+        items(&items(args)[0]).iter().map(|f| if let Resp::Int(i) = f { i.to_string() } else { text(f) }).collect();
+    assert_eq!(key, ["name", "key", "type", "key", "display_text", "key", "key_spec_index", "0"]);
+    assert_eq!(o.cmd(&["COMMAND", "DOCS", "nosuch"]), Resp::Array(Some(vec![])));
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use super::{key_at, key_spec, BeginSearch, FindKeys, FoundKey};
 use crate::cmd;
@@ -15,6 +16,23 @@ use crate::db::value::I64_DIGITS;
 use crate::db::{Db, Obj, Value};
 use crate::types::bitops::{self, BitOp, Overflow, Range};
 use crate::util::{eq_ic, parse_i64};
+
+// Arguments several commands share, for COMMAND DOCS.
+const RANGE_ARG: Arg = block(
+    "range",
+    &[
+        integer("start"),
+        block(
+            "end-unit-block",
+            &[
+                integer("end"),
+                oneof("unit", &[pure_token("byte", "BYTE"), pure_token("bit", "BIT")]).since("7.0.0").optional(),
+            ],
+        )
+        .optional(),
+    ],
+)
+.optional();
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
@@ -28,7 +46,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(N)",
         "Counts the number of set bits (population counting) in a string."
-    ),
+    )
+    .with_args(&[key("key", 0), RANGE_ARG])
+    .with_history(&[("7.0.0", "Added the `BYTE|BIT` option.")]),
     cmd!(
         "bitfield",
         -2,
@@ -41,6 +61,37 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) for each subcommand specified",
         "Performs arbitrary bitfield integer operations on strings."
     )
+    .with_args(&[
+        key("key", 0),
+        oneof(
+            "operation",
+            &[
+                block("get-block", &[string("encoding"), integer("offset")]).token("GET"),
+                block(
+                    "write",
+                    &[
+                        oneof(
+                            "overflow-block",
+                            &[pure_token("wrap", "WRAP"), pure_token("sat", "SAT"), pure_token("fail", "FAIL")],
+                        )
+                        .token("OVERFLOW")
+                        .optional(),
+                        oneof(
+                            "write-operation",
+                            &[
+                                block("set-block", &[string("encoding"), integer("offset"), integer("value")])
+                                    .token("SET"),
+                                block("incrby-block", &[string("encoding"), integer("offset"), integer("increment")])
+                                    .token("INCRBY"),
+                            ],
+                        ),
+                    ],
+                ),
+            ],
+        )
+        .optional()
+        .multiple(),
+    ])
     .with_key_specs(&[key_at(1, &["RW", "access", "update", "variable_flags"])
         .noted("This command allows both access and modification of the key")])
     .with_key_finder(bitfield_keys),
@@ -55,7 +106,15 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.0.0",
         "O(1) for each subcommand specified",
         "Performs arbitrary read-only bitfield integer operations on strings."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        block("get-block", &[string("encoding"), integer("offset")])
+            .token("GET")
+            .optional()
+            .multiple()
+            .multiple_token(),
+    ]),
     cmd!(
         "bitop",
         -4,
@@ -68,6 +127,14 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N)",
         "Performs bitwise operations on multiple strings, and stores the result."
     )
+    .with_args(&[
+        oneof(
+            "operation",
+            &[pure_token("and", "AND"), pure_token("or", "OR"), pure_token("xor", "XOR"), pure_token("not", "NOT")],
+        ),
+        key("destkey", 0),
+        key("key", 1).multiple(),
+    ])
     .with_key_specs(&[
         key_at(2, &["OW", "update"]),
         key_spec(&["RO", "access"], BeginSearch::Index(3), FindKeys::Range { lastkey: -1, step: 1, limit: 0 }),
@@ -83,7 +150,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.7",
         "O(N)",
         "Finds the first set (1) or clear (0) bit in a string."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("bit"), RANGE_ARG])
+    .with_history(&[("7.0.0", "Added the `BYTE|BIT` option.")]),
     cmd!(
         "getbit",
         3,
@@ -95,7 +164,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.2.0",
         "O(1)",
         "Returns a bit value by offset."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("offset")]),
     cmd!(
         "setbit",
         4,
@@ -108,6 +178,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist."
     )
+    .with_args(&[key("key", 0), integer("offset"), integer("value")])
     .with_key_specs(&[key_spec(
         &["RW", "access", "update"],
         BeginSearch::Index(1),

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{flags::*, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::config::{flags::SENSITIVE, param};
@@ -29,7 +30,9 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "2.0.0",
             "O(N) when N is the number of configuration parameters provided",
             "Returns the effective values of configuration parameters."
-        ),
+        )
+        .with_args(&[string("parameter").multiple()])
+        .with_history(&[("7.0.0", "Added the ability to pass multiple pattern parameters in one call")]),
         cmd!(
             "set",
             -4,
@@ -41,7 +44,10 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "2.0.0",
             "O(N) when N is the number of configuration parameters provided",
             "Sets configuration parameters in-flight."
-        ),
+        )
+        .with_args(&[block("data", &[string("parameter"), string("value")]).multiple()])
+        .with_history(&[("7.0.0", "Added the ability to set multiple parameters in one call.")])
+        .with_tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
         cmd!(
             "resetstat",
             2,
@@ -79,6 +85,8 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "Returns helpful text about the different subcommands."
         ),
     ],
+    docs: NO_DOCS,
+    tips: &[],
     group: "server",
     summary: "A container for server configuration commands.",
     since: "2.0.0",

@@ -3,10 +3,14 @@
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
 use crate::server::client::{Client, ClientType};
 use crate::util::{eq_ic, now_ms, parse_i64};
+
+// Arguments several commands share, for COMMAND DOCS.
+const ENABLED_ARG: Arg = oneof("enabled", &[pure_token("on", "ON"), pure_token("off", "OFF")]);
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
@@ -20,7 +24,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns the server's liveliness response."
-    ),
+    )
+    .with_args(&[string("message").optional()])
+    .with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     cmd!(
         "echo",
         2,
@@ -32,7 +38,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns the given string."
-    ),
+    )
+    .with_args(&[string("message")]),
     cmd!(
         "quit",
         -1,
@@ -44,7 +51,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Closes the connection."
-    ),
+    )
+    .deprecated("7.2.0", "just closing the connection"),
     cmd!(
         "select",
         2,
@@ -56,7 +64,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Changes the selected database."
-    ),
+    )
+    .with_args(&[integer("index")]),
     cmd!(
         "auth",
         -2,
@@ -68,7 +77,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the number of passwords defined for the user",
         "Authenticates the connection."
-    ),
+    )
+    .with_args(&[string("username").since("6.0.0").optional(), string("password")])
+    .with_history(&[("6.0.0", "Added ACL style (username and password).")]),
     cmd!(
         "hello",
         -1,
@@ -80,7 +91,20 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.0.0",
         "O(1)",
         "Handshakes with the Redis server."
-    ),
+    )
+    .with_args(&[block(
+        "arguments",
+        &[
+            integer("protover"),
+            block("auth", &[string("username"), string("password")]).token("AUTH").optional(),
+            string("clientname").token("SETNAME").optional(),
+        ],
+    )
+    .optional()])
+    .with_history(&[(
+        "6.2.0",
+        "`protover` made optional; when called without arguments the command reports the current connection's context.",
+    )]),
     cmd!(
         "reset",
         1,
@@ -116,6 +140,8 @@ pub static COMMANDS: &[CommandDef] = &[
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: CLIENT_SUBCOMMANDS,
+        docs: NO_DOCS,
+        tips: &[],
         group: "connection",
         summary: "A container for client connection commands.",
         since: "2.4.0",
@@ -174,7 +200,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(1)",
         "Returns information about the connection."
-    ),
+    )
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "kill",
         -3,
@@ -186,7 +213,44 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "2.4.0",
         "O(N) where N is the number of client connections",
         "Terminates open connections."
-    ),
+    )
+    .with_args(&[oneof(
+        "filter",
+        &[
+            string("old-format").display("ip:port").deprecated_since("2.8.12"),
+            oneof(
+                "new-format",
+                &[
+                    integer("client-id").token("ID").since("2.8.12").optional(),
+                    oneof(
+                        "client-type",
+                        &[
+                            pure_token("normal", "NORMAL"),
+                            pure_token("master", "MASTER").since("3.2.0"),
+                            pure_token("slave", "SLAVE"),
+                            pure_token("replica", "REPLICA").since("5.0.0"),
+                            pure_token("pubsub", "PUBSUB"),
+                        ],
+                    )
+                    .token("TYPE")
+                    .since("2.8.12")
+                    .optional(),
+                    string("username").token("USER").optional(),
+                    string("addr").token("ADDR").display("ip:port").optional(),
+                    string("laddr").token("LADDR").display("ip:port").since("6.2.0").optional(),
+                    oneof("skipme", &[pure_token("yes", "YES"), pure_token("no", "NO")]).token("SKIPME").optional(),
+                ],
+            )
+            .multiple(),
+        ],
+    )])
+    .with_history(&[
+        ("2.8.12", "Added new filter format."),
+        ("2.8.12", "`ID` option."),
+        ("3.2.0", "Added `master` type in for `TYPE` option."),
+        ("5.0.0", "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility."),
+        ("6.2.0", "`LADDR` option."),
+    ]),
     cmd!(
         "list",
         -2,
@@ -198,7 +262,31 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "2.4.0",
         "O(N) where N is the number of client connections",
         "Lists open connections."
-    ),
+    )
+    .with_args(&[
+        oneof(
+            "client-type",
+            &[
+                pure_token("normal", "NORMAL"),
+                pure_token("master", "MASTER"),
+                pure_token("replica", "REPLICA"),
+                pure_token("pubsub", "PUBSUB"),
+            ],
+        )
+        .token("TYPE")
+        .since("5.0.0")
+        .optional(),
+        integer("client-id").token("ID").since("6.2.0").optional().multiple(),
+    ])
+    .with_history(&[
+        ("2.8.12", "Added unique client `id` field."),
+        ("5.0.0", "Added optional `TYPE` filter."),
+        ("6.0.0", "Added `user` field."),
+        ("6.2.0", "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."),
+        ("7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."),
+        ("7.0.3", "Added `ssub` field."),
+    ])
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "no-evict",
         3,
@@ -210,7 +298,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(1)",
         "Sets the client eviction mode of the connection."
-    ),
+    )
+    .with_args(&[ENABLED_ARG]),
     cmd!(
         "no-touch",
         3,
@@ -222,7 +311,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "7.2.0",
         "O(1)",
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."
-    ),
+    )
+    .with_args(&[ENABLED_ARG]),
     cmd!(
         "pause",
         -3,
@@ -234,7 +324,12 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "3.0.0",
         "O(1)",
         "Suspends commands processing."
-    ),
+    )
+    .with_args(&[
+        integer("timeout"),
+        oneof("mode", &[pure_token("write", "WRITE"), pure_token("all", "ALL")]).since("6.2.0").optional(),
+    ])
+    .with_history(&[("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option.")]),
     cmd!(
         "reply",
         3,
@@ -246,7 +341,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(1)",
         "Instructs the server whether to reply to commands."
-    ),
+    )
+    .with_args(&[oneof("action", &[pure_token("on", "ON"), pure_token("off", "OFF"), pure_token("skip", "SKIP")])]),
     cmd!(
         "setinfo",
         4,
@@ -258,7 +354,9 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "7.2.0",
         "O(1)",
         "Sets information specific to the client or connection."
-    ),
+    )
+    .with_args(&[oneof("attr", &[string("libname").token("LIB-NAME"), string("libver").token("LIB-VER")])])
+    .with_tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
     cmd!(
         "setname",
         3,
@@ -270,7 +368,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "2.6.9",
         "O(1)",
         "Sets the connection name."
-    ),
+    )
+    .with_args(&[string("connection-name")]),
     cmd!(
         "unblock",
         -3,
@@ -282,7 +381,11 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(log N) where N is the number of client connections",
         "Unblocks a client blocked by a blocking command from a different connection."
-    ),
+    )
+    .with_args(&[
+        integer("client-id"),
+        oneof("unblock-type", &[pure_token("timeout", "TIMEOUT"), pure_token("error", "ERROR")]).optional(),
+    ]),
     cmd!(
         "unpause",
         2,

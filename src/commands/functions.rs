@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::introspection::subcommand_syntax_error;
 use super::{acl, flags::*, numkeys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use super::{key_spec, BeginSearch, FindKeys};
@@ -28,6 +29,12 @@ pub static COMMANDS: &[CommandDef] = &[
         "Depends on the function that is executed.",
         "Invokes a function."
     )
+    .with_args(&[
+        string("function"),
+        integer("numkeys"),
+        key("key", 0).optional().multiple(),
+        string("arg").optional().multiple(),
+    ])
     .with_key_specs(&[key_spec(
         &["RW", "access", "update"],
         BeginSearch::Index(2),
@@ -46,6 +53,12 @@ pub static COMMANDS: &[CommandDef] = &[
         "Depends on the function that is executed.",
         "Invokes a read-only function."
     )
+    .with_args(&[
+        string("function"),
+        integer("numkeys"),
+        key("key", 0).optional().multiple(),
+        string("arg").optional().multiple(),
+    ])
     .with_key_specs(&[key_spec(
         &["RO", "access"],
         BeginSearch::Index(2),
@@ -74,7 +87,9 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(1)",
                 "Deletes a library and its functions."
-            ),
+            )
+            .with_args(&[string("library-name")])
+            .with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
             cmd!(
                 "dump",
                 2,
@@ -98,7 +113,9 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(N) where N is the number of functions deleted",
                 "Deletes all libraries and functions."
-            ),
+            )
+            .with_args(&[oneof("flush-type", &[pure_token("async", "ASYNC"), pure_token("sync", "SYNC")]).optional()])
+            .with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
             cmd!(
                 "help",
                 2,
@@ -122,7 +139,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(1)",
                 "Terminates a function during execution."
-            ),
+            )
+            .with_tips(&["request_policy:all_shards", "response_policy:one_succeeded"]),
             cmd!(
                 "list",
                 -2,
@@ -134,7 +152,12 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(N) where N is the number of functions",
                 "Returns information about all libraries."
-            ),
+            )
+            .with_args(&[
+                string("library-name-pattern").token("LIBRARYNAME").optional(),
+                pure_token("withcode", "WITHCODE").optional(),
+            ])
+            .with_tips(&["nondeterministic_output_order"]),
             cmd!(
                 "load",
                 -3,
@@ -146,7 +169,9 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(1) (considering compilation time is redundant)",
                 "Creates a library."
-            ),
+            )
+            .with_args(&[pure_token("replace", "REPLACE").optional(), string("function-code")])
+            .with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
             cmd!(
                 "restore",
                 -3,
@@ -158,7 +183,16 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(N) where N is the number of functions on the payload",
                 "Restores all libraries from a payload."
-            ),
+            )
+            .with_args(&[
+                string("serialized-value"),
+                oneof(
+                    "policy",
+                    &[pure_token("flush", "FLUSH"), pure_token("append", "APPEND"), pure_token("replace", "REPLACE")],
+                )
+                .optional(),
+            ])
+            .with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
             cmd!(
                 "stats",
                 2,
@@ -170,8 +204,15 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(1)",
                 "Returns information about a function during execution."
-            ),
+            )
+            .with_tips(&[
+                "nondeterministic_output",
+                "request_policy:all_shards",
+                "response_policy:special",
+            ]),
         ],
+        docs: NO_DOCS,
+        tips: &[],
         group: "scripting",
         summary: "A container for function commands.",
         since: "7.0.0",

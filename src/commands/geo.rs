@@ -7,6 +7,7 @@
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::zsets::{parse_score, zadd};
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use super::{key_at, key_spec, BeginSearch, FindKeys};
@@ -17,6 +18,35 @@ use crate::types::geohash::{self, Extent, Shape};
 use crate::types::skiplist::ScoreRange;
 use crate::types::zset::{Scored, ZSet};
 use crate::util::{eq_ic, parse_i64};
+
+// Arguments several commands share, for COMMAND DOCS.
+const ORDER_ARG: Arg = oneof("order", &[pure_token("asc", "ASC"), pure_token("desc", "DESC")]).optional();
+const COUNT_BLOCK_ARG: Arg =
+    block("count-block", &[integer("count").token("COUNT"), pure_token("any", "ANY").optional()]).optional();
+const UNIT_ARG: Arg =
+    oneof("unit", &[pure_token("m", "M"), pure_token("km", "KM"), pure_token("ft", "FT"), pure_token("mi", "MI")]);
+const GEORADIUS_COUNT_BLOCK_ARG: Arg =
+    block("count-block", &[integer("count").token("COUNT"), pure_token("any", "ANY").since("6.2.0").optional()])
+        .optional();
+const STORE_ARG: Arg = oneof(
+    "store",
+    &[key("storekey", 1).token("STORE").display("key"), key("storedistkey", 2).token("STOREDIST").display("key")],
+)
+.optional();
+const FROM_ARG: Arg = oneof(
+    "from",
+    &[
+        string("member").token("FROMMEMBER"),
+        block("fromlonlat", &[double("longitude"), double("latitude")]).token("FROMLONLAT"),
+    ],
+);
+const BY_ARG: Arg = oneof(
+    "by",
+    &[
+        block("circle", &[double("radius").token("BYRADIUS"), UNIT_ARG]),
+        block("box", &[double("width").token("BYBOX"), double("height"), UNIT_ARG]),
+    ],
+);
 
 /// GEORADIUS and GEORADIUSBYMEMBER declare only their source key here;
 /// the destination of STORE / STOREDIST (the argument after the keyword,
@@ -34,7 +64,14 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
         "Adds one or more members to a geospatial index. The key is created if it doesn't exist."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        oneof("condition", &[pure_token("nx", "NX"), pure_token("xx", "XX")]).since("6.2.0").optional(),
+        pure_token("change", "CH").since("6.2.0").optional(),
+        block("data", &[double("longitude"), double("latitude"), string("member")]).multiple(),
+    ])
+    .with_history(&[("6.2.0", "Added the `CH`, `NX` and `XX` options.")]),
     cmd!(
         "geodist",
         -4,
@@ -46,7 +83,18 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(1)",
         "Returns the distance between two members of a geospatial index."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        string("member1"),
+        string("member2"),
+        oneof("unit", &[
+            pure_token("m", "M"),
+            pure_token("km", "KM"),
+            pure_token("ft", "FT"),
+            pure_token("mi", "MI"),
+        ]).optional(),
+    ]),
     cmd!(
         "geohash",
         -2,
@@ -58,7 +106,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(1) for each member requested.",
         "Returns members from a geospatial index as geohash strings."
-    ),
+    )
+    .with_args(&[key("key", 0), string("member").optional().multiple()]),
     cmd!(
         "geopos",
         -2,
@@ -70,7 +119,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.0",
         "O(1) for each member requested.",
         "Returns the longitude and latitude of members from a geospatial index."
-    ),
+    )
+    .with_args(&[key("key", 0), string("member").optional().multiple()]),
     cmd!(
         "georadius",
         -6,
@@ -83,6 +133,24 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
         "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result."
     )
+    .with_args(&[
+        key("key", 0),
+        double("longitude"),
+        double("latitude"),
+        double("radius"),
+        UNIT_ARG,
+        pure_token("withcoord", "WITHCOORD").optional(),
+        pure_token("withdist", "WITHDIST").optional(),
+        pure_token("withhash", "WITHHASH").optional(),
+        GEORADIUS_COUNT_BLOCK_ARG,
+        ORDER_ARG,
+        STORE_ARG,
+    ])
+    .with_history(&[
+        ("6.2.0", "Added the `ANY` option for `COUNT`."),
+        ("7.0.0", "Added support for uppercase unit names."),
+    ])
+    .deprecated("6.2.0", "`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument")
     .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["OW", "update"], BeginSearch::Keyword { keyword: "STORE", startfrom: 6 }, FindKeys::Range { lastkey: 0, step: 1, limit: 0 }), key_spec(&["OW", "update"], BeginSearch::Keyword { keyword: "STOREDIST", startfrom: 6 }, FindKeys::Range { lastkey: 0, step: 1, limit: 0 })]),
     cmd!(
         "georadius_ro",
@@ -95,7 +163,24 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.10",
         "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
         "Returns members from a geospatial index that are within a distance from a coordinate."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        double("longitude"),
+        double("latitude"),
+        double("radius"),
+        UNIT_ARG,
+        pure_token("withcoord", "WITHCOORD").optional(),
+        pure_token("withdist", "WITHDIST").optional(),
+        pure_token("withhash", "WITHHASH").optional(),
+        GEORADIUS_COUNT_BLOCK_ARG,
+        ORDER_ARG,
+    ])
+    .with_history(&[
+        ("6.2.0", "Added the `ANY` option for `COUNT`."),
+        ("7.0.0", "Added support for uppercase unit names."),
+    ])
+    .deprecated("6.2.0", "`GEOSEARCH` with the `BYRADIUS` argument"),
     cmd!(
         "georadiusbymember",
         -5,
@@ -108,6 +193,23 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
         "Queries a geospatial index for members within a distance from a member, optionally stores the result."
     )
+    .with_args(&[
+        key("key", 0),
+        string("member"),
+        double("radius"),
+        UNIT_ARG,
+        pure_token("withcoord", "WITHCOORD").optional(),
+        pure_token("withdist", "WITHDIST").optional(),
+        pure_token("withhash", "WITHHASH").optional(),
+        COUNT_BLOCK_ARG,
+        ORDER_ARG,
+        STORE_ARG,
+    ])
+    .with_history(&[
+        ("6.2.0", "Added the `ANY` option for `COUNT`."),
+        ("7.0.0", "Added support for uppercase unit names."),
+    ])
+    .deprecated("6.2.0", "`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments")
     .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["OW", "update"], BeginSearch::Keyword { keyword: "STORE", startfrom: 5 }, FindKeys::Range { lastkey: 0, step: 1, limit: 0 }), key_spec(&["OW", "update"], BeginSearch::Keyword { keyword: "STOREDIST", startfrom: 5 }, FindKeys::Range { lastkey: 0, step: 1, limit: 0 })]),
     cmd!(
         "georadiusbymember_ro",
@@ -120,7 +222,23 @@ pub static COMMANDS: &[CommandDef] = &[
         "3.2.10",
         "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
         "Returns members from a geospatial index that are within a distance from a member."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        string("member"),
+        double("radius"),
+        UNIT_ARG,
+        pure_token("withcoord", "WITHCOORD").optional(),
+        pure_token("withdist", "WITHDIST").optional(),
+        pure_token("withhash", "WITHHASH").optional(),
+        COUNT_BLOCK_ARG,
+        ORDER_ARG,
+    ])
+    .with_history(&[
+        ("6.2.0", "Added the `ANY` option for `COUNT`."),
+        ("7.0.0", "Added support for uppercase unit names."),
+    ])
+    .deprecated("6.2.0", "`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments"),
     cmd!(
         "geosearch",
         -7,
@@ -132,7 +250,18 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape",
         "Queries a geospatial index for members inside an area of a box or a circle."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        FROM_ARG,
+        BY_ARG,
+        ORDER_ARG,
+        COUNT_BLOCK_ARG,
+        pure_token("withcoord", "WITHCOORD").optional(),
+        pure_token("withdist", "WITHDIST").optional(),
+        pure_token("withhash", "WITHHASH").optional(),
+    ])
+    .with_history(&[("7.0.0", "Added support for uppercase unit names.")]),
     cmd!(
         "geosearchstore",
         -8,
@@ -145,6 +274,16 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape",
         "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result."
     )
+    .with_args(&[
+        key("destination", 0),
+        key("source", 1),
+        FROM_ARG,
+        BY_ARG,
+        ORDER_ARG,
+        COUNT_BLOCK_ARG,
+        pure_token("storedist", "STOREDIST").optional(),
+    ])
+    .with_history(&[("7.0.0", "Added support for uppercase unit names.")])
     .with_key_specs(&[key_at(1, &["OW", "update"]), key_at(2, &["RO", "access"])]),
 ];
 

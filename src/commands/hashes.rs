@@ -5,6 +5,7 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 use rand::Rng;
 
+use super::docs::*;
 use super::key_at;
 use super::scan::{self, Target};
 use super::sets::{guard_rand_reply, parse_rand_count, rand_reply_fits, remove_members, resp_bulk_len, WRONGTYPE};
@@ -19,6 +20,9 @@ use crate::types::listpack::Entry;
 use crate::types::longdouble::LongDouble;
 use crate::util::{eq_ic, parse_i64};
 
+// Arguments several commands share, for COMMAND DOCS.
+const DATA_ARG: Arg = block("data", &[string("field"), string("value")]).multiple();
+
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "hset",
@@ -32,6 +36,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
         "Creates or modifies the value of a field in a hash."
     )
+    .with_args(&[key("key", 0), DATA_ARG])
+    .with_history(&[("4.0.0", "Accepts multiple `field` and `value` arguments.")])
     .with_elements(elements(2, -1, 2)),
     cmd!(
         "hsetnx",
@@ -45,6 +51,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Sets the value of a field in a hash only when the field doesn't exist."
     )
+    .with_args(&[key("key", 0), string("field"), string("value")])
     .with_key_specs(&[key_at(1, &["RW", "insert"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
@@ -59,6 +66,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of fields being set.",
         "Sets the values of multiple fields."
     )
+    .with_args(&[key("key", 0), DATA_ARG])
+    .deprecated("4.0.0", "`HSET` with multiple field-value pairs")
     .with_elements(elements(2, -1, 2)),
     cmd!(
         "hget",
@@ -72,6 +81,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the value of a field in a hash."
     )
+    .with_args(&[key("key", 0), string("field")])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "hmget",
@@ -85,6 +95,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of fields being requested.",
         "Returns the values of all fields in a hash."
     )
+    .with_args(&[key("key", 0), string("field").multiple()])
     .with_elements(elements(2, -1, 1)),
     cmd!(
         "hgetall",
@@ -97,7 +108,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the size of the hash.",
         "Returns all fields and values in a hash."
-    ),
+    )
+    .with_args(&[key("key", 0)])
+    .with_tips(&["nondeterministic_output_order"]),
     cmd!(
         "hdel",
         -3,
@@ -110,6 +123,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of fields to be removed.",
         "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."
     )
+    .with_args(&[key("key", 0), string("field").multiple()])
+    .with_history(&[("2.4.0", "Accepts multiple `field` arguments.")])
     .with_key_specs(&[key_at(1, &["RW", "delete"])])
     .with_elements(elements(2, -1, 1)),
     cmd!(
@@ -124,6 +139,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the number of fields in a hash."
     )
+    .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "hexists",
@@ -137,6 +153,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Determines whether a field exists in a hash."
     )
+    .with_args(&[key("key", 0), string("field")])
     .with_key_specs(&[key_at(1, &["RO"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
@@ -150,7 +167,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the size of the hash.",
         "Returns all fields in a hash."
-    ),
+    )
+    .with_args(&[key("key", 0)])
+    .with_tips(&["nondeterministic_output_order"]),
     cmd!(
         "hvals",
         2,
@@ -162,7 +181,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the size of the hash.",
         "Returns all values in a hash."
-    ),
+    )
+    .with_args(&[key("key", 0)])
+    .with_tips(&["nondeterministic_output_order"]),
     cmd!(
         "hstrlen",
         3,
@@ -175,6 +196,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the length of the value of a field."
     )
+    .with_args(&[key("key", 0), string("field")])
     .with_key_specs(&[key_at(1, &["RO"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
@@ -189,6 +211,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."
     )
+    .with_args(&[key("key", 0), string("field"), integer("increment")])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
@@ -203,6 +226,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."
     )
+    .with_args(&[key("key", 0), string("field"), double("increment")])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
@@ -216,7 +240,12 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N) where N is the number of fields returned",
         "Returns one or more random fields from a hash."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        block("options", &[integer("count"), pure_token("withvalues", "WITHVALUES").optional()]).optional(),
+    ])
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "hscan",
         -3,
@@ -228,7 +257,15 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.0",
         "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
         "Iterates over fields and values of a hash."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        integer("cursor"),
+        pattern("pattern").token("MATCH").optional(),
+        integer("count").token("COUNT").optional(),
+        pure_token("novalues", "NOVALUES").optional(),
+    ])
+    .with_tips(&["nondeterministic_output"]),
 ];
 
 /// The limits that matter for writing to `h`: the configured ones while it

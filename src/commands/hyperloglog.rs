@@ -7,6 +7,7 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 use rand::RngCore;
 
+use super::docs::*;
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
@@ -27,6 +28,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) to add every element.",
         "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."
     )
+    .with_args(&[key("key", 0), string("element").optional().multiple()])
     .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!(
         "pfcount",
@@ -40,6 +42,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.",
         "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."
     )
+    .with_args(&[key("key", 0).multiple()])
     .with_key_specs(&[key_spec(&["RW", "access"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 }).noted("RW because it may change the internal representation of the key, and propagate to replicas")]),
     cmd!(
         "pfdebug",
@@ -53,6 +56,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "N/A",
         "Internal commands for debugging HyperLogLog values."
     )
+    .with_args(&[string("subcommand"), key("key", 0)])
+    .syscmd()
     .with_key_specs(&[key_at(2, &["RW", "access"])]),
     cmd!(
         "pfmerge",
@@ -66,6 +71,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) to merge N HyperLogLogs, but with high constant times.",
         "Merges one or more HyperLogLog values into a single key."
     )
+    .with_args(&[key("destkey", 0), key("sourcekey", 1).optional().multiple()])
     .with_key_specs(&[key_at(1, &["RW", "access", "insert"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "pfselftest",
@@ -78,7 +84,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "N/A",
         "An internal command for testing HyperLogLog values."
-    ),
+    )
+    .syscmd(),
 ];
 
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{
     acl, flags, flags::*, key_spec, table, BeginSearch, CommandDef, Ctx, FindKeys, FoundKey, KeySpec, KeySpecDef,
 };
@@ -54,7 +55,9 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(N) where N is the number of commands to look up",
                 "Returns documentary information about one, multiple or all commands."
-            ),
+            )
+            .with_args(&[string("command-name").optional().multiple()])
+            .with_tips(&["nondeterministic_output_order"]),
             // Redis 7.2 takes a command without arguments (arity -3); 7.0
             // wanted at least one argument (-4).
             cmd!(
@@ -68,7 +71,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.8.13",
                 "O(N) where N is the number of arguments to the command",
                 "Extracts the key names from an arbitrary command."
-            ),
+            )
+            .with_args(&[string("command"), string("arg").optional().multiple()]),
             cmd!(
                 "getkeysandflags",
                 -3,
@@ -80,7 +84,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(N) where N is the number of arguments to the command",
                 "Extracts the key names and access flags for an arbitrary command."
-            ),
+            )
+            .with_args(&[string("command"), string("arg").optional().multiple()]),
             cmd!(
                 "help",
                 2,
@@ -104,7 +109,10 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.8.13",
                 "O(N) where N is the number of commands to look up",
                 "Returns information about one, multiple or all commands."
-            ),
+            )
+            .with_args(&[string("command-name").optional().multiple()])
+            .with_history(&[("7.0.0", "Allowed to be called with no argument to get info on all commands.")])
+            .with_tips(&["nondeterministic_output_order"]),
             cmd!(
                 "list",
                 -2,
@@ -116,8 +124,21 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(N) where N is the total number of Redis commands",
                 "Returns a list of command names."
-            ),
+            )
+            .with_args(&[oneof(
+                "filterby",
+                &[
+                    string("module-name").token("MODULE"),
+                    string("category").token("ACLCAT"),
+                    pattern("pattern").token("PATTERN"),
+                ],
+            )
+            .token("FILTERBY")
+            .optional()])
+            .with_tips(&["nondeterministic_output_order"]),
         ],
+        docs: NO_DOCS,
+        tips: &["nondeterministic_output_order"],
         group: "server",
         summary: "Returns detailed information about all commands.",
         since: "2.8.13",
@@ -145,7 +166,10 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.2.12",
                 "O(N) where N is the number of entries returned",
                 "Returns the slow log's entries."
-            ),
+            )
+            .with_args(&[integer("count").optional()])
+            .with_history(&[("4.0.0", "Added client IP address, port and name to the reply.")])
+            .with_tips(&["request_policy:all_nodes", "nondeterministic_output"]),
             cmd!(
                 "help",
                 2,
@@ -169,7 +193,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.2.12",
                 "O(1)",
                 "Returns the number of entries in the slow log."
-            ),
+            )
+            .with_tips(&["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"]),
             cmd!(
                 "reset",
                 2,
@@ -181,8 +206,11 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.2.12",
                 "O(N) where N is the number of entries in the slowlog",
                 "Clears all entries from the slow log."
-            ),
+            )
+            .with_tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
         ],
+        docs: NO_DOCS,
+        tips: &[],
         group: "server",
         summary: "A container for slow log commands.",
         since: "2.2.12",
@@ -199,7 +227,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "Depends on subcommand.",
         "A container for debugging commands."
-    ),
+    )
+    .syscmd(),
 ];
 
 // ---------------------------------------------------------------------------
@@ -457,8 +486,10 @@ fn write_info(out: &mut Out, n: Named) {
     out.int(last as i64);
     out.int(step as i64);
     write_categories(out, def);
-    // No command tips.
-    out.set(0);
+    out.set(def.tips.len());
+    for tip in def.tips {
+        out.bulk(tip.as_bytes());
+    }
     write_key_specs(out, def);
     match n.sub {
         None if !def.subcommands.is_empty() => {
@@ -471,19 +502,60 @@ fn write_info(out: &mut Out, n: Named) {
     }
 }
 
-/// One COMMAND DOCS entry (Redis's addReplyCommandDocs). The table has no
-/// argument descriptions or history, so those fields are absent.
+/// One COMMAND DOCS entry (Redis's addReplyCommandDocs).
 fn write_docs(out: &mut Out, n: Named) {
     let def = n.def();
-    let text = [("summary", def.summary), ("since", def.since), ("group", def.group), ("complexity", def.complexity)];
-    let present = text.iter().filter(|(k, v)| *k == "group" || !v.is_empty()).count();
+    let docs = &def.docs;
+    let text: Vec<(&str, &str)> =
+        [("summary", def.summary), ("since", def.since), ("group", def.group), ("complexity", def.complexity)]
+            .into_iter()
+            .filter(|(k, v)| *k == "group" || !v.is_empty())
+            .collect();
+    let deprecation: Vec<(&str, &str)> =
+        [("deprecated_since", docs.deprecated_since), ("replaced_by", docs.replaced_by)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+    let doc_flags: Vec<&str> = [(!docs.deprecated_since.is_empty(), "deprecated"), (docs.syscmd, "syscmd")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
     let subs = n.sub.is_none() && !def.subcommands.is_empty();
-    out.map(present + subs as usize);
+    out.map(
+        text.len()
+            + !doc_flags.is_empty() as usize
+            + deprecation.len()
+            + !docs.history.is_empty() as usize
+            + !docs.args.is_empty() as usize
+            + subs as usize,
+    );
     for (k, v) in text {
-        if k == "group" || !v.is_empty() {
-            out.bulk(k.as_bytes());
-            out.bulk(v.as_bytes());
+        out.bulk(k.as_bytes());
+        out.bulk(v.as_bytes());
+    }
+    if !doc_flags.is_empty() {
+        out.bulk(b"doc_flags");
+        out.set(doc_flags.len());
+        for f in doc_flags {
+            out.simple(f);
         }
+    }
+    for (k, v) in deprecation {
+        out.bulk(k.as_bytes());
+        out.bulk(v.as_bytes());
+    }
+    if !docs.history.is_empty() {
+        out.bulk(b"history");
+        out.set(docs.history.len());
+        for (version, change) in docs.history {
+            out.array(2);
+            out.bulk(version.as_bytes());
+            out.bulk(change.as_bytes());
+        }
+    }
+    if !docs.args.is_empty() {
+        out.bulk(b"arguments");
+        write_args(out, docs.args);
     }
     if subs {
         out.bulk(b"subcommands");
@@ -492,6 +564,54 @@ fn write_docs(out: &mut Out, n: Named) {
             let sub = Named { top: n.top, sub: Some(s) };
             out.bulk(sub.full_name().as_bytes());
             write_docs(out, sub);
+        }
+    }
+}
+
+/// An argument list of COMMAND DOCS (Redis's addReplyCommandArgList).
+fn write_args(out: &mut Out, args: &[Arg]) {
+    out.array(args.len());
+    for a in args {
+        let display = a.display_text();
+        let text: Vec<(&str, &str)> =
+            [("token", a.token), ("summary", a.summary), ("since", a.since), ("deprecated_since", a.deprecated_since)]
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+        let flags: Vec<&str> = ARG_FLAG_NAMES.iter().filter(|(f, _)| a.flags & f != 0).map(|(_, n)| *n).collect();
+        out.map(
+            2 + display.is_some() as usize
+                + (a.key_spec_index >= 0) as usize
+                + text.len()
+                + !flags.is_empty() as usize
+                + a.kind.is_container() as usize,
+        );
+        out.bulk(b"name");
+        out.bulk(a.name.as_bytes());
+        out.bulk(b"type");
+        out.bulk(a.kind.name().as_bytes());
+        if let Some(display) = display {
+            out.bulk(b"display_text");
+            out.bulk(display.as_bytes());
+        }
+        if a.key_spec_index >= 0 {
+            out.bulk(b"key_spec_index");
+            out.int(a.key_spec_index as i64);
+        }
+        for (k, v) in text {
+            out.bulk(k.as_bytes());
+            out.bulk(v.as_bytes());
+        }
+        if !flags.is_empty() {
+            out.bulk(b"flags");
+            out.set(flags.len());
+            for f in flags {
+                out.simple(f);
+            }
+        }
+        if a.kind.is_container() {
+            out.bulk(b"arguments");
+            write_args(out, a.args);
         }
     }
 }
@@ -1183,6 +1303,39 @@ mod tests {
         assert_eq!(strtod_prefix(b"0.5x"), 0.5);
         assert_eq!(strtod_prefix(b"abc"), 0.0);
         assert_eq!(strtod_prefix(b"1e3"), 1000.0);
+    }
+
+    /// Every argument tree is well formed: containers hold arguments and
+    /// nothing else does, pure tokens have their token, and a key argument
+    /// names one of its command's key specs.
+    #[test]
+    fn argument_trees_point_at_existing_key_specs() {
+        fn check(name: &str, args: &[Arg], specs: usize) {
+            for a in args {
+                assert_eq!(a.kind.is_container(), !a.args.is_empty(), "{name}: {}", a.name);
+                if a.kind == ArgType::PureToken {
+                    assert!(!a.token.is_empty(), "{name}: {} has no token", a.name);
+                }
+                if a.kind == ArgType::Key {
+                    assert!(
+                        (0..specs as i32).contains(&a.key_spec_index),
+                        "{name}: {} spec {}",
+                        a.name,
+                        a.key_spec_index
+                    );
+                }
+                check(name, a.args, specs);
+            }
+        }
+        let mut described = 0;
+        for top in &table().all {
+            for n in Named::with_subcommands(top) {
+                let def = n.def();
+                described += !def.docs.args.is_empty() as usize;
+                check(&n.full_name(), def.docs.args, key_specs(def).len());
+            }
+        }
+        assert!(described > 200, "{described} commands with arguments");
     }
 
     #[test]

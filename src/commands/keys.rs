@@ -5,11 +5,20 @@
 use crate::executor::notify::class;
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
 use crate::db::{self, Obj, Value};
 use crate::util::{eq_ic, glob_match, now_ms, parse_i64};
+
+// Arguments several commands share, for COMMAND DOCS.
+const CONDITION_ARG: Arg = oneof(
+    "condition",
+    &[pure_token("nx", "NX"), pure_token("xx", "XX"), pure_token("gt", "GT"), pure_token("lt", "LT")],
+)
+.since("7.0.0")
+.optional();
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
@@ -24,6 +33,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
         "Deletes one or more keys."
     )
+    .with_args(&[key("key", 0).multiple()])
+    .with_tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
     .with_key_specs(&[key_spec(&["RM", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "unlink",
@@ -37,6 +48,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
         "Asynchronously deletes one or more keys."
     )
+    .with_args(&[key("key", 0).multiple()])
+    .with_tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
     .with_key_specs(&[key_spec(&["RM", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "exists",
@@ -50,6 +63,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of keys to check.",
         "Determines whether one or more keys exist."
     )
+    .with_args(&[key("key", 0).multiple()])
+    .with_history(&[("3.0.3", "Accepts multiple `key` arguments.")])
+    .with_tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
     .with_key_specs(&[key_spec(&["RO"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "touch",
@@ -63,6 +79,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of keys that will be touched.",
         "Returns the number of existing keys out of those specified after updating the time they were last accessed."
     )
+    .with_args(&[key("key", 0).multiple()])
+    .with_tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
     .with_key_specs(&[key_spec(&["RO"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "type",
@@ -76,6 +94,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Determines the type of value stored at a key."
     )
+    .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "rename",
@@ -89,6 +108,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Renames a key and overwrites the destination."
     )
+    .with_args(&[key("key", 0), key("newkey", 1)])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["OW", "update"])]),
     cmd!(
         "renamenx",
@@ -102,6 +122,10 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Renames a key only when the target key name doesn't exist."
     )
+    .with_args(&[key("key", 0), key("newkey", 1)])
+    .with_history(&[
+        ("3.2.0", "The command no longer returns an error when source and destination names are the same."),
+    ])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["OW", "insert"])]),
     cmd!(
         "move",
@@ -115,6 +139,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Moves a key to another database."
     )
+    .with_args(&[key("key", 0), integer("db")])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "copy",
@@ -128,6 +153,12 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
         "Copies the value of a key to a new key."
     )
+    .with_args(&[
+        key("source", 0),
+        key("destination", 1),
+        integer("destination-db").token("DB").optional(),
+        pure_token("replace", "REPLACE").optional(),
+    ])
     .with_key_specs(&[key_at(1, &["RO", "access"]), key_at(2, &["OW", "update"])]),
     cmd!(
         "keys",
@@ -140,7 +171,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
         "Returns all key names that match a pattern."
-    ),
+    )
+    .with_args(&[pattern("pattern")])
+    .with_tips(&["request_policy:all_shards", "nondeterministic_output_order"]),
     cmd!(
         "scan",
         -2,
@@ -152,7 +185,15 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.0",
         "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
         "Iterates over the key names in the database."
-    ),
+    )
+    .with_args(&[
+        integer("cursor"),
+        pattern("pattern").token("MATCH").optional(),
+        integer("count").token("COUNT").optional(),
+        string("type").token("TYPE").since("6.0.0").optional(),
+    ])
+    .with_history(&[("6.0.0", "Added the `TYPE` subcommand.")])
+    .with_tips(&["nondeterministic_output", "request_policy:special"]),
     cmd!(
         "randomkey",
         1,
@@ -164,7 +205,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns a random key name from the database."
-    ),
+    )
+    .with_tips(&["request_policy:all_shards", "nondeterministic_output"]),
     cmd!(
         "expire",
         -3,
@@ -176,7 +218,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Sets the expiration time of a key in seconds."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("seconds"), CONDITION_ARG])
+    .with_history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
     cmd!(
         "pexpire",
         -3,
@@ -188,7 +232,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(1)",
         "Sets the expiration time of a key in milliseconds."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("milliseconds"), CONDITION_ARG])
+    .with_history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
     cmd!(
         "expireat",
         -3,
@@ -200,7 +246,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(1)",
         "Sets the expiration time of a key to a Unix timestamp."
-    ),
+    )
+    .with_args(&[key("key", 0), unix_time("unix-time-seconds"), CONDITION_ARG])
+    .with_history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
     cmd!(
         "pexpireat",
         -3,
@@ -212,7 +260,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(1)",
         "Sets the expiration time of a key to a Unix milliseconds timestamp."
-    ),
+    )
+    .with_args(&[key("key", 0), unix_time("unix-time-milliseconds"), CONDITION_ARG])
+    .with_history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
     cmd!(
         "ttl",
         2,
@@ -224,7 +274,10 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns the expiration time in seconds of a key."
-    ),
+    )
+    .with_args(&[key("key", 0)])
+    .with_history(&[("2.8.0", "Added the -2 reply.")])
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "pttl",
         2,
@@ -236,7 +289,10 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(1)",
         "Returns the expiration time in milliseconds of a key."
-    ),
+    )
+    .with_args(&[key("key", 0)])
+    .with_history(&[("2.8.0", "Added the -2 reply.")])
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "expiretime",
         2,
@@ -248,7 +304,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(1)",
         "Returns the expiration time of a key as a Unix timestamp."
-    ),
+    )
+    .with_args(&[key("key", 0)]),
     cmd!(
         "pexpiretime",
         2,
@@ -260,7 +317,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(1)",
         "Returns the expiration time of a key as a Unix milliseconds timestamp."
-    ),
+    )
+    .with_args(&[key("key", 0)]),
     cmd!(
         "persist",
         2,
@@ -272,7 +330,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.2.0",
         "O(1)",
         "Removes the expiration time of a key."
-    ),
+    )
+    .with_args(&[key("key", 0)]),
     CommandDef {
         name: "object",
         arity: -2,
@@ -296,6 +355,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "O(1)",
                 "Returns the internal encoding of a Redis object."
             )
+            .with_args(&[key("key", 0)])
+            .with_tips(&["nondeterministic_output"])
     .with_key_specs(&[key_at(2, &["RO"])]),
             cmd!(
                 "freq",
@@ -309,6 +370,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "O(1)",
                 "Returns the logarithmic access frequency counter of a Redis object."
             )
+            .with_args(&[key("key", 0)])
+            .with_tips(&["nondeterministic_output"])
     .with_key_specs(&[key_at(2, &["RO"])]),
             cmd!(
                 "help",
@@ -334,6 +397,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "O(1)",
                 "Returns the time since the last access to a Redis object."
             )
+            .with_args(&[key("key", 0)])
+            .with_tips(&["nondeterministic_output"])
     .with_key_specs(&[key_at(2, &["RO"])]),
             cmd!(
                 "refcount",
@@ -347,8 +412,12 @@ pub static COMMANDS: &[CommandDef] = &[
                 "O(1)",
                 "Returns the reference count of a value of a key."
             )
+            .with_args(&[key("key", 0)])
+            .with_tips(&["nondeterministic_output"])
     .with_key_specs(&[key_at(2, &["RO"])]),
         ],
+        docs: NO_DOCS,
+        tips: &[],
         group: "generic",
         summary: "A container for object introspection commands.",
         since: "2.2.3",

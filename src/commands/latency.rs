@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::introspection::reply_help;
 use super::{flags::*, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
@@ -37,7 +38,8 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "2.8.13",
             "O(1)",
             "Returns a human-readable latency analysis report."
-        ),
+        )
+        .with_tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
         cmd!(
             "graph",
             3,
@@ -49,7 +51,9 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "2.8.13",
             "O(1)",
             "Returns a latency graph for an event."
-        ),
+        )
+        .with_args(&[string("event")])
+        .with_tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
         cmd!(
             "help",
             2,
@@ -73,7 +77,9 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "7.0.0",
             "O(N) where N is the number of commands with latency information being retrieved.",
             "Returns the cumulative distribution of latencies of a subset or all commands."
-        ),
+        )
+        .with_args(&[string("command").optional().multiple()])
+        .with_tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
         cmd!(
             "history",
             3,
@@ -85,7 +91,9 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "2.8.13",
             "O(1)",
             "Returns timestamp-latency samples for an event."
-        ),
+        )
+        .with_args(&[string("event")])
+        .with_tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
         cmd!(
             "latest",
             2,
@@ -97,7 +105,8 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "2.8.13",
             "O(1)",
             "Returns the latest latency samples for all events."
-        ),
+        )
+        .with_tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
         cmd!(
             "reset",
             -2,
@@ -109,8 +118,12 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "2.8.13",
             "O(1)",
             "Resets the latency data for one or more events."
-        ),
+        )
+        .with_args(&[string("event").optional().multiple()])
+        .with_tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
     ],
+    docs: NO_DOCS,
+    tips: &[],
     group: "server",
     summary: "A container for latency diagnostics commands.",
     since: "2.8.13",

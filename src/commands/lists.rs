@@ -4,6 +4,7 @@
 use crate::executor::notify::class;
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, keys, numkeys, CommandDef, Ctx};
 use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
@@ -12,68 +13,216 @@ use crate::executor::blocking::parse_timeout;
 use crate::types::list::List;
 use crate::util::{eq_ic, parse_i64};
 
+// Arguments several commands share, for COMMAND DOCS.
+const WHERE_ARG: Arg = oneof("where", &[pure_token("left", "LEFT"), pure_token("right", "RIGHT")]);
+const WHERETO_ARG: Arg = oneof("whereto", &[pure_token("left", "LEFT"), pure_token("right", "RIGHT")]);
+const WHEREFROM_ARG: Arg = oneof("wherefrom", &[pure_token("left", "LEFT"), pure_token("right", "RIGHT")]);
+
 pub static COMMANDS: &[CommandDef] = &[
     cmd!("lpush", -3, WRITE | DENYOOM | FAST, acl::LIST, keys(1, 1, 1), lpush,
         "list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepends one or more elements to a list. Creates the key if it doesn't exist.")
+                                                                                                                                                                                                                      .with_args(&[
+                                                                                                                                                                                                                          key("key", 0),
+                                                                                                                                                                                                                          string("element").multiple(),
+                                                                                                                                                                                                                      ])
+                                                                                                                                                                                                                      .with_history(&[
+                                                                                                                                                                                                                          ("2.4.0", "Accepts multiple `element` arguments."),
+                                                                                                                                                                                                                      ])
     .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("rpush", -3, WRITE | DENYOOM | FAST, acl::LIST, keys(1, 1, 1), rpush,
         "list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Appends one or more elements to a list. Creates the key if it doesn't exist.")
+                                                                                                                                                                                                                     .with_args(&[
+                                                                                                                                                                                                                         key("key", 0),
+                                                                                                                                                                                                                         string("element").multiple(),
+                                                                                                                                                                                                                     ])
+                                                                                                                                                                                                                     .with_history(&[
+                                                                                                                                                                                                                         ("2.4.0", "Accepts multiple `element` arguments."),
+                                                                                                                                                                                                                     ])
     .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("lpushx", -3, WRITE | DENYOOM | FAST, acl::LIST, keys(1, 1, 1), lpushx,
         "list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepends one or more elements to a list only when the list exists.")
+                                                                                                                                                                                                           .with_args(&[
+                                                                                                                                                                                                               key("key", 0),
+                                                                                                                                                                                                               string("element").multiple(),
+                                                                                                                                                                                                           ])
+                                                                                                                                                                                                           .with_history(&[
+                                                                                                                                                                                                               ("4.0.0", "Accepts multiple `element` arguments."),
+                                                                                                                                                                                                           ])
     .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("rpushx", -3, WRITE | DENYOOM | FAST, acl::LIST, keys(1, 1, 1), rpushx,
         "list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Appends an element to a list only when the list exists.")
+                                                                                                                                                                                                .with_args(&[
+                                                                                                                                                                                                    key("key", 0),
+                                                                                                                                                                                                    string("element").multiple(),
+                                                                                                                                                                                                ])
+                                                                                                                                                                                                .with_history(&[
+                                                                                                                                                                                                    ("4.0.0", "Accepts multiple `element` arguments."),
+                                                                                                                                                                                                ])
     .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("lpop", -2, WRITE | FAST, acl::LIST, keys(1, 1, 1), lpop,
         "list", "1.0.0", "O(N) where N is the number of elements returned", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.")
+                                                                                                                                                                                      .with_args(&[
+                                                                                                                                                                                          key("key", 0),
+                                                                                                                                                                                          integer("count").since("6.2.0").optional(),
+                                                                                                                                                                                      ])
+                                                                                                                                                                                      .with_history(&[
+                                                                                                                                                                                          ("6.2.0", "Added the `count` argument."),
+                                                                                                                                                                                      ])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!("rpop", -2, WRITE | FAST, acl::LIST, keys(1, 1, 1), rpop,
         "list", "1.0.0", "O(N) where N is the number of elements returned", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.")
+                                                                                                                                                                               .with_args(&[
+                                                                                                                                                                                   key("key", 0),
+                                                                                                                                                                                   integer("count").since("6.2.0").optional(),
+                                                                                                                                                                               ])
+                                                                                                                                                                               .with_history(&[
+                                                                                                                                                                                   ("6.2.0", "Added the `count` argument."),
+                                                                                                                                                                               ])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!("llen", 2, READONLY | FAST, acl::LIST, keys(1, 1, 1), llen,
         "list", "1.0.0", "O(1)", "Returns the length of a list.")
+                                                                .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!("lindex", 3, READONLY, acl::LIST, keys(1, 1, 1), lindex,
-        "list", "1.0.0", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", "Returns an element from a list by its index."),
+        "list", "1.0.0", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", "Returns an element from a list by its index.")
+                                                                                                                                                                                                                                   .with_args(&[
+                                                                                                                                                                                                                                       key("key", 0),
+                                                                                                                                                                                                                                       integer("index"),
+                                                                                                                                                                                                                                   ]),
     cmd!("lset", 4, WRITE | DENYOOM, acl::LIST, keys(1, 1, 1), lset,
-        "list", "1.0.0", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", "Sets the value of an element in a list by its index."),
+        "list", "1.0.0", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", "Sets the value of an element in a list by its index.")
+                                                                                                                                                                                            .with_args(&[
+                                                                                                                                                                                                key("key", 0),
+                                                                                                                                                                                                integer("index"),
+                                                                                                                                                                                                string("element"),
+                                                                                                                                                                                            ]),
     cmd!("lrange", 4, READONLY, acl::LIST, keys(1, 1, 1), lrange,
-        "list", "1.0.0", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", "Returns a range of elements from a list."),
+        "list", "1.0.0", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", "Returns a range of elements from a list.")
+                                                                                                                                                                                                                                                         .with_args(&[
+                                                                                                                                                                                                                                                             key("key", 0),
+                                                                                                                                                                                                                                                             integer("start"),
+                                                                                                                                                                                                                                                             integer("stop"),
+                                                                                                                                                                                                                                                         ]),
     cmd!("ltrim", 4, WRITE, acl::LIST, keys(1, 1, 1), ltrim,
         "list", "1.0.0", "O(N) where N is the number of elements to be removed by the operation.", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.")
+                                                                                                                                                                                           .with_args(&[
+                                                                                                                                                                                               key("key", 0),
+                                                                                                                                                                                               integer("start"),
+                                                                                                                                                                                               integer("stop"),
+                                                                                                                                                                                           ])
     .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!("lrem", 4, WRITE, acl::LIST, keys(1, 1, 1), lrem,
         "list", "1.0.0", "O(N+M) where N is the length of the list and M is the number of elements removed.", "Removes elements from a list. Deletes the list if the last element was removed.")
+                                                                                                                                                                                               .with_args(&[
+                                                                                                                                                                                                   key("key", 0),
+                                                                                                                                                                                                   integer("count"),
+                                                                                                                                                                                                   string("element"),
+                                                                                                                                                                                               ])
     .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!("linsert", 5, WRITE | DENYOOM, acl::LIST, keys(1, 1, 1), linsert,
         "list", "2.2.0", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", "Inserts an element before or after another element in a list.")
+                                                                                                                                                                                                                                                                                                                                    .with_args(&[
+                                                                                                                                                                                                                                                                                                                                        key("key", 0),
+                                                                                                                                                                                                                                                                                                                                        oneof("where", &[
+                                                                                                                                                                                                                                                                                                                                            pure_token("before", "BEFORE"),
+                                                                                                                                                                                                                                                                                                                                            pure_token("after", "AFTER"),
+                                                                                                                                                                                                                                                                                                                                        ]),
+                                                                                                                                                                                                                                                                                                                                        string("pivot"),
+                                                                                                                                                                                                                                                                                                                                        string("element"),
+                                                                                                                                                                                                                                                                                                                                    ])
     .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!("lpos", -3, READONLY, acl::LIST, keys(1, 1, 1), lpos,
-        "list", "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", "Returns the index of matching elements in a list."),
+        "list", "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", "Returns the index of matching elements in a list.")
+                                                                                                                                                                                                                                                                                                         .with_args(&[
+                                                                                                                                                                                                                                                                                                             key("key", 0),
+                                                                                                                                                                                                                                                                                                             string("element"),
+                                                                                                                                                                                                                                                                                                             integer("rank").token("RANK").optional(),
+                                                                                                                                                                                                                                                                                                             integer("num-matches").token("COUNT").optional(),
+                                                                                                                                                                                                                                                                                                             integer("len").token("MAXLEN").optional(),
+                                                                                                                                                                                                                                                                                                         ]),
     cmd!("lmove", 5, WRITE | DENYOOM, acl::LIST, keys(1, 2, 1), lmove,
         "list", "6.2.0", "O(1)", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.")
+                                                                                                                                                               .with_args(&[
+                                                                                                                                                                   key("source", 0),
+                                                                                                                                                                   key("destination", 1),
+                                                                                                                                                                   WHEREFROM_ARG,
+                                                                                                                                                                   WHERETO_ARG,
+                                                                                                                                                               ])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!("rpoplpush", 3, WRITE | DENYOOM, acl::LIST, keys(1, 2, 1), rpoplpush,
         "list", "1.2.0", "O(1)", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.")
+                                                                                                                                                                     .with_args(&[
+                                                                                                                                                                         key("source", 0),
+                                                                                                                                                                         key("destination", 1),
+                                                                                                                                                                     ])
+                                                                                                                                                                     .deprecated(
+                                                                                                                                                                         "6.2.0",
+                                                                                                                                                                         "`LMOVE` with the `RIGHT` and `LEFT` arguments",
+                                                                                                                                                                     )
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!("lmpop", -4, WRITE | MOVABLEKEYS, acl::LIST, numkeys(0, 0, 1), lmpop,
         "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.")
+                                                                                                                                                                                                                                 .with_args(&[
+                                                                                                                                                                                                                                     integer("numkeys"),
+                                                                                                                                                                                                                                     key("key", 0).multiple(),
+                                                                                                                                                                                                                                     WHERE_ARG,
+                                                                                                                                                                                                                                     integer("count").token("COUNT").optional(),
+                                                                                                                                                                                                                                 ])
     .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!("blpop", -3, WRITE | NOSCRIPT | BLOCKING, acl::LIST, keys(1, -2, 1), blpop,
         "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+                                                                                                                                                                                                                            .with_args(&[
+                                                                                                                                                                                                                                key("key", 0).multiple(),
+                                                                                                                                                                                                                                double("timeout"),
+                                                                                                                                                                                                                            ])
+                                                                                                                                                                                                                            .with_history(&[
+                                                                                                                                                                                                                                ("6.0.0", "`timeout` is interpreted as a double instead of an integer."),
+                                                                                                                                                                                                                            ])
     .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -2, step: 1, limit: 0 })]),
     cmd!("brpop", -3, WRITE | NOSCRIPT | BLOCKING, acl::LIST, keys(1, -2, 1), brpop,
         "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+                                                                                                                                                                                                                           .with_args(&[
+                                                                                                                                                                                                                               key("key", 0).multiple(),
+                                                                                                                                                                                                                               double("timeout"),
+                                                                                                                                                                                                                           ])
+                                                                                                                                                                                                                           .with_history(&[
+                                                                                                                                                                                                                               ("6.0.0", "`timeout` is interpreted as a double instead of an integer."),
+                                                                                                                                                                                                                           ])
     .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -2, step: 1, limit: 0 })]),
     cmd!("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, acl::LIST, keys(1, 2, 1), blmove,
         "list", "6.2.0", "O(1)", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.")
+                                                                                                                                                                                                         .with_args(&[
+                                                                                                                                                                                                             key("source", 0),
+                                                                                                                                                                                                             key("destination", 1),
+                                                                                                                                                                                                             WHEREFROM_ARG,
+                                                                                                                                                                                                             WHERETO_ARG,
+                                                                                                                                                                                                             double("timeout"),
+                                                                                                                                                                                                         ])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, acl::LIST, keys(1, 2, 1), brpoplpush,
         "list", "2.2.0", "O(1)", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.")
+                                                                                                                                                                                                         .with_args(&[
+                                                                                                                                                                                                             key("source", 0),
+                                                                                                                                                                                                             key("destination", 1),
+                                                                                                                                                                                                             double("timeout"),
+                                                                                                                                                                                                         ])
+                                                                                                                                                                                                         .with_history(&[
+                                                                                                                                                                                                             ("6.0.0", "`timeout` is interpreted as a double instead of an integer."),
+                                                                                                                                                                                                         ])
+                                                                                                                                                                                                         .deprecated(
+                                                                                                                                                                                                             "6.2.0",
+                                                                                                                                                                                                             "`BLMOVE` with the `RIGHT` and `LEFT` arguments",
+                                                                                                                                                                                                         )
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, acl::LIST, numkeys(0, 0, 2), blmpop,
         "list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+                                                                                                                                                                                                                                                                         .with_args(&[
+                                                                                                                                                                                                                                                                             double("timeout"),
+                                                                                                                                                                                                                                                                             integer("numkeys"),
+                                                                                                                                                                                                                                                                             key("key", 0).multiple(),
+                                                                                                                                                                                                                                                                             WHERE_ARG,
+                                                                                                                                                                                                                                                                             integer("count").token("COUNT").optional(),
+                                                                                                                                                                                                                                                                         ])
     .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
 ];
 

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use super::{key_spec, BeginSearch, FindKeys};
 use crate::alloc::chunk_size;
@@ -34,7 +35,8 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
     elements: NO_ELEMENTS,
     handler: None,
     subcommands: &[
-        cmd!("doctor", 2, 0, 0, NO_KEYS, memory_doctor, "server", "4.0.0", "O(1)", "Outputs a memory problems report."),
+        cmd!("doctor", 2, 0, 0, NO_KEYS, memory_doctor, "server", "4.0.0", "O(1)", "Outputs a memory problems report.")
+            .with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
         cmd!(
             "help",
             2,
@@ -58,7 +60,8 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "4.0.0",
             "Depends on how much memory is allocated, could be slow",
             "Returns the allocator statistics."
-        ),
+        )
+        .with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
         cmd!(
             "purge",
             2,
@@ -70,8 +73,10 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "4.0.0",
             "Depends on how much memory is allocated, could be slow",
             "Asks the allocator to release memory."
-        ),
-        cmd!("stats", 2, 0, 0, NO_KEYS, memory_stats, "server", "4.0.0", "O(1)", "Returns details about memory usage."),
+        )
+        .with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+        cmd!("stats", 2, 0, 0, NO_KEYS, memory_stats, "server", "4.0.0", "O(1)", "Returns details about memory usage.")
+            .with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
         cmd!(
             "usage",
             -3,
@@ -84,12 +89,15 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
             "O(N) where N is the number of samples.",
             "Estimates the memory usage of a key."
         )
+        .with_args(&[key("key", 0), integer("count").token("SAMPLES").optional()])
         .with_key_specs(&[key_spec(
             &["RO"],
             BeginSearch::Index(2),
             FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
         )]),
     ],
+    docs: NO_DOCS,
+    tips: &[],
     group: "server",
     summary: "A container for memory diagnostics commands.",
     since: "4.0.0",

@@ -8,6 +8,7 @@
 pub mod bitmaps;
 pub mod config;
 pub mod connection;
+pub mod docs;
 pub mod functions;
 pub mod geo;
 pub mod hashes;
@@ -264,6 +265,10 @@ pub struct CommandDef {
     pub summary: &'static str,
     pub since: &'static str,
     pub complexity: &'static str,
+    pub docs: docs::Docs,
+    /// Redis's command tips (request/response policies for cluster
+    /// clients, nondeterministic output), shown by COMMAND INFO.
+    pub tips: &'static [&'static str],
 }
 
 /// The arguments naming members or fields of the collection at the first
@@ -315,6 +320,38 @@ impl CommandDef {
     /// The definition with its own rule for finding keys.
     pub const fn with_key_finder(mut self, finder: KeyFinder) -> Self {
         self.key_finder = Some(finder);
+        self
+    }
+
+    /// The definition with its COMMAND DOCS argument tree.
+    pub const fn with_args(mut self, args: &'static [docs::Arg]) -> Self {
+        self.docs.args = args;
+        self
+    }
+
+    /// The definition with its COMMAND DOCS history: (version, change).
+    pub const fn with_history(mut self, history: &'static [(&'static str, &'static str)]) -> Self {
+        self.docs.history = history;
+        self
+    }
+
+    /// The definition marked deprecated since `version`, in favour of
+    /// `replaced_by`.
+    pub const fn deprecated(mut self, version: &'static str, replaced_by: &'static str) -> Self {
+        self.docs.deprecated_since = version;
+        self.docs.replaced_by = replaced_by;
+        self
+    }
+
+    /// The definition with Redis's command tips.
+    pub const fn with_tips(mut self, tips: &'static [&'static str]) -> Self {
+        self.tips = tips;
+        self
+    }
+
+    /// The definition marked as an internal command in COMMAND DOCS.
+    pub const fn syscmd(mut self) -> Self {
+        self.docs.syscmd = true;
         self
     }
 
@@ -397,6 +434,8 @@ macro_rules! cmd {
             summary: $summary,
             since: $since,
             complexity: $complexity,
+            docs: $crate::commands::docs::NO_DOCS,
+            tips: &[],
         }
     };
 }

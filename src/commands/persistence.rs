@@ -5,6 +5,7 @@
 use crate::executor::notify::class;
 use bytes::Bytes;
 
+use super::docs::*;
 use super::key_at;
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_KEYS};
 use crate::cmd;
@@ -23,7 +24,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.6.0",
         "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
         "Returns a serialized representation of the value stored at a key."
-    ),
+    )
+    .with_args(&[key("key", 0)])
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "restore",
         -4,
@@ -36,6 +39,20 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
         "Creates a key from the serialized representation of a value."
     )
+    .with_args(&[
+        key("key", 0),
+        integer("ttl"),
+        string("serialized-value"),
+        pure_token("replace", "REPLACE").since("3.0.0").optional(),
+        pure_token("absttl", "ABSTTL").since("5.0.0").optional(),
+        integer("seconds").token("IDLETIME").since("5.0.0").optional(),
+        integer("frequency").token("FREQ").since("5.0.0").optional(),
+    ])
+    .with_history(&[
+        ("3.0.0", "Added the `REPLACE` modifier."),
+        ("5.0.0", "Added the `ABSTTL` modifier."),
+        ("5.0.0", "Added the `IDLETIME` and `FREQ` options."),
+    ])
     .with_key_specs(&[key_at(1, &["OW", "update"])]),
     cmd!(
         "save",
@@ -60,7 +77,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Asynchronously saves the database(s) to disk."
-    ),
+    )
+    .with_args(&[oneof("operation", &[pure_token("schedule", "SCHEDULE").since("3.2.2")]).optional()])
+    .with_history(&[("3.2.2", "Added the `SCHEDULE` option.")]),
     cmd!(
         "bgrewriteaof",
         1,

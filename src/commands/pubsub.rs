@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::flags::*;
 use super::{keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use crate::cmd;
@@ -407,7 +408,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the number of patterns to subscribe to.",
         "Listens for messages published to channels that match one or more patterns."
-    ),
+    )
+    .with_args(&[pattern("pattern").multiple()]),
     cmd!(
         "publish",
         3,
@@ -419,7 +421,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
         "Posts a message to a channel."
-    ),
+    )
+    .with_args(&[string("channel"), string("message")]),
     CommandDef {
         name: "pubsub",
         arity: -2,
@@ -442,7 +445,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.8.0",
                 "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
                 "Returns the active channels."
-            ),
+            )
+            .with_args(&[pattern("pattern").optional()]),
             cmd!(
                 "help",
                 2,
@@ -478,7 +482,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "2.8.0",
                 "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
                 "Returns a count of subscribers to channels."
-            ),
+            )
+            .with_args(&[string("channel").optional().multiple()]),
             cmd!(
                 "shardchannels",
                 -2,
@@ -490,7 +495,8 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).",
                 "Returns the active shard channels."
-            ),
+            )
+            .with_args(&[pattern("pattern").optional()]),
             cmd!(
                 "shardnumsub",
                 -2,
@@ -502,8 +508,11 @@ pub static COMMANDS: &[CommandDef] = &[
                 "7.0.0",
                 "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
                 "Returns the count of subscribers of shard channels."
-            ),
+            )
+            .with_args(&[string("shardchannel").optional().multiple()]),
         ],
+        docs: NO_DOCS,
+        tips: &[],
         group: "pubsub",
         summary: "A container for Pub/Sub commands.",
         since: "2.8.0",
@@ -520,7 +529,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the number of patterns to unsubscribe.",
         "Stops listening to messages published to channels that match one or more patterns."
-    ),
+    )
+    .with_args(&[pattern("pattern").optional().multiple()]),
     cmd!(
         "spublish",
         3,
@@ -532,7 +542,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(N) where N is the number of clients subscribed to the receiving shard channel.",
         "Post a message to a shard channel"
-    ),
+    )
+    .with_args(&[string("shardchannel"), string("message")]),
     cmd!(
         "ssubscribe",
         -2,
@@ -544,7 +555,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(N) where N is the number of shard channels to subscribe to.",
         "Listens for messages published to shard channels."
-    ),
+    )
+    .with_args(&[string("shardchannel").multiple()]),
     cmd!(
         "subscribe",
         -2,
@@ -556,7 +568,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the number of channels to subscribe to.",
         "Listens for messages published to channels."
-    ),
+    )
+    .with_args(&[string("channel").multiple()]),
     cmd!(
         "sunsubscribe",
         -1,
@@ -568,7 +581,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(N) where N is the number of shard channels to unsubscribe.",
         "Stops listening to messages posted to shard channels."
-    ),
+    )
+    .with_args(&[string("shardchannel").optional().multiple()]),
     cmd!(
         "unsubscribe",
         -1,
@@ -580,5 +594,6 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(N) where N is the number of channels to unsubscribe.",
         "Stops listening to messages posted to channels."
-    ),
+    )
+    .with_args(&[string("channel").optional().multiple()]),
 ];

@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, numkeys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use super::{key_spec, BeginSearch, FindKeys};
 use crate::cmd;
@@ -26,6 +27,12 @@ pub static COMMANDS: &[CommandDef] =
             "Depends on the script that is executed.",
             "Executes a server-side Lua script."
         )
+        .with_args(&[
+            string("script"),
+            integer("numkeys"),
+            key("key", 0).optional().multiple(),
+            string("arg").optional().multiple(),
+        ])
         .with_key_specs(&[key_spec(
             &["RW", "access", "update"],
             BeginSearch::Index(2),
@@ -43,7 +50,13 @@ pub static COMMANDS: &[CommandDef] =
             "2.6.0",
             "Depends on the script that is executed.",
             "Executes a server-side Lua script by SHA1 digest."
-        ),
+        )
+        .with_args(&[
+            string("sha1"),
+            integer("numkeys"),
+            key("key", 0).optional().multiple(),
+            string("arg").optional().multiple(),
+        ]),
         cmd!(
             "eval_ro",
             -3,
@@ -56,6 +69,12 @@ pub static COMMANDS: &[CommandDef] =
             "Depends on the script that is executed.",
             "Executes a read-only server-side Lua script."
         )
+        .with_args(&[
+            string("script"),
+            integer("numkeys"),
+            key("key", 0).optional().multiple(),
+            string("arg").optional().multiple(),
+        ])
         .with_key_specs(&[key_spec(
             &["RO", "access"],
             BeginSearch::Index(2),
@@ -73,7 +92,13 @@ pub static COMMANDS: &[CommandDef] =
             "7.0.0",
             "Depends on the script that is executed.",
             "Executes a read-only server-side Lua script by SHA1 digest."
-        ),
+        )
+        .with_args(&[
+            string("sha1"),
+            integer("numkeys"),
+            key("key", 0).optional().multiple(),
+            string("arg").optional().multiple(),
+        ]),
         CommandDef {
             name: "script",
             arity: -2,
@@ -88,7 +113,9 @@ pub static COMMANDS: &[CommandDef] =
                 cmd!("exists", -3, NOSCRIPT, acl::SCRIPTING, NO_KEYS, script_exists,
                  "scripting", "2.6.0",
                  "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
-                 "Determines whether server-side Lua scripts exist in the script cache."),
+                 "Determines whether server-side Lua scripts exist in the script cache.")
+                .with_args(&[string("sha1").multiple()])
+                .with_tips(&["request_policy:all_shards", "response_policy:agg_logical_and"]),
                 cmd!(
                     "flush",
                     -2,
@@ -100,7 +127,12 @@ pub static COMMANDS: &[CommandDef] =
                     "2.6.0",
                     "O(N) with N being the number of scripts in cache",
                     "Removes all server-side Lua scripts from the script cache."
-                ),
+                )
+                .with_args(&[oneof("flush-type", &[pure_token("async", "ASYNC"), pure_token("sync", "SYNC")])
+                    .since("6.2.0")
+                    .optional()])
+                .with_history(&[("6.2.0", "Added the `ASYNC` and `SYNC` flushing mode modifiers.")])
+                .with_tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
                 cmd!(
                     "help",
                     2,
@@ -124,7 +156,8 @@ pub static COMMANDS: &[CommandDef] =
                     "2.6.0",
                     "O(1)",
                     "Terminates a server-side Lua script during execution."
-                ),
+                )
+                .with_tips(&["request_policy:all_shards", "response_policy:one_succeeded"]),
                 cmd!(
                     "load",
                     3,
@@ -136,8 +169,12 @@ pub static COMMANDS: &[CommandDef] =
                     "2.6.0",
                     "O(N) with N being the length in bytes of the script body.",
                     "Loads a server-side Lua script to the script cache."
-                ),
+                )
+                .with_args(&[string("script")])
+                .with_tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
             ],
+            docs: NO_DOCS,
+            tips: &[],
             group: "scripting",
             summary: "A container for Lua scripts management commands.",
             since: "2.6.0",

@@ -11,10 +11,16 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, CommandDef, Ctx, NO_KEYS};
 use crate::cmd;
 use crate::executor::{Server, ShutdownMode};
 use crate::util::{eq_ic, now_us, parse_i64};
+
+// Arguments several commands share, for COMMAND DOCS.
+const FLUSH_TYPE_ARG: Arg =
+    oneof("flush-type", &[pure_token("async", "ASYNC").since("4.0.0"), pure_token("sync", "SYNC").since("6.2.0")])
+        .optional();
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
@@ -28,7 +34,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns the number of keys in the database."
-    ),
+    )
+    .with_tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
     cmd!(
         "flushdb",
         -1,
@@ -40,7 +47,13 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the number of keys in the selected database",
         "Removes all keys from the current database."
-    ),
+    )
+    .with_args(&[FLUSH_TYPE_ARG])
+    .with_history(&[
+        ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
+        ("6.2.0", "Added the `SYNC` flushing mode modifier."),
+    ])
+    .with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     cmd!(
         "flushall",
         -1,
@@ -52,7 +65,13 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the total number of keys in all databases",
         "Removes all keys from all databases."
-    ),
+    )
+    .with_args(&[FLUSH_TYPE_ARG])
+    .with_history(&[
+        ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
+        ("6.2.0", "Added the `SYNC` flushing mode modifier."),
+    ])
+    .with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     cmd!(
         "swapdb",
         3,
@@ -64,8 +83,10 @@ pub static COMMANDS: &[CommandDef] = &[
         "4.0.0",
         "O(N) where N is the count of clients watching or blocking on keys from both databases.",
         "Swaps two Redis databases."
-    ),
-    cmd!("time", 1, LOADING | STALE | FAST, 0, NO_KEYS, time, "server", "2.6.0", "O(1)", "Returns the server time."),
+    )
+    .with_args(&[integer("index1"), integer("index2")]),
+    cmd!("time", 1, LOADING | STALE | FAST, 0, NO_KEYS, time, "server", "2.6.0", "O(1)", "Returns the server time.")
+        .with_tips(&["nondeterministic_output"]),
     cmd!(
         "lastsave",
         1,
@@ -77,7 +98,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns the Unix timestamp of the last successful save to disk."
-    ),
+    )
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "shutdown",
         -1,
@@ -89,7 +111,14 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
         "Synchronously saves the database(s) to disk and shuts down the Redis server."
-    ),
+    )
+    .with_args(&[
+        oneof("nosave_save", &[pure_token("nosave", "NOSAVE"), pure_token("save", "SAVE")]).optional(),
+        pure_token("now", "NOW").since("7.0.0").optional(),
+        pure_token("force", "FORCE").since("7.0.0").optional(),
+        pure_token("abort", "ABORT").since("7.0.0").optional(),
+    ])
+    .with_history(&[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")]),
     cmd!(
         "info",
         -1,
@@ -101,7 +130,10 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns information and statistics about the server."
-    ),
+    )
+    .with_args(&[string("section").optional().multiple()])
+    .with_history(&[("7.0.0", "Added support for taking multiple section arguments.")])
+    .with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
 ];
 
 pub fn valid_client_name(name: &[u8]) -> bool {

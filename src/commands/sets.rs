@@ -10,6 +10,7 @@ use crate::executor::notify::class;
 use bytes::Bytes;
 use rand::Rng;
 
+use super::docs::*;
 use super::scan::{self, Target};
 use super::{acl, elements, flags::*, keys, numkeys, parts, CommandDef, Ctx, Found};
 use super::{key_at, key_spec, BeginSearch, FindKeys};
@@ -36,6 +37,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
         "Adds one or more members to a set. Creates the key if it doesn't exist."
     )
+    .with_args(&[key("key", 0), string("member").multiple()])
+    .with_history(&[("2.4.0", "Accepts multiple `member` arguments.")])
     .with_key_specs(&[key_at(1, &["RW", "insert"])])
     .with_elements(elements(2, -1, 1)),
     cmd!(
@@ -50,6 +53,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of members to be removed.",
         "Removes one or more members from a set. Deletes the set if the last member was removed."
     )
+    .with_args(&[key("key", 0), string("member").multiple()])
+    .with_history(&[("2.4.0", "Accepts multiple `member` arguments.")])
     .with_key_specs(&[key_at(1, &["RW", "delete"])])
     .with_elements(elements(2, -1, 1)),
     cmd!(
@@ -64,6 +69,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Determines whether a member belongs to a set."
     )
+    .with_args(&[key("key", 0), string("member")])
     .with_key_specs(&[key_at(1, &["RO"])])
     .with_elements(elements(2, 2, 1)),
     cmd!(
@@ -78,6 +84,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of elements being checked for membership",
         "Determines whether multiple members belong to a set."
     )
+    .with_args(&[key("key", 0), string("member").multiple()])
     .with_elements(elements(2, -1, 1)),
     cmd!(
         "scard",
@@ -91,6 +98,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the number of members in a set."
     )
+    .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "smembers",
@@ -103,7 +111,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the set cardinality.",
         "Returns all members of a set."
-    ),
+    )
+    .with_args(&[key("key", 0)])
+    .with_tips(&["nondeterministic_output_order"]),
     cmd!(
         "srandmember",
         -2,
@@ -115,7 +125,10 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
         "Gets one or multiple random members from a set."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("count").since("2.6.0").optional()])
+    .with_history(&[("2.6.0", "Added the optional `count` argument.")])
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "spop",
         -2,
@@ -128,6 +141,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
         "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."
     )
+    .with_args(&[key("key", 0), integer("count").since("3.2.0").optional()])
+    .with_history(&[("3.2.0", "Added the `count` argument.")])
+    .with_tips(&["nondeterministic_output"])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!(
         "smove",
@@ -141,6 +157,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Moves a member from one set to another."
     )
+    .with_args(&[key("source", 0), key("destination", 1), string("member")])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"]), key_at(2, &["RW", "insert"])]),
     cmd!(
         "sinter",
@@ -153,7 +170,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
         "Returns the intersect of multiple sets."
-    ),
+    )
+    .with_args(&[key("key", 0).multiple()])
+    .with_tips(&["nondeterministic_output_order"]),
     cmd!(
         "sintercard",
         -3,
@@ -165,7 +184,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
         "Returns the number of members of the intersect of multiple sets."
-    ),
+    )
+    .with_args(&[integer("numkeys"), key("key", 0).multiple(), integer("limit").token("LIMIT").optional()]),
     cmd!(
         "sinterstore",
         -3,
@@ -178,6 +198,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
         "Stores the intersect of multiple sets in a key."
     )
+    .with_args(&[key("destination", 0), key("key", 1).multiple()])
     .with_key_specs(&[key_at(1, &["RW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "sunion",
@@ -190,7 +211,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the total number of elements in all given sets.",
         "Returns the union of multiple sets."
-    ),
+    )
+    .with_args(&[key("key", 0).multiple()])
+    .with_tips(&["nondeterministic_output_order"]),
     cmd!(
         "sunionstore",
         -3,
@@ -203,6 +226,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the total number of elements in all given sets.",
         "Stores the union of multiple sets in a key."
     )
+    .with_args(&[key("destination", 0), key("key", 1).multiple()])
     .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "sdiff",
@@ -215,7 +239,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the total number of elements in all given sets.",
         "Returns the difference of multiple sets."
-    ),
+    )
+    .with_args(&[key("key", 0).multiple()])
+    .with_tips(&["nondeterministic_output_order"]),
     cmd!(
         "sdiffstore",
         -3,
@@ -228,6 +254,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the total number of elements in all given sets.",
         "Stores the difference of multiple sets in a key."
     )
+    .with_args(&[key("destination", 0), key("key", 1).multiple()])
     .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range { lastkey: -1, step: 1, limit: 0 })]),
     cmd!(
         "sscan",
@@ -240,7 +267,14 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.0",
         "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
         "Iterates over members of a set."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        integer("cursor"),
+        pattern("pattern").token("MATCH").optional(),
+        integer("count").token("COUNT").optional(),
+    ])
+    .with_tips(&["nondeterministic_output"]),
 ];
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";

@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use super::{key_at, key_spec, BeginSearch, FindKeys, FoundKey};
 use crate::cmd;
@@ -14,13 +15,34 @@ use crate::db::{Db, Obj, Value};
 use crate::types::list::List;
 use crate::util::{eq_ic, parse_i64};
 
+// Arguments several commands share, for COMMAND DOCS.
+const LIMIT_ARG: Arg = block("limit", &[integer("offset"), integer("count")]).token("LIMIT").optional();
+const ORDER_ARG: Arg = oneof("order", &[pure_token("asc", "ASC"), pure_token("desc", "DESC")]).optional();
+
 pub static COMMANDS: &[CommandDef] = &[
     cmd!("sort", -2, WRITE | DENYOOM | MOVABLEKEYS, acl::SET | acl::SORTEDSET | acl::LIST | acl::DANGEROUS, keys(1, 1, 1), sort,
         "generic", "1.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.")
+                                                                                                                                                                                                                                                                                              .with_args(&[
+                                                                                                                                                                                                                                                                                                  key("key", 0),
+                                                                                                                                                                                                                                                                                                  pattern("by-pattern").key_spec(1).token("BY").display("pattern").optional(),
+                                                                                                                                                                                                                                                                                                  LIMIT_ARG,
+                                                                                                                                                                                                                                                                                                  pattern("get-pattern").key_spec(1).token("GET").display("pattern").optional().multiple().multiple_token(),
+                                                                                                                                                                                                                                                                                                  ORDER_ARG,
+                                                                                                                                                                                                                                                                                                  pure_token("sorting", "ALPHA").optional(),
+                                                                                                                                                                                                                                                                                                  key("destination", 2).token("STORE").optional(),
+                                                                                                                                                                                                                                                                                              ])
     .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["RO", "access"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"), key_spec(&["OW", "update"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array")])
     .with_key_finder(sort_keys),
     cmd!("sort_ro", -2, READONLY | MOVABLEKEYS, acl::SET | acl::SORTEDSET | acl::LIST | acl::DANGEROUS, keys(1, 1, 1), sort_ro,
         "generic", "7.0.0", "O(N+M*log(M)) where N is the number of elements in the list/set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Returns the sorted elements of a list, a set, or a sorted set.")
+                                                                                                                                                                                                                                                                     .with_args(&[
+                                                                                                                                                                                                                                                                         key("key", 0),
+                                                                                                                                                                                                                                                                         pattern("by-pattern").key_spec(1).token("BY").display("pattern").optional(),
+                                                                                                                                                                                                                                                                         LIMIT_ARG,
+                                                                                                                                                                                                                                                                         pattern("get-pattern").key_spec(1).token("GET").display("pattern").optional().multiple().multiple_token(),
+                                                                                                                                                                                                                                                                         ORDER_ARG,
+                                                                                                                                                                                                                                                                         pure_token("sorting", "ALPHA").optional(),
+                                                                                                                                                                                                                                                                     ])
     .with_key_specs(&[key_at(1, &["RO", "access"]), key_spec(&["RO", "access"], BeginSearch::Unknown, FindKeys::Unknown).noted("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")])
     .with_key_finder(|_| vec![(1, &["RO", "access"])]),
 ];

@@ -14,6 +14,7 @@
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, keys, CommandDef, Ctx, NO_ELEMENTS, NO_KEYS};
 use super::{key_at, key_spec, BeginSearch, FindKeys};
 use crate::cmd;
@@ -28,6 +29,13 @@ use crate::types::stream::{
 };
 use crate::util::{eq_ic, now_ms, parse_i64};
 
+// Arguments several commands share, for COMMAND DOCS.
+const ID_SELECTOR_ARG: Arg = oneof("id-selector", &[string("id"), pure_token("new-id", "$")]);
+const STREAMS_ARG: Arg = block("streams", &[key("key", 0).multiple(), string("id").multiple()]).token("STREAMS");
+const OPERATOR_ARG: Arg = oneof("operator", &[pure_token("equal", "="), pure_token("approximately", "~")]).optional();
+const STRATEGY_ARG: Arg =
+    oneof("strategy", &[pure_token("maxlen", "MAXLEN"), pure_token("minid", "MINID").since("6.2.0")]);
+
 const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
     cmd!(
         "create",
@@ -41,6 +49,14 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "O(1)",
         "Creates a consumer group."
     )
+    .with_args(&[
+        key("key", 0),
+        string("group"),
+        ID_SELECTOR_ARG,
+        pure_token("mkstream", "MKSTREAM").optional(),
+        integer("entriesread").token("ENTRIESREAD").display("entries-read").optional(),
+    ])
+    .with_history(&[("7.0.0", "Added the `entries_read` named argument.")])
     .with_key_specs(&[key_spec(
         &["RW", "insert"],
         BeginSearch::Index(2),
@@ -58,6 +74,7 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "O(1)",
         "Creates a consumer in a consumer group."
     )
+    .with_args(&[key("key", 0), string("group"), string("consumer")])
     .with_key_specs(&[key_spec(
         &["RW", "insert"],
         BeginSearch::Index(2),
@@ -75,6 +92,7 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "O(1)",
         "Deletes a consumer from a consumer group."
     )
+    .with_args(&[key("key", 0), string("group"), string("consumer")])
     .with_key_specs(&[key_spec(
         &["RW", "delete"],
         BeginSearch::Index(2),
@@ -92,6 +110,7 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of entries in the group's pending entries list (PEL).",
         "Destroys a consumer group."
     )
+    .with_args(&[key("key", 0), string("group")])
     .with_key_specs(&[key_spec(
         &["RW", "delete"],
         BeginSearch::Index(2),
@@ -120,7 +139,14 @@ const XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(1)",
         "Sets the last-delivered ID of a consumer group."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        string("group"),
+        ID_SELECTOR_ARG,
+        integer("entriesread").token("ENTRIESREAD").display("entries-read").optional(),
+    ])
+    .with_history(&[("7.0.0", "Added the optional `entries_read` argument.")]),
 ];
 
 const XINFO_SUBCOMMANDS: &[CommandDef] = &[
@@ -135,7 +161,10 @@ const XINFO_SUBCOMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(1)",
         "Returns a list of the consumers in a consumer group."
-    ),
+    )
+    .with_args(&[key("key", 0), string("group")])
+    .with_history(&[("7.2.0", "Added the `inactive` field, and changed the meaning of `idle`.")])
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "groups",
         3,
@@ -147,7 +176,9 @@ const XINFO_SUBCOMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(1)",
         "Returns a list of the consumer groups of a stream."
-    ),
+    )
+    .with_args(&[key("key", 0)])
+    .with_history(&[("7.0.0", "Added the `entries-read` and `lag` fields")]),
     cmd!(
         "help",
         2,
@@ -171,7 +202,16 @@ const XINFO_SUBCOMMANDS: &[CommandDef] = &[
         "5.0.0",
         "O(1)",
         "Returns information about a stream."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        block("full-block", &[pure_token("full", "FULL"), integer("count").token("COUNT").optional()]).optional(),
+    ])
+    .with_history(&[
+        ("6.0.0", "Added the `FULL` modifier."),
+        ("7.0.0", "Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries-read` and `lag` fields"),
+        ("7.2.0", "Added the `active-time` field, and changed the meaning of `seen-time`."),
+    ]),
 ];
 
 // XREAD and XREADGROUP find their keys after the STREAMS keyword, which the
@@ -179,25 +219,103 @@ const XINFO_SUBCOMMANDS: &[CommandDef] = &[
 pub static COMMANDS: &[CommandDef] = &[
     cmd!("xadd", -5, WRITE | DENYOOM | FAST, acl::STREAM, keys(1, 1, 1), xadd,
         "stream", "5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new message to a stream. Creates the key if it doesn't exist.")
+                                                                                                                                                                                                     .with_args(&[
+                                                                                                                                                                                                         key("key", 0),
+                                                                                                                                                                                                         pure_token("nomkstream", "NOMKSTREAM").since("6.2.0").optional(),
+                                                                                                                                                                                                         block("trim", &[
+                                                                                                                                                                                                             STRATEGY_ARG,
+                                                                                                                                                                                                             OPERATOR_ARG,
+                                                                                                                                                                                                             string("threshold"),
+                                                                                                                                                                                                             integer("count").token("LIMIT").since("6.2.0").optional(),
+                                                                                                                                                                                                         ]).optional(),
+                                                                                                                                                                                                         oneof("id-selector", &[
+                                                                                                                                                                                                             pure_token("auto-id", "*"),
+                                                                                                                                                                                                             string("id"),
+                                                                                                                                                                                                         ]),
+                                                                                                                                                                                                         block("data", &[
+                                                                                                                                                                                                             string("field"),
+                                                                                                                                                                                                             string("value"),
+                                                                                                                                                                                                         ]).multiple(),
+                                                                                                                                                                                                     ])
+                                                                                                                                                                                                     .with_history(&[
+                                                                                                                                                                                                         ("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option."),
+                                                                                                                                                                                                         ("7.0.0", "Added support for the `<ms>-*` explicit ID form."),
+                                                                                                                                                                                                     ])
+                                                                                                                                                                                                     .with_tips(&[
+                                                                                                                                                                                                         "nondeterministic_output",
+                                                                                                                                                                                                     ])
     .with_key_specs(&[key_at(1, &["RW", "update"]).noted("UPDATE instead of INSERT because of the optional trimming feature")]),
     cmd!("xlen", 2, READONLY | FAST, acl::STREAM, keys(1, 1, 1), xlen,
         "stream", "5.0.0", "O(1)", "Returns the number of messages in a stream.")
+                                                                                .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!("xrange", -4, READONLY, acl::STREAM, keys(1, 1, 1), xrange,
-        "stream", "5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs."),
+        "stream", "5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs.")
+                                                                                                                                                                                                                                                        .with_args(&[
+                                                                                                                                                                                                                                                            key("key", 0),
+                                                                                                                                                                                                                                                            string("start"),
+                                                                                                                                                                                                                                                            string("end"),
+                                                                                                                                                                                                                                                            integer("count").token("COUNT").optional(),
+                                                                                                                                                                                                                                                        ])
+                                                                                                                                                                                                                                                        .with_history(&[
+                                                                                                                                                                                                                                                            ("6.2.0", "Added exclusive ranges."),
+                                                                                                                                                                                                                                                        ]),
     cmd!("xrevrange", -4, READONLY, acl::STREAM, keys(1, 1, 1), xrevrange,
-        "stream", "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs in reverse order."),
+        "stream", "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs in reverse order.")
+                                                                                                                                                                                                                                                                   .with_args(&[
+                                                                                                                                                                                                                                                                       key("key", 0),
+                                                                                                                                                                                                                                                                       string("end"),
+                                                                                                                                                                                                                                                                       string("start"),
+                                                                                                                                                                                                                                                                       integer("count").token("COUNT").optional(),
+                                                                                                                                                                                                                                                                   ])
+                                                                                                                                                                                                                                                                   .with_history(&[
+                                                                                                                                                                                                                                                                       ("6.2.0", "Added exclusive ranges."),
+                                                                                                                                                                                                                                                                   ]),
     cmd!("xdel", -3, WRITE | FAST, acl::STREAM, keys(1, 1, 1), xdel,
         "stream", "5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "Returns the number of messages after removing them from a stream.")
+                                                                                                                                                                                   .with_args(&[
+                                                                                                                                                                                       key("key", 0),
+                                                                                                                                                                                       string("id").multiple(),
+                                                                                                                                                                                   ])
     .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!("xtrim", -4, WRITE, acl::STREAM, keys(1, 1, 1), xtrim,
         "stream", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Deletes messages from the beginning of a stream.")
+                                                                                                                                                                                                                                                                                                 .with_args(&[
+                                                                                                                                                                                                                                                                                                     key("key", 0),
+                                                                                                                                                                                                                                                                                                     block("trim", &[
+                                                                                                                                                                                                                                                                                                         STRATEGY_ARG,
+                                                                                                                                                                                                                                                                                                         OPERATOR_ARG,
+                                                                                                                                                                                                                                                                                                         string("threshold"),
+                                                                                                                                                                                                                                                                                                         integer("count").token("LIMIT").since("6.2.0").optional(),
+                                                                                                                                                                                                                                                                                                     ]),
+                                                                                                                                                                                                                                                                                                 ])
+                                                                                                                                                                                                                                                                                                 .with_history(&[
+                                                                                                                                                                                                                                                                                                     ("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option."),
+                                                                                                                                                                                                                                                                                                 ])
+                                                                                                                                                                                                                                                                                                 .with_tips(&[
+                                                                                                                                                                                                                                                                                                     "nondeterministic_output",
+                                                                                                                                                                                                                                                                                                 ])
     .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!("xread", -4, READONLY | BLOCKING | MOVABLEKEYS, acl::STREAM, NO_KEYS, xread,
         "stream", "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.")
+                                                                                                                                                                                                                                                                                                                                                                                                                                                .with_args(&[
+                                                                                                                                                                                                                                                                                                                                                                                                                                                    integer("count").token("COUNT").optional(),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                    integer("milliseconds").token("BLOCK").optional(),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                    STREAMS_ARG,
+                                                                                                                                                                                                                                                                                                                                                                                                                                                ])
     .with_key_specs(&[key_spec(&["RO", "access"], BeginSearch::Keyword { keyword: "STREAMS", startfrom: 1 }, FindKeys::Range { lastkey: -1, step: 1, limit: 2 })]),
     cmd!("xreadgroup", -7, WRITE | BLOCKING | MOVABLEKEYS, acl::STREAM, NO_KEYS, xreadgroup,
         "stream", "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.")
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                            .with_args(&[
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                block("group-block", &[
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                    string("group"),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                    string("consumer"),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                ]).token("GROUP"),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                integer("count").token("COUNT").optional(),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                integer("milliseconds").token("BLOCK").optional(),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                pure_token("noack", "NOACK").optional(),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                STREAMS_ARG,
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                            ])
     .with_key_specs(&[key_spec(&["RO", "access"], BeginSearch::Keyword { keyword: "STREAMS", startfrom: 4 }, FindKeys::Range { lastkey: -1, step: 1, limit: 2 })]),
     CommandDef {
         name: "xgroup",
@@ -210,19 +328,74 @@ pub static COMMANDS: &[CommandDef] = &[
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: XGROUP_SUBCOMMANDS,
+        docs: NO_DOCS,
+        tips: &[],
         group: "stream",
         summary: "A container for consumer groups commands.",
         since: "5.0.0",
         complexity: "Depends on subcommand.",
     },
     cmd!("xack", -4, WRITE | FAST, acl::STREAM, keys(1, 1, 1), xack,
-        "stream", "5.0.0", "O(1) for each message ID processed.", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream."),
+        "stream", "5.0.0", "O(1) for each message ID processed.", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.")
+                                                                                                                                                                                .with_args(&[
+                                                                                                                                                                                    key("key", 0),
+                                                                                                                                                                                    string("group"),
+                                                                                                                                                                                    string("id").multiple(),
+                                                                                                                                                                                ]),
     cmd!("xpending", -3, READONLY, acl::STREAM, keys(1, 1, 1), xpending,
-        "stream", "5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Returns the information and entries from a stream consumer group's pending entries list."),
+        "stream", "5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Returns the information and entries from a stream consumer group's pending entries list.")
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                     .with_args(&[
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                         key("key", 0),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                         string("group"),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                         block("filters", &[
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                             integer("min-idle-time").token("IDLE").since("6.2.0").optional(),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                             string("start"),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                             string("end"),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                             integer("count"),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                             string("consumer").optional(),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                         ]).optional(),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                     ])
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                     .with_history(&[
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                         ("6.2.0", "Added the `IDLE` option and exclusive range intervals."),
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                     ])
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                     .with_tips(&[
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                         "nondeterministic_output",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                     ]),
     cmd!("xclaim", -6, WRITE | FAST, acl::STREAM, keys(1, 1, 1), xclaim,
-        "stream", "5.0.0", "O(log N) with N being the number of messages in the PEL of the consumer group.", "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member."),
+        "stream", "5.0.0", "O(log N) with N being the number of messages in the PEL of the consumer group.", "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.")
+                                                                                                                                                                                                                                            .with_args(&[
+                                                                                                                                                                                                                                                key("key", 0),
+                                                                                                                                                                                                                                                string("group"),
+                                                                                                                                                                                                                                                string("consumer"),
+                                                                                                                                                                                                                                                string("min-idle-time"),
+                                                                                                                                                                                                                                                string("id").multiple(),
+                                                                                                                                                                                                                                                integer("ms").token("IDLE").optional(),
+                                                                                                                                                                                                                                                unix_time("unix-time-milliseconds").token("TIME").optional(),
+                                                                                                                                                                                                                                                integer("count").token("RETRYCOUNT").optional(),
+                                                                                                                                                                                                                                                pure_token("force", "FORCE").optional(),
+                                                                                                                                                                                                                                                pure_token("justid", "JUSTID").optional(),
+                                                                                                                                                                                                                                                string("lastid").token("LASTID").optional(),
+                                                                                                                                                                                                                                            ])
+                                                                                                                                                                                                                                            .with_tips(&[
+                                                                                                                                                                                                                                                "nondeterministic_output",
+                                                                                                                                                                                                                                            ]),
     cmd!("xautoclaim", -6, WRITE | FAST, acl::STREAM, keys(1, 1, 1), xautoclaim,
         "stream", "6.2.0", "O(1) if COUNT is small.", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.")
+                                                                                                                                                                                      .with_args(&[
+                                                                                                                                                                                          key("key", 0),
+                                                                                                                                                                                          string("group"),
+                                                                                                                                                                                          string("consumer"),
+                                                                                                                                                                                          string("min-idle-time"),
+                                                                                                                                                                                          string("start"),
+                                                                                                                                                                                          integer("count").token("COUNT").optional(),
+                                                                                                                                                                                          pure_token("justid", "JUSTID").optional(),
+                                                                                                                                                                                      ])
+                                                                                                                                                                                      .with_history(&[
+                                                                                                                                                                                          ("7.0.0", "Added an element to the reply array, containing deleted entries the command cleared from the PEL"),
+                                                                                                                                                                                      ])
+                                                                                                                                                                                      .with_tips(&[
+                                                                                                                                                                                          "nondeterministic_output",
+                                                                                                                                                                                      ])
     .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     CommandDef {
         name: "xinfo",
@@ -235,13 +408,24 @@ pub static COMMANDS: &[CommandDef] = &[
         elements: NO_ELEMENTS,
         handler: None,
         subcommands: XINFO_SUBCOMMANDS,
+        docs: NO_DOCS,
+        tips: &[],
         group: "stream",
         summary: "A container for stream introspection commands.",
         since: "5.0.0",
         complexity: "Depends on subcommand.",
     },
     cmd!("xsetid", -3, WRITE | DENYOOM | FAST, acl::STREAM, keys(1, 1, 1), xsetid,
-        "stream", "5.0.0", "O(1)", "An internal command for replicating stream values."),
+        "stream", "5.0.0", "O(1)", "An internal command for replicating stream values.")
+                                                                                       .with_args(&[
+                                                                                           key("key", 0),
+                                                                                           string("last-id"),
+                                                                                           integer("entries-added").token("ENTRIESADDED").since("7.0.0").optional(),
+                                                                                           string("max-deleted-id").token("MAXDELETEDID").since("7.0.0").optional(),
+                                                                                       ])
+                                                                                       .with_history(&[
+                                                                                           ("7.0.0", "Added the `entries_added` and `max_deleted_entry_id` arguments."),
+                                                                                       ]),
 ];
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";

@@ -4,6 +4,7 @@
 use crate::executor::notify::class;
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{acl, flags::*, keys, CommandDef, Ctx};
 use super::{key_at, key_spec, BeginSearch, FindKeys, FoundKey};
 use crate::cmd;
@@ -12,6 +13,9 @@ use crate::db::{Obj, Value};
 use crate::protocol::Out;
 use crate::types::longdouble::LongDouble;
 use crate::util::{eq_ic, now_ms, parse_i64};
+
+// Arguments several commands share, for COMMAND DOCS.
+const DATA_ARG: Arg = block("data", &[key("key", 0), string("value")]).multiple();
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
@@ -26,6 +30,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
         "Appends a string to the value of a key. Creates the key if it doesn't exist."
     )
+    .with_args(&[key("key", 0), string("value")])
     .with_key_specs(&[key_at(1, &["RW", "insert"])]),
     cmd!(
         "decr",
@@ -39,6 +44,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
     )
+    .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "decrby",
@@ -52,6 +58,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."
     )
+    .with_args(&[key("key", 0), integer("decrement")])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "get",
@@ -64,7 +71,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(1)",
         "Returns the string value of a key."
-    ),
+    )
+    .with_args(&[key("key", 0)]),
     cmd!(
         "getdel",
         2,
@@ -77,6 +85,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the string value of a key after deleting the key."
     )
+    .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!(
         "getex",
@@ -90,6 +99,16 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the string value of a key after setting its expiration time."
     )
+    .with_args(&[
+        key("key", 0),
+        oneof("expiration", &[
+            integer("seconds").token("EX"),
+            integer("milliseconds").token("PX"),
+            unix_time("unix-time-seconds").token("EXAT"),
+            unix_time("unix-time-milliseconds").token("PXAT"),
+            pure_token("persist", "PERSIST"),
+        ]).optional(),
+    ])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"]).noted("RW and UPDATE because it changes the TTL")]),
     cmd!(
         "getrange",
@@ -102,7 +121,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.4.0",
         "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
         "Returns a substring of the string stored at a key."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("start"), integer("end")]),
     cmd!(
         "getset",
         3,
@@ -115,6 +135,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the previous string value of a key after setting it to a new value."
     )
+    .with_args(&[key("key", 0), string("value")])
+    .deprecated("6.2.0", "`SET` with the `!GET` argument")
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "incr",
@@ -128,6 +150,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
     )
+    .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "incrby",
@@ -141,6 +164,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."
     )
+    .with_args(&[key("key", 0), integer("increment")])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "incrbyfloat",
@@ -154,6 +178,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."
     )
+    .with_args(&[key("key", 0), double("increment")])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])]),
     cmd!(
         "lcs",
@@ -166,7 +191,15 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(N*M) where N and M are the lengths of s1 and s2, respectively",
         "Finds the longest common substring."
-    ),
+    )
+    .with_args(&[
+        key("key1", 0),
+        key("key2", 0),
+        pure_token("len", "LEN").optional(),
+        pure_token("idx", "IDX").optional(),
+        integer("min-match-len").token("MINMATCHLEN").optional(),
+        pure_token("withmatchlen", "WITHMATCHLEN").optional(),
+    ]),
     cmd!(
         "mget",
         -2,
@@ -178,7 +211,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the number of keys to retrieve.",
         "Atomically returns the string values of one or more keys."
-    ),
+    )
+    .with_args(&[key("key", 0).multiple()])
+    .with_tips(&["request_policy:multi_shard"]),
     cmd!(
         "mset",
         -3,
@@ -191,6 +226,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of keys to set.",
         "Atomically creates or modifies the string values of one or more keys."
     )
+    .with_args(&[DATA_ARG])
+    .with_tips(&["request_policy:multi_shard", "response_policy:all_succeeded"])
     .with_key_specs(&[key_spec(&["OW", "update"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 2, limit: 0 })]),
     cmd!(
         "msetnx",
@@ -204,6 +241,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of keys to set.",
         "Atomically modifies the string values of one or more keys only when all keys don't exist."
     )
+    .with_args(&[DATA_ARG])
+    .with_tips(&["request_policy:multi_shard", "response_policy:agg_min"])
     .with_key_specs(&[key_spec(&["OW", "insert"], BeginSearch::Index(1), FindKeys::Range { lastkey: -1, step: 2, limit: 0 })]),
     cmd!(
         "psetex",
@@ -217,6 +256,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."
     )
+    .with_args(&[key("key", 0), integer("milliseconds"), string("value")])
     .with_key_specs(&[key_at(1, &["OW", "update"])]),
     cmd!(
         "set",
@@ -230,6 +270,25 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."
     )
+    .with_args(&[
+        key("key", 0),
+        string("value"),
+        oneof("condition", &[pure_token("nx", "NX"), pure_token("xx", "XX")]).since("2.6.12").optional(),
+        pure_token("get", "GET").since("6.2.0").optional(),
+        oneof("expiration", &[
+            integer("seconds").token("EX").since("2.6.12"),
+            integer("milliseconds").token("PX").since("2.6.12"),
+            unix_time("unix-time-seconds").token("EXAT").since("6.2.0"),
+            unix_time("unix-time-milliseconds").token("PXAT").since("6.2.0"),
+            pure_token("keepttl", "KEEPTTL").since("6.0.0"),
+        ]).optional(),
+    ])
+    .with_history(&[
+        ("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."),
+        ("6.0.0", "Added the `KEEPTTL` option."),
+        ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."),
+        ("7.0.0", "Allowed the `NX` and `GET` options to be used together."),
+    ])
     .with_key_specs(&[key_at(1, &["RW", "access", "update", "variable_flags"]).noted("RW and ACCESS due to the optional `GET` argument")])
     .with_key_finder(set_keys),
     cmd!(
@@ -244,6 +303,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."
     )
+    .with_args(&[key("key", 0), integer("seconds"), string("value")])
     .with_key_specs(&[key_at(1, &["OW", "update"])]),
     cmd!(
         "setnx",
@@ -257,6 +317,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Set the string value of a key only when the key doesn't exist."
     )
+    .with_args(&[key("key", 0), string("value")])
     .with_key_specs(&[key_at(1, &["OW", "insert"])]),
     cmd!(
         "setrange",
@@ -269,7 +330,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.2.0",
         "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
         "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("offset"), string("value")]),
     cmd!(
         "strlen",
         2,
@@ -282,6 +344,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the length of a string value."
     )
+    .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "substr",
@@ -294,7 +357,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.0",
         "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
         "Returns a substring from a string value."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("start"), integer("end")])
+    .deprecated("2.0.0", "`GETRANGE`"),
 ];
 
 /// Redis's setGetKeys: the key is read too when GET is given.

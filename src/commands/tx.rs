@@ -8,6 +8,7 @@
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::{flags::*, keys, CommandDef, Ctx, NO_KEYS};
 use super::{key_spec, BeginSearch, FindKeys};
 use crate::cmd;
@@ -64,6 +65,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1) for every key.",
         "Monitors changes to keys to determine the execution of a transaction."
     )
+    .with_args(&[key("key", 0).multiple()])
     .with_key_specs(&[key_spec(
         &["RO"],
         BeginSearch::Index(1),

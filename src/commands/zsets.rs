@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use super::docs::*;
 use super::scan;
 use super::{acl, elements, flags::*, keys, numkeys, CommandDef, Ctx};
 use super::{key_at, key_spec, BeginSearch, FindKeys};
@@ -25,6 +26,14 @@ use crate::types::skiplist::{LexBound, LexRange, ScoreRange};
 use crate::types::zset::{d2string, AddFlags, AddResult, NotANumber, Scored, ZSet};
 use crate::util::{eq_ic, parse_i64};
 
+// Arguments several commands share, for COMMAND DOCS.
+const WHERE_ARG: Arg = oneof("where", &[pure_token("min", "MIN"), pure_token("max", "MAX")]);
+const LIMIT_ARG: Arg = block("limit", &[integer("offset"), integer("count")]).token("LIMIT").optional();
+const AGGREGATE_ARG: Arg =
+    oneof("aggregate", &[pure_token("sum", "SUM"), pure_token("min", "MIN"), pure_token("max", "MAX")])
+        .token("AGGREGATE")
+        .optional();
+
 pub static COMMANDS: &[CommandDef] = &[
     cmd!(
         "zadd",
@@ -38,6 +47,19 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
         "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."
     )
+    .with_args(&[
+        key("key", 0),
+        oneof("condition", &[pure_token("nx", "NX"), pure_token("xx", "XX")]).since("3.0.2").optional(),
+        oneof("comparison", &[pure_token("gt", "GT"), pure_token("lt", "LT")]).since("6.2.0").optional(),
+        pure_token("change", "CH").since("3.0.2").optional(),
+        pure_token("increment", "INCR").since("3.0.2").optional(),
+        block("data", &[double("score"), string("member")]).multiple(),
+    ])
+    .with_history(&[
+        ("2.4.0", "Accepts multiple elements."),
+        ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
+        ("6.2.0", "Added the `GT` and `LT` options."),
+    ])
     .with_elements(elements(-1, 2, -2)),
     cmd!(
         "zincrby",
@@ -51,6 +73,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)) where N is the number of elements in the sorted set.",
         "Increments the score of a member in a sorted set."
     )
+    .with_args(&[key("key", 0), integer("increment"), string("member")])
     .with_key_specs(&[key_at(1, &["RW", "access", "update"])])
     .with_elements(elements(3, 3, 1)),
     cmd!(
@@ -65,6 +88,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
         "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."
     )
+    .with_args(&[key("key", 0), string("member").multiple()])
+    .with_history(&[("2.4.0", "Accepts multiple elements.")])
     .with_key_specs(&[key_at(1, &["RW", "delete"])])
     .with_elements(elements(2, -1, 1)),
     cmd!(
@@ -79,6 +104,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the number of members in a sorted set."
     )
+    .with_args(&[key("key", 0)])
     .with_key_specs(&[key_at(1, &["RO"])]),
     cmd!(
         "zscore",
@@ -92,6 +118,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(1)",
         "Returns the score of a member in a sorted set."
     )
+    .with_args(&[key("key", 0), string("member")])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "zmscore",
@@ -105,6 +132,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N) where N is the number of members being requested.",
         "Returns the score of one or more members in a sorted set."
     )
+    .with_args(&[key("key", 0), string("member").multiple()])
     .with_elements(elements(2, -1, 1)),
     cmd!(
         "zcount",
@@ -117,7 +145,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.0.0",
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Returns the count of members in a sorted set that have scores within a range."
-    ),
+    )
+    .with_args(&[key("key", 0), double("min"), double("max")]),
     cmd!(
         "zlexcount",
         4,
@@ -129,7 +158,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Returns the number of members in a sorted set within a lexicographical range."
-    ),
+    )
+    .with_args(&[key("key", 0), string("min"), string("max")]),
     cmd!(
         "zrank",
         -3,
@@ -142,6 +172,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N))",
         "Returns the index of a member in a sorted set ordered by ascending scores."
     )
+    .with_args(&[key("key", 0), string("member"), pure_token("withscore", "WITHSCORE").optional()])
+    .with_history(&[("7.2.0", "Added the optional `WITHSCORE` argument.")])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "zrevrank",
@@ -155,6 +187,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N))",
         "Returns the index of a member in a sorted set ordered by descending scores."
     )
+    .with_args(&[key("key", 0), string("member"), pure_token("withscore", "WITHSCORE").optional()])
+    .with_history(&[("7.2.0", "Added the optional `WITHSCORE` argument.")])
     .with_elements(elements(2, 2, 1)),
     cmd!(
         "zrange",
@@ -167,7 +201,17 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
         "Returns members in a sorted set within a range of indexes."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        string("start"),
+        string("stop"),
+        oneof("sortby", &[pure_token("byscore", "BYSCORE"), pure_token("bylex", "BYLEX")]).since("6.2.0").optional(),
+        pure_token("rev", "REV").since("6.2.0").optional(),
+        block("limit", &[integer("offset"), integer("count")]).token("LIMIT").since("6.2.0").optional(),
+        pure_token("withscores", "WITHSCORES").optional(),
+    ])
+    .with_history(&[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")]),
     cmd!(
         "zrangestore",
         -5,
@@ -180,6 +224,15 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
         "Stores a range of members from sorted set in a key."
     )
+    .with_args(&[
+        key("dst", 0),
+        key("src", 1),
+        string("min"),
+        string("max"),
+        oneof("sortby", &[pure_token("byscore", "BYSCORE"), pure_token("bylex", "BYLEX")]).optional(),
+        pure_token("rev", "REV").optional(),
+        LIMIT_ARG,
+    ])
     .with_key_specs(&[key_at(1, &["OW", "update"]), key_at(2, &["RO", "access"])]),
     cmd!(
         "zrevrange",
@@ -192,7 +245,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.2.0",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
         "Returns members in a sorted set within a range of indexes in reverse order."
-    ),
+    )
+    .with_args(&[key("key", 0), integer("start"), integer("stop"), pure_token("withscores", "WITHSCORES").optional()])
+    .deprecated("6.2.0", "`ZRANGE` with the `REV` argument"),
     cmd!(
         "zrangebyscore",
         -4,
@@ -204,7 +259,16 @@ pub static COMMANDS: &[CommandDef] = &[
         "1.0.5",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
         "Returns members in a sorted set within a range of scores."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        double("min"),
+        double("max"),
+        pure_token("withscores", "WITHSCORES").since("2.0.0").optional(),
+        LIMIT_ARG,
+    ])
+    .with_history(&[("2.0.0", "Added the `WITHSCORES` modifier.")])
+    .deprecated("6.2.0", "`ZRANGE` with the `BYSCORE` argument"),
     cmd!(
         "zrevrangebyscore",
         -4,
@@ -216,7 +280,16 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.2.0",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
         "Returns members in a sorted set within a range of scores in reverse order."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        double("max"),
+        double("min"),
+        pure_token("withscores", "WITHSCORES").optional(),
+        LIMIT_ARG,
+    ])
+    .with_history(&[("2.1.6", "`min` and `max` can be exclusive.")])
+    .deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYSCORE` arguments"),
     cmd!(
         "zrangebylex",
         -4,
@@ -228,7 +301,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
         "Returns members in a sorted set within a lexicographical range."
-    ),
+    )
+    .with_args(&[key("key", 0), string("min"), string("max"), LIMIT_ARG])
+    .deprecated("6.2.0", "`ZRANGE` with the `BYLEX` argument"),
     cmd!(
         "zrevrangebylex",
         -4,
@@ -240,7 +315,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.9",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
         "Returns members in a sorted set within a lexicographical range in reverse order."
-    ),
+    )
+    .with_args(&[key("key", 0), string("max"), string("min"), LIMIT_ARG])
+    .deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYLEX` arguments"),
     cmd!(
         "zremrangebyrank",
         4,
@@ -253,6 +330,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
         "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."
     )
+    .with_args(&[key("key", 0), integer("start"), integer("stop")])
     .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!(
         "zremrangebyscore",
@@ -266,6 +344,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
         "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."
     )
+    .with_args(&[key("key", 0), double("min"), double("max")])
     .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!(
         "zremrangebylex",
@@ -279,6 +358,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
         "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."
     )
+    .with_args(&[key("key", 0), string("min"), string("max")])
     .with_key_specs(&[key_at(1, &["RW", "delete"])]),
     cmd!(
         "zpopmin",
@@ -292,6 +372,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."
     )
+    .with_args(&[key("key", 0), integer("count").optional()])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!(
         "zpopmax",
@@ -305,6 +386,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."
     )
+    .with_args(&[key("key", 0), integer("count").optional()])
     .with_key_specs(&[key_at(1, &["RW", "access", "delete"])]),
     cmd!(
         "bzpopmin",
@@ -318,6 +400,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."
     )
+    .with_args(&[key("key", 0).multiple(), double("timeout")])
+    .with_history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
     .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -2, step: 1, limit: 0 })]),
     cmd!(
         "bzpopmax",
@@ -331,6 +415,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped."
     )
+    .with_args(&[key("key", 0).multiple(), double("timeout")])
+    .with_history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
     .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::Range { lastkey: -2, step: 1, limit: 0 })]),
     cmd!(
         "bzmpop",
@@ -344,6 +430,13 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."
     )
+    .with_args(&[
+        double("timeout"),
+        integer("numkeys"),
+        key("key", 0).multiple(),
+        WHERE_ARG,
+        integer("count").token("COUNT").optional(),
+    ])
     .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zmpop",
@@ -357,6 +450,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."
     )
+    .with_args(&[integer("numkeys"), key("key", 0).multiple(), WHERE_ARG, integer("count").token("COUNT").optional()])
     .with_key_specs(&[key_spec(&["RW", "access", "delete"], BeginSearch::Index(1), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zrandmember",
@@ -369,7 +463,12 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N) where N is the number of members returned",
         "Returns one or more random members from a sorted set."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        block("options", &[integer("count"), pure_token("withscores", "WITHSCORES").optional()]).optional(),
+    ])
+    .with_tips(&["nondeterministic_output"]),
     cmd!(
         "zunion",
         -3,
@@ -381,7 +480,14 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
         "Returns the union of multiple sorted sets."
-    ),
+    )
+    .with_args(&[
+        integer("numkeys"),
+        key("key", 0).multiple(),
+        integer("weight").token("WEIGHTS").optional().multiple(),
+        AGGREGATE_ARG,
+        pure_token("withscores", "WITHSCORES").optional(),
+    ]),
     cmd!(
         "zinter",
         -3,
@@ -393,7 +499,14 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
         "Returns the intersect of multiple sorted sets."
-    ),
+    )
+    .with_args(&[
+        integer("numkeys"),
+        key("key", 0).multiple(),
+        integer("weight").token("WEIGHTS").optional().multiple(),
+        AGGREGATE_ARG,
+        pure_token("withscores", "WITHSCORES").optional(),
+    ]),
     cmd!(
         "zdiff",
         -3,
@@ -405,7 +518,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "6.2.0",
         "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
         "Returns the difference between multiple sorted sets."
-    ),
+    )
+    .with_args(&[integer("numkeys"), key("key", 0).multiple(), pure_token("withscores", "WITHSCORES").optional()]),
     cmd!(
         "zunionstore",
         -4,
@@ -418,6 +532,13 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
         "Stores the union of multiple sorted sets in a key."
     )
+    .with_args(&[
+        key("destination", 0),
+        integer("numkeys"),
+        key("key", 1).multiple(),
+        integer("weight").token("WEIGHTS").optional().multiple(),
+        AGGREGATE_ARG,
+    ])
     .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zinterstore",
@@ -431,6 +552,13 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
         "Stores the intersect of multiple sorted sets in a key."
     )
+    .with_args(&[
+        key("destination", 0),
+        integer("numkeys"),
+        key("key", 1).multiple(),
+        integer("weight").token("WEIGHTS").optional().multiple(),
+        AGGREGATE_ARG,
+    ])
     .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zdiffstore",
@@ -444,6 +572,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
         "Stores the difference of multiple sorted sets in a key."
     )
+    .with_args(&[key("destination", 0), integer("numkeys"), key("key", 1).multiple()])
     .with_key_specs(&[key_at(1, &["OW", "update"]), key_spec(&["RO", "access"], BeginSearch::Index(2), FindKeys::KeyNum { keynumidx: 0, firstkey: 1, step: 1 })]),
     cmd!(
         "zintercard",
@@ -456,7 +585,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "7.0.0",
         "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
         "Returns the number of members of the intersect of multiple sorted sets."
-    ),
+    )
+    .with_args(&[integer("numkeys"), key("key", 0).multiple(), integer("limit").token("LIMIT").optional()]),
     cmd!(
         "zscan",
         -3,
@@ -468,7 +598,14 @@ pub static COMMANDS: &[CommandDef] = &[
         "2.8.0",
         "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
         "Iterates over members and scores of a sorted set."
-    ),
+    )
+    .with_args(&[
+        key("key", 0),
+        integer("cursor"),
+        pattern("pattern").token("MATCH").optional(),
+        integer("count").token("COUNT").optional(),
+    ])
+    .with_tips(&["nondeterministic_output"]),
 ];
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
