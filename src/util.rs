@@ -128,9 +128,12 @@ pub fn d2string(v: f64) -> String {
     out
 }
 
-/// Writes an i64 in decimal into `out` without allocating.
-pub fn write_i64(out: &mut bytes::BytesMut, v: i64) {
-    let mut buf = [0u8; 20];
+/// Longest decimal form of an i64 ("-9223372036854775808").
+pub const I64_DIGITS: usize = 20;
+
+/// Writes `v` in decimal into `buf` and returns the digits.
+#[inline]
+pub fn fmt_i64(v: i64, buf: &mut [u8; I64_DIGITS]) -> &[u8] {
     let mut n = v.unsigned_abs();
     let mut i = buf.len();
     loop {
@@ -142,9 +145,15 @@ pub fn write_i64(out: &mut bytes::BytesMut, v: i64) {
         }
     }
     if v < 0 {
-        out.extend_from_slice(b"-");
+        i -= 1;
+        buf[i] = b'-';
     }
-    out.extend_from_slice(&buf[i..]);
+    &buf[i..]
+}
+
+/// Writes an i64 in decimal into `out` without allocating.
+pub fn write_i64(out: &mut bytes::BytesMut, v: i64) {
+    out.extend_from_slice(fmt_i64(v, &mut [0u8; I64_DIGITS]));
 }
 
 pub fn i64_to_bytes(v: i64) -> Vec<u8> {

@@ -48,8 +48,7 @@ pub const EMBSTR_MAX: usize = 44;
 /// Longest string kept inside the object itself.
 pub const INLINE_MAX: usize = 22;
 
-/// Longest decimal form of an i64 ("-9223372036854775808").
-pub const I64_DIGITS: usize = 20;
+pub use crate::util::{fmt_i64, I64_DIGITS};
 
 /// The bytes of a string value.
 #[derive(Clone)]
@@ -250,26 +249,6 @@ impl Value {
             _ => None,
         }
     }
-}
-
-/// Writes `v` in decimal into `buf` and returns the digits.
-#[inline]
-pub fn fmt_i64(v: i64, buf: &mut [u8; I64_DIGITS]) -> &[u8] {
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
 }
 
 /// Number of bytes in the decimal form of `v`.

@@ -3,7 +3,7 @@
 
 use bytes::BytesMut;
 
-use crate::util::{d2string, write_i64};
+use crate::util::{d2string, fmt_i64, write_i64, I64_DIGITS};
 
 pub struct Out {
     pub buf: BytesMut,
@@ -56,9 +56,7 @@ impl Out {
     }
 
     pub fn bulk_i64(&mut self, v: i64) {
-        let mut tmp = BytesMut::with_capacity(20);
-        write_i64(&mut tmp, v);
-        self.bulk(&tmp);
+        self.bulk(fmt_i64(v, &mut [0u8; I64_DIGITS]));
     }
 
     /// Null bulk string (RESP2 `$-1`, RESP3 `_`).
