@@ -4,13 +4,13 @@
 //! executor pushes output to the client (MONITOR, pub/sub), kills it, or
 //! ends the CLIENT PAUSE that holds one of its commands.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -253,6 +253,86 @@ pub async fn open_write_turns() {
     }
 }
 
+/// How long at most the executor thread keeps polling the sockets after
+/// the last request before it sleeps in epoll_wait. A sleeping thread
+/// must be woken by the client's next write, and on a virtual machine that
+/// wake-up (an IPI) costs the client more than the request costs the
+/// server: while requests come in quick succession, polling without
+/// sleeping is cheaper for both.
+const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(100);
+
+/// Below this the poller does not poll at all.
+const POLL_MIN: Duration = Duration::from_micros(5);
+
+/// Requests seen on this thread, and the poller parked for want of them.
+struct Activity {
+    passes: Cell<u64>,
+    parked: Cell<Option<Waker>>,
+}
+
+thread_local! {
+    static ACTIVITY: Activity = const { Activity { passes: Cell::new(0), parked: Cell::new(None) } };
+}
+
+/// Counts a connection's pass and wakes the poller if it sleeps.
+fn note_activity() {
+    ACTIVITY.with(|a| {
+        a.passes.set(a.passes.get().wrapping_add(1));
+        if let Some(waker) = a.parked.take() {
+            waker.wake();
+        }
+    });
+}
+
+/// The task that keeps the thread polling the sockets while requests keep
+/// coming (io-threads 1): it yields, which makes the runtime poll the
+/// sockets without sleeping, until its window passes without a request,
+/// then parks until the next one. The window adapts so that polling costs
+/// nothing when requests are sparse: a sleep shorter than the longest
+/// window (one polling would have spared) restores it, a longer one halves
+/// it, down to not polling.
+pub async fn poll_while_busy() {
+    let mut window = POLL_BEFORE_SLEEP;
+    loop {
+        let slept = Instant::now();
+        let mut parked = false;
+        std::future::poll_fn(|cx| {
+            if parked {
+                return Poll::Ready(());
+            }
+            parked = true;
+            ACTIVITY.with(|a| a.parked.set(Some(cx.waker().clone())));
+            Poll::Pending
+        })
+        .await;
+        window = next_window(window, slept.elapsed());
+        if window < POLL_MIN {
+            continue;
+        }
+        let mut seen = ACTIVITY.with(|a| a.passes.get());
+        let mut since = Instant::now();
+        loop {
+            tokio::task::yield_now().await;
+            let passes = ACTIVITY.with(|a| a.passes.get());
+            if passes != seen {
+                seen = passes;
+                since = Instant::now();
+            } else if since.elapsed() >= window {
+                break;
+            }
+        }
+    }
+}
+
+/// The poller's window after a sleep of `slept`.
+fn next_window(window: Duration, slept: Duration) -> Duration {
+    if slept < POLL_BEFORE_SLEEP {
+        POLL_BEFORE_SLEEP
+    } else {
+        window / 2
+    }
+}
+
 /// The connection side of one client.
 struct Conn {
     id: u64,
@@ -289,6 +369,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             _ = notify.notified() => 0,
         };
         let Some(close) = process(&shared, &mut conn, read) else { break };
+        note_activity();
         // Counted as unsent from now on, so that server::busy never writes
         // to the socket ahead of it.
         if !conn.wbuf.is_empty() {
@@ -428,6 +509,45 @@ mod tests {
 
     /// Connections woken together all run before any of them writes, and
     /// then write in the order they ran.
+    #[test]
+    fn poller_window_shrinks_with_long_sleeps_and_returns_with_short_ones() {
+        let long = POLL_BEFORE_SLEEP * 10;
+        let mut window = POLL_BEFORE_SLEEP;
+        let mut halvings = 0;
+        while window >= POLL_MIN {
+            window = next_window(window, long);
+            halvings += 1;
+        }
+        assert!(halvings <= 5, "sparse requests stop the polling after {halvings} sleeps");
+        assert_eq!(next_window(window, POLL_BEFORE_SLEEP / 2), POLL_BEFORE_SLEEP);
+    }
+
+    fn poller_parked() -> bool {
+        ACTIVITY.with(|a| {
+            let waker = a.parked.take();
+            let parked = waker.is_some();
+            a.parked.set(waker);
+            parked
+        })
+    }
+
+    /// Once requests stop, the poller sleeps instead of spinning on.
+    #[test]
+    fn poller_parks_when_requests_stop() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            tokio::task::spawn_local(poll_while_busy());
+            tokio::task::yield_now().await;
+            assert!(poller_parked(), "no request yet");
+            note_activity();
+            tokio::task::yield_now().await;
+            assert!(!poller_parked(), "polling after a request");
+            tokio::time::sleep(POLL_BEFORE_SLEEP * 20).await;
+            assert!(poller_parked(), "asleep once requests stopped");
+        });
+    }
+
     #[test]
     fn write_turn_comes_after_every_ready_connection() {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

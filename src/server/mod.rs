@@ -250,6 +250,7 @@ pub fn run(mut config: Config) -> std::io::Result<()> {
         } else {
             busy::register(busy_listeners, busy::Mode::Local(Rc::downgrade(&shared)));
             tokio::task::spawn_local(conn::open_write_turns());
+            tokio::task::spawn_local(conn::poll_while_busy());
             for listener in listeners {
                 tokio::task::spawn_local(conn::accept_loop(shared.clone(), listener));
             }
