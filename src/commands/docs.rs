@@ -173,10 +173,12 @@ impl Arg {
 
     /// The display text of a non-container argument.
     pub fn display_text(&self) -> Option<&'static str> {
-        match self.kind.is_container() {
-            true => None,
-            false if self.display.is_empty() => Some(self.name),
-            false => Some(self.display),
+        if self.kind.is_container() {
+            None
+        } else if self.display.is_empty() {
+            Some(self.name)
+        } else {
+            Some(self.display)
         }
     }
 }

@@ -342,9 +342,22 @@ fn lookup_argv(argv: &[Bytes]) -> Option<&'static CommandDef> {
 fn write_flags(out: &mut Out, bits: u64) {
     let shown = |f: u64| bits & f != 0 && f != MAY_REPLICATE && f != PROTECTED;
     let names: Vec<&str> = flags::NAMES.iter().filter(|(f, _)| shown(*f)).map(|(_, n)| *n).collect();
+    status_set(out, &names);
+}
+
+/// Flag names as Redis replies them: a set of status strings.
+fn status_set(out: &mut Out, names: &[&str]) {
     out.set(names.len());
     for n in names {
         out.simple(n);
+    }
+}
+
+/// Name/value pairs of a reply map.
+fn text_fields(out: &mut Out, fields: &[(&str, &str)]) {
+    for (k, v) in fields {
+        out.bulk(k.as_bytes());
+        out.bulk(v.as_bytes());
     }
 }
 
@@ -371,13 +384,6 @@ fn key_flags(def: &CommandDef) -> &'static [&'static str] {
         &["not_key"]
     } else {
         &["RW", "access", "update"]
-    }
-}
-
-fn write_key_flags(out: &mut Out, flags: &[&str]) {
-    out.set(flags.len());
-    for n in flags {
-        out.simple(n);
     }
 }
 
@@ -420,7 +426,7 @@ fn write_key_specs(out: &mut Out, def: &'static CommandDef) {
             out.bulk(spec.notes.as_bytes());
         }
         out.bulk(b"flags");
-        write_key_flags(out, spec.flags);
+        status_set(out, spec.flags);
         out.bulk(b"begin_search");
         out.map(2);
         out.bulk(b"type");
@@ -529,21 +535,12 @@ fn write_docs(out: &mut Out, n: Named) {
             + !docs.args.is_empty() as usize
             + subs as usize,
     );
-    for (k, v) in text {
-        out.bulk(k.as_bytes());
-        out.bulk(v.as_bytes());
-    }
+    text_fields(out, &text);
     if !doc_flags.is_empty() {
         out.bulk(b"doc_flags");
-        out.set(doc_flags.len());
-        for f in doc_flags {
-            out.simple(f);
-        }
+        status_set(out, &doc_flags);
     }
-    for (k, v) in deprecation {
-        out.bulk(k.as_bytes());
-        out.bulk(v.as_bytes());
-    }
+    text_fields(out, &deprecation);
     if !docs.history.is_empty() {
         out.bulk(b"history");
         out.set(docs.history.len());
@@ -598,16 +595,10 @@ fn write_args(out: &mut Out, args: &[Arg]) {
             out.bulk(b"key_spec_index");
             out.int(a.key_spec_index as i64);
         }
-        for (k, v) in text {
-            out.bulk(k.as_bytes());
-            out.bulk(v.as_bytes());
-        }
+        text_fields(out, &text);
         if !flags.is_empty() {
             out.bulk(b"flags");
-            out.set(flags.len());
-            for f in flags {
-                out.simple(f);
-            }
+            status_set(out, &flags);
         }
         if a.kind.is_container() {
             out.bulk(b"arguments");
@@ -828,7 +819,7 @@ fn getkeys(ctx: &mut Ctx, args: &[Bytes], with_flags: bool) {
         if with_flags {
             out.array(2);
             out.bulk(&argv[i]);
-            write_key_flags(out, flags);
+            status_set(out, flags);
         } else {
             out.bulk(&argv[i]);
         }

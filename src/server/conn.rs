@@ -507,8 +507,6 @@ mod tests {
         }
     }
 
-    /// Connections woken together all run before any of them writes, and
-    /// then write in the order they ran.
     #[test]
     fn poller_window_shrinks_with_long_sleeps_and_returns_with_short_ones() {
         let long = POLL_BEFORE_SLEEP * 10;
@@ -548,6 +546,8 @@ mod tests {
         });
     }
 
+    /// Connections woken together all run before any of them writes, and
+    /// then write in the order they ran.
     #[test]
     fn write_turn_comes_after_every_ready_connection() {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
