@@ -157,17 +157,53 @@ pub fn rss() -> u64 {
 }
 
 fn page_size() -> u64 {
-    extern "C" {
-        fn sysconf(name: i32) -> i64;
-    }
-    const SC_PAGESIZE: i32 = 30;
     // SAFETY: sysconf only reads a system constant.
-    let size = unsafe { sysconf(SC_PAGESIZE) };
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if size > 0 {
         size as u64
     } else {
         4096
     }
+}
+
+/// Zeroed pages straight from the system, for big arrays whose memory
+/// must go back the moment they are dropped: the allocator would keep a
+/// freed block's pages dirty for its decay time, and would clear a reused
+/// one up front, where fresh pages are zero and are faulted in only as
+/// they are touched. `None` when the system refuses. Counted in `used()`.
+pub fn map_zeroed(bytes: usize) -> Option<std::ptr::NonNull<u8>> {
+    // SAFETY: an anonymous private mapping touches no existing memory.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return None;
+    }
+    count(mapped_size(bytes) as isize);
+    std::ptr::NonNull::new(p.cast())
+}
+
+/// Returns pages from [`map_zeroed`] to the system.
+///
+/// # Safety
+/// `ptr` and `bytes` are those of one `map_zeroed` call, and nothing uses
+/// the pages any more.
+pub unsafe fn unmap(ptr: std::ptr::NonNull<u8>, bytes: usize) {
+    // SAFETY: the caller hands back a whole mapping it no longer uses.
+    unsafe { libc::munmap(ptr.as_ptr().cast(), bytes) };
+    count(-(mapped_size(bytes) as isize));
+}
+
+fn mapped_size(bytes: usize) -> usize {
+    let page = page_size() as usize;
+    bytes.div_ceil(page) * page
 }
 
 // jemalloc's control interface, from the library tikv-jemallocator links

@@ -6,9 +6,11 @@
 //! the keyspace and the big hash/set encodings use this table. Resizes move
 //! a few buckets per operation instead of stalling on one huge rehash.
 
+use std::alloc::Layout;
 use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
+use std::ptr::NonNull;
 
 struct Entry<K, V> {
     key: K,
@@ -18,19 +20,108 @@ struct Entry<K, V> {
 
 type Bucket<K, V> = Option<Box<Entry<K, V>>>;
 
+/// Bucket arrays of at least this many bytes are mapped from the system
+/// (`alloc::map_zeroed`): a finished rehash gives the old array's memory
+/// back at once, and a new array costs no clearing pass, its pages being
+/// faulted in as the rehash fills them.
+const MAPPED_MIN_BYTES: usize = 128 << 10;
+
+/// A fixed-size array of empty-at-first buckets. An empty bucket is a null
+/// pointer, so zeroed memory is an array of empty buckets.
+struct Buckets<K, V> {
+    ptr: NonNull<Bucket<K, V>>,
+    len: usize,
+    /// From `alloc::map_zeroed` (else from the allocator, which also
+    /// serves a big array when the system refuses a mapping, e.g. past
+    /// `vm.max_map_count`).
+    mapped: bool,
+}
+
+// SAFETY: a Buckets owns its entries as a Vec would; it is Send and Sync
+// under the same conditions.
+unsafe impl<K: Send, V: Send> Send for Buckets<K, V> {}
+unsafe impl<K: Sync, V: Sync> Sync for Buckets<K, V> {}
+
+impl<K, V> Buckets<K, V> {
+    fn empty() -> Self {
+        Buckets { ptr: NonNull::dangling(), len: 0, mapped: false }
+    }
+
+    fn zeroed(len: usize) -> Self {
+        if len == 0 {
+            return Self::empty();
+        }
+        let layout = Layout::array::<Bucket<K, V>>(len).unwrap_or_else(|_| capacity_overflow());
+        if layout.size() >= MAPPED_MIN_BYTES {
+            if let Some(p) = crate::alloc::map_zeroed(layout.size()) {
+                return Buckets { ptr: p.cast(), len, mapped: true };
+            }
+        }
+        // SAFETY: the layout is not zero-sized.
+        match NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) }) {
+            Some(p) => Buckets { ptr: p.cast(), len, mapped: false },
+            None => std::alloc::handle_alloc_error(layout),
+        }
+    }
+}
+
+fn capacity_overflow() -> ! {
+    panic!("hash table size overflows the address space")
+}
+
+impl<K, V> std::ops::Deref for Buckets<K, V> {
+    type Target = [Bucket<K, V>];
+    fn deref(&self) -> &[Bucket<K, V>] {
+        // SAFETY: `ptr` holds `len` initialized buckets (zeroed memory is
+        // `None` for each), or is dangling with `len` 0.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<K, V> std::ops::DerefMut for Buckets<K, V> {
+    fn deref_mut(&mut self) -> &mut [Bucket<K, V>] {
+        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<K, V> Drop for Buckets<K, V> {
+    fn drop(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        // Chains are unlinked one entry at a time: recursive Box drops of
+        // a long chain could overflow the stack.
+        for b in self.iter_mut() {
+            let mut chain = b.take();
+            while let Some(mut e) = chain {
+                chain = e.next.take();
+            }
+        }
+        let Ok(layout) = Layout::array::<Bucket<K, V>>(self.len) else { return };
+        // SAFETY: the memory was obtained in `zeroed` with this layout,
+        // from the source `mapped` names, and no bucket refers into it now.
+        unsafe {
+            if self.mapped {
+                crate::alloc::unmap(self.ptr.cast(), layout.size());
+            } else {
+                std::alloc::dealloc(self.ptr.as_ptr().cast(), layout);
+            }
+        }
+    }
+}
+
 struct Table<K, V> {
-    buckets: Vec<Bucket<K, V>>,
+    buckets: Buckets<K, V>,
     used: usize,
 }
 
 impl<K, V> Table<K, V> {
     fn empty() -> Self {
-        Table { buckets: Vec::new(), used: 0 }
+        Table { buckets: Buckets::empty(), used: 0 }
     }
     fn with_size(n: usize) -> Self {
-        let mut buckets = Vec::with_capacity(n);
-        buckets.resize_with(n, || None);
-        Table { buckets, used: 0 }
+        Table { buckets: Buckets::zeroed(n), used: 0 }
     }
     fn mask(&self) -> usize {
         self.buckets.len().wrapping_sub(1)
@@ -448,7 +539,6 @@ impl<K: Hash + Eq, V> DictTables<K, V> {
     }
 
     pub fn clear(&mut self) {
-        self.drop_chains();
         self.t0 = Table::empty();
         self.t1 = Table::empty();
         self.rehash_idx = None;
@@ -659,27 +749,6 @@ impl<'a, K, V> Iterator for ChainIter<'a, K, V> {
     }
 }
 
-impl<K, V> DictTables<K, V> {
-    /// Unlinks chains iteratively: recursive Box drops of a long chain
-    /// could overflow the stack.
-    fn drop_chains(&mut self) {
-        for t in [&mut self.t0, &mut self.t1] {
-            for b in t.buckets.iter_mut() {
-                let mut chain = b.take();
-                while let Some(mut e) = chain {
-                    chain = e.next.take();
-                }
-            }
-        }
-    }
-}
-
-impl<K, V> Drop for DictTables<K, V> {
-    fn drop(&mut self) {
-        self.drop_chains();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -865,5 +934,32 @@ mod tests {
         seen.borrow_mut().clear();
         d.prefetch(&many, |k, _| seen.borrow_mut().push(*k));
         assert!(seen.borrow().len() <= 2 * PREFETCH_MAX, "looks at PREFETCH_MAX keys at most");
+    }
+
+    #[test]
+    fn mapped_bucket_arrays_hold_and_release_their_entries() {
+        let live = std::rc::Rc::new(());
+        let mut d: Dict<u32, std::rc::Rc<()>> = Dict::new();
+        let n = 100_000u32;
+        for i in 0..n {
+            d.insert(i, live.clone());
+        }
+        let mapped = MAPPED_MIN_BYTES / std::mem::size_of::<Bucket<u32, ()>>();
+        assert!(d.slots() > mapped, "the table outgrew the allocator: {} slots", d.slots());
+        assert!((0..n).all(|i| d.get(&i).is_some()));
+        assert_eq!(std::rc::Rc::strong_count(&live), n as usize + 1);
+        // Shrinking moves everything out of the mapped array and unmaps it.
+        for i in 10..n {
+            d.remove(&i);
+        }
+        while d.rehash(1000) {}
+        assert!(d.slots() < mapped);
+        assert_eq!(std::rc::Rc::strong_count(&live), 11);
+        // A mapped array dropped with entries in it drops them.
+        for i in 10..n {
+            d.insert(i, live.clone());
+        }
+        drop(d);
+        assert_eq!(std::rc::Rc::strong_count(&live), 1);
     }
 }
