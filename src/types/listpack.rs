@@ -7,8 +7,8 @@
 //! bytes, readable from its end), so the list can be walked both ways.
 //! Positions handed out by this API are byte offsets of entries.
 
-const HEADER: usize = 6;
-const EOF: u8 = 0xFF;
+pub const HEADER: usize = 6;
+pub const EOF: u8 = 0xFF;
 /// num_elements saturates here, as in Redis; the real count is then scanned.
 const COUNT_UNKNOWN: u16 = u16::MAX;
 
@@ -24,6 +24,14 @@ impl Entry<'_> {
         match self {
             Entry::Int(i) => crate::util::i64_to_bytes(*i),
             Entry::Str(s) => s.to_vec(),
+        }
+    }
+
+    /// The entry's bytes; an integer is printed into `buf`.
+    pub fn bytes<'b>(&'b self, buf: &'b mut [u8; 20]) -> &'b [u8] {
+        match *self {
+            Entry::Str(s) => s,
+            Entry::Int(i) => crate::util::fmt_i64(i, buf),
         }
     }
 
@@ -68,66 +76,62 @@ impl std::fmt::Debug for Listpack {
     }
 }
 
-/// The encoding (and payload) an element takes.
-enum Enc<'a> {
-    Int(i64),
-    Str(&'a [u8]),
-}
-
-fn classify(v: &[u8]) -> Enc<'_> {
+/// The entry a byte string is stored as: an integer when it is one in
+/// canonical form (Redis's lpStringToInt64, at most 20 bytes).
+pub fn encoding_of(v: &[u8]) -> Entry<'_> {
     if v.len() <= 20 {
         if let Some(i) = crate::util::parse_i64(v) {
-            return Enc::Int(i);
+            return Entry::Int(i);
         }
     }
-    Enc::Str(v)
+    Entry::Str(v)
 }
 
 /// The bytes the encoding of `e` starts with, and how many: all of it for
 /// an integer, the length prefix for a string (whose bytes follow).
-fn prefix(e: &Enc) -> ([u8; 9], usize) {
+fn prefix(e: &Entry) -> ([u8; 9], usize) {
     let mut p = [0u8; 9];
     let n = match *e {
-        Enc::Int(v) if (0..=127).contains(&v) => {
+        Entry::Int(v) if (0..=127).contains(&v) => {
             p[0] = v as u8;
             1
         }
-        Enc::Int(v) if (-4096..=4095).contains(&v) => {
+        Entry::Int(v) if (-4096..=4095).contains(&v) => {
             let u = if v < 0 { ((1 << 13) + v) as u16 } else { v as u16 };
             p[0] = 0xC0 | (u >> 8) as u8;
             p[1] = u as u8;
             2
         }
-        Enc::Int(v) if (-32768..=32767).contains(&v) => {
+        Entry::Int(v) if (-32768..=32767).contains(&v) => {
             p[0] = 0xF1;
             p[1..3].copy_from_slice(&(v as i16).to_le_bytes());
             3
         }
-        Enc::Int(v) if (-8_388_608..=8_388_607).contains(&v) => {
+        Entry::Int(v) if (-8_388_608..=8_388_607).contains(&v) => {
             p[0] = 0xF2;
             p[1..4].copy_from_slice(&(v as i32).to_le_bytes()[..3]);
             4
         }
-        Enc::Int(v) if (i32::MIN as i64..=i32::MAX as i64).contains(&v) => {
+        Entry::Int(v) if (i32::MIN as i64..=i32::MAX as i64).contains(&v) => {
             p[0] = 0xF3;
             p[1..5].copy_from_slice(&(v as i32).to_le_bytes());
             5
         }
-        Enc::Int(v) => {
+        Entry::Int(v) => {
             p[0] = 0xF4;
             p[1..9].copy_from_slice(&v.to_le_bytes());
             9
         }
-        Enc::Str(s) if s.len() < 64 => {
+        Entry::Str(s) if s.len() < 64 => {
             p[0] = 0x80 | s.len() as u8;
             1
         }
-        Enc::Str(s) if s.len() < 4096 => {
+        Entry::Str(s) if s.len() < 4096 => {
             p[0] = 0xE0 | (s.len() >> 8) as u8;
             p[1] = s.len() as u8;
             2
         }
-        Enc::Str(s) => {
+        Entry::Str(s) => {
             p[0] = 0xF0;
             p[1..5].copy_from_slice(&(s.len() as u32).to_le_bytes());
             5
@@ -137,21 +141,21 @@ fn prefix(e: &Enc) -> ([u8; 9], usize) {
 }
 
 /// The string bytes that follow the prefix (none for an integer).
-fn data<'a>(e: &Enc<'a>) -> &'a [u8] {
+fn data<'a>(e: &Entry<'a>) -> &'a [u8] {
     match *e {
-        Enc::Str(s) => s,
-        Enc::Int(_) => &[],
+        Entry::Str(s) => s,
+        Entry::Int(_) => &[],
     }
 }
 
 /// Size of a whole entry: encoding, data and backlen.
-fn entry_size(e: &Enc) -> usize {
+fn entry_size(e: &Entry) -> usize {
     let l = prefix(e).1 + data(e).len();
     l + backlen_size(l)
 }
 
 /// Writes the entry for `e` into `dst`, which is `entry_size(e)` long.
-fn write_entry(e: &Enc, dst: &mut [u8]) {
+fn write_entry(e: &Entry, dst: &mut [u8]) {
     let (p, n) = prefix(e);
     let d = data(e);
     let l = n + d.len();
@@ -328,42 +332,12 @@ impl Listpack {
 
     fn entry_len(&self, pos: usize) -> usize {
         // Entries of a listpack built or validated here are always in bounds.
-        self.checked_entry_len(pos).map_or(0, |(l, _)| l)
+        raw::entry_len(&self.buf, pos)
     }
 
     /// Decodes the entry at `pos`.
     pub fn get(&self, pos: usize) -> Entry<'_> {
-        let b = &self.buf;
-        match b[pos] {
-            v @ 0x00..=0x7F => Entry::Int(v as i64),
-            v @ 0x80..=0xBF => {
-                let n = (v & 0x3F) as usize;
-                Entry::Str(&b[pos + 1..pos + 1 + n])
-            }
-            v @ 0xC0..=0xDF => {
-                let u = (((v & 0x1F) as i64) << 8) | b[pos + 1] as i64;
-                Entry::Int(if u >= 1 << 12 { u - (1 << 13) } else { u })
-            }
-            v @ 0xE0..=0xEF => {
-                let n = (((v & 0x0F) as usize) << 8) | b[pos + 1] as usize;
-                Entry::Str(&b[pos + 2..pos + 2 + n])
-            }
-            0xF0 => {
-                let n = u32::from_le_bytes([b[pos + 1], b[pos + 2], b[pos + 3], b[pos + 4]]) as usize;
-                Entry::Str(&b[pos + 5..pos + 5 + n])
-            }
-            0xF1 => Entry::Int(i16::from_le_bytes([b[pos + 1], b[pos + 2]]) as i64),
-            0xF2 => {
-                let v = i32::from_le_bytes([0, b[pos + 1], b[pos + 2], b[pos + 3]]) >> 8;
-                Entry::Int(v as i64)
-            }
-            0xF3 => Entry::Int(i32::from_le_bytes([b[pos + 1], b[pos + 2], b[pos + 3], b[pos + 4]]) as i64),
-            _ => {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(&b[pos + 1..pos + 9]);
-                Entry::Int(i64::from_le_bytes(a))
-            }
-        }
+        raw::get(&self.buf, pos).0
     }
 
     pub fn first(&self) -> Option<usize> {
@@ -376,18 +350,13 @@ impl Listpack {
 
     /// The entry after `pos`.
     pub fn next(&self, pos: usize) -> Option<usize> {
-        let l = self.entry_len(pos);
-        let n = pos + l + backlen_size(l);
+        let n = raw::skip(&self.buf, pos);
         (self.buf[n] != EOF).then_some(n)
     }
 
     /// The entry before `pos` (which may be the EOF byte's position).
     pub fn prev(&self, pos: usize) -> Option<usize> {
-        if pos <= HEADER {
-            return None;
-        }
-        let l = decode_backlen(&self.buf, pos - 1)?;
-        Some(pos - backlen_size(l) - l)
+        raw::prev(&self.buf, pos)
     }
 
     pub fn iter(&self) -> Iter<'_> {
@@ -426,7 +395,7 @@ impl Listpack {
         let total = self.total();
         let at = pos.unwrap_or(total - 1);
         let count = self.len();
-        let e = classify(v);
+        let e = encoding_of(v);
         let size = entry_size(&e);
         self.fit(total + size);
         self.buf.copy_within(at..total, at + size);
@@ -481,7 +450,7 @@ impl Listpack {
         let total = self.total();
         let l = self.entry_len(pos);
         let old = l + backlen_size(l);
-        let e = classify(v);
+        let e = encoding_of(v);
         let new = entry_size(&e);
         let after = total - old + new;
         if new > old {
@@ -540,6 +509,139 @@ fn decode_backlen(buf: &[u8], end: usize) -> Option<usize> {
         p = p.checked_sub(1)?;
     }
     None
+}
+
+/// A listpack as plain bytes: the primitives the Listpack type is built
+/// on, for code that keeps listpacks of its own (stream nodes, held in a
+/// Vec whose room they manage). Positions are those of valid entries.
+pub mod raw {
+    use super::COUNT_UNKNOWN;
+    use super::{backlen_size, decode_backlen, encoding_of, entry_size, write_entry, Entry};
+    pub use super::{EOF, HEADER};
+
+    /// An empty listpack with room for `capacity` bytes.
+    pub fn new(capacity: usize) -> Vec<u8> {
+        let mut lp = Vec::with_capacity(capacity.max(HEADER + 1));
+        lp.extend_from_slice(&[(HEADER + 1) as u8, 0, 0, 0, 0, 0, EOF]);
+        lp
+    }
+
+    /// Size of the encoding plus data of the entry at `pos`.
+    pub fn entry_len(lp: &[u8], pos: usize) -> usize {
+        let b = lp[pos];
+        match b {
+            0x00..=0x7F => 1,
+            0x80..=0xBF => 1 + (b & 0x3F) as usize,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 2 + ((((b & 0x0F) as usize) << 8) | lp[pos + 1] as usize),
+            0xF0 => 5 + u32::from_le_bytes([lp[pos + 1], lp[pos + 2], lp[pos + 3], lp[pos + 4]]) as usize,
+            0xF1 => 3,
+            0xF2 => 4,
+            0xF3 => 5,
+            _ => 9,
+        }
+    }
+
+    /// Position of the entry after the one at `pos` (the EOF byte's after
+    /// the last one).
+    pub fn skip(lp: &[u8], pos: usize) -> usize {
+        let l = entry_len(lp, pos);
+        pos + l + backlen_size(l)
+    }
+
+    /// The entry before position `pos` (an entry's or the EOF byte's), or
+    /// None at the first.
+    pub fn prev(lp: &[u8], pos: usize) -> Option<usize> {
+        if pos <= HEADER {
+            return None;
+        }
+        let l = decode_backlen(lp, pos - 1)?;
+        Some(pos - backlen_size(l) - l)
+    }
+
+    /// The entry at `pos` and the position after it.
+    pub fn get(b: &[u8], pos: usize) -> (Entry<'_>, usize) {
+        let e = match b[pos] {
+            v @ 0x00..=0x7F => Entry::Int(v as i64),
+            v @ 0x80..=0xBF => {
+                let n = (v & 0x3F) as usize;
+                Entry::Str(&b[pos + 1..pos + 1 + n])
+            }
+            v @ 0xC0..=0xDF => {
+                let u = (((v & 0x1F) as i64) << 8) | b[pos + 1] as i64;
+                Entry::Int(if u >= 1 << 12 { u - (1 << 13) } else { u })
+            }
+            v @ 0xE0..=0xEF => {
+                let n = (((v & 0x0F) as usize) << 8) | b[pos + 1] as usize;
+                Entry::Str(&b[pos + 2..pos + 2 + n])
+            }
+            0xF0 => {
+                let n = u32::from_le_bytes([b[pos + 1], b[pos + 2], b[pos + 3], b[pos + 4]]) as usize;
+                Entry::Str(&b[pos + 5..pos + 5 + n])
+            }
+            0xF1 => Entry::Int(i16::from_le_bytes([b[pos + 1], b[pos + 2]]) as i64),
+            0xF2 => {
+                let v = i32::from_le_bytes([0, b[pos + 1], b[pos + 2], b[pos + 3]]) >> 8;
+                Entry::Int(v as i64)
+            }
+            0xF3 => Entry::Int(i32::from_le_bytes([b[pos + 1], b[pos + 2], b[pos + 3], b[pos + 4]]) as i64),
+            _ => {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(&b[pos + 1..pos + 9]);
+                Entry::Int(i64::from_le_bytes(a))
+            }
+        };
+        (e, skip(b, pos))
+    }
+
+    /// An integer entry (Redis's lpGetInteger: a string is parsed).
+    pub fn get_int(lp: &[u8], pos: usize) -> (i64, usize) {
+        match get(lp, pos) {
+            (Entry::Int(i), next) => (i, next),
+            (Entry::Str(s), next) => (crate::util::parse_i64(s).unwrap_or(0), next),
+        }
+    }
+
+    /// Appends an entry; a string that reads as an integer is stored as
+    /// one, as Redis's lpAppend does.
+    pub fn append(lp: &mut Vec<u8>, v: Entry) {
+        let e = match v {
+            Entry::Str(s) => encoding_of(s),
+            int => int,
+        };
+        let at = lp.len() - 1;
+        lp.resize(at + entry_size(&e), 0);
+        write_entry(&e, &mut lp[at..]);
+        lp.push(EOF);
+        set_total(lp);
+        let n = u16::from_le_bytes([lp[4], lp[5]]);
+        if n != COUNT_UNKNOWN {
+            lp[4..6].copy_from_slice(&(n + 1).to_le_bytes());
+        }
+    }
+
+    /// Replaces the integer entry at `pos` with `v` (in place when the size
+    /// does not change).
+    pub fn replace_int(lp: &mut Vec<u8>, pos: usize, v: i64) {
+        let old = entry_len(lp, pos);
+        let old = old + backlen_size(old);
+        let e = Entry::Int(v);
+        // An integer's entry takes at most 9 bytes and a 1-byte backlen.
+        let mut bytes = [0u8; 10];
+        let new = entry_size(&e);
+        write_entry(&e, &mut bytes[..new]);
+        if new == old {
+            lp[pos..pos + new].copy_from_slice(&bytes[..new]);
+        } else {
+            lp.splice(pos..pos + old, bytes[..new].iter().copied());
+            set_total(lp);
+        }
+    }
+
+    fn set_total(lp: &mut [u8]) {
+        let total = lp.len() as u32;
+        lp[..4].copy_from_slice(&total.to_le_bytes());
+    }
 }
 
 pub struct Iter<'a> {
@@ -666,5 +768,39 @@ mod tests {
             }
         }
         assert!(Listpack::from_bytes(good[..good.len() - 1].to_vec()).is_none());
+    }
+
+    #[test]
+    fn raw_listpacks_encode_as_listpack_does() {
+        let values: [&[u8]; 8] =
+            [b"5", b"-100", b"30000", b"-8000000", b"2000000000", b"-9223372036854775808", b"abc", &[b'x'; 300]];
+        let mut raw_lp = raw::new(0);
+        let mut lp = Listpack::new();
+        for v in values {
+            raw::append(&mut raw_lp, Entry::Str(v));
+            lp.push_back(v);
+        }
+        assert_eq!(raw_lp, lp.as_bytes());
+        // Walking back from the EOF byte visits every entry.
+        let mut pos = raw_lp.len() - 1;
+        let mut seen = Vec::new();
+        while let Some(p) = raw::prev(&raw_lp, pos) {
+            seen.push(raw::get(&raw_lp, p).0.to_vec());
+            assert_eq!(raw::skip(&raw_lp, p), pos);
+            pos = p;
+        }
+        seen.reverse();
+        assert_eq!(seen, values.map(<[u8]>::to_vec));
+        // An integer replaced by one of another width moves what follows.
+        for v in [7, 4000, -30000, 8_000_000, i32::MIN as i64, i64::MAX, 1] {
+            raw::replace_int(&mut raw_lp, HEADER, v);
+            assert_eq!(raw::get_int(&raw_lp, HEADER).0, v);
+            let mut expect = Listpack::new();
+            expect.push_back(v.to_string().as_bytes());
+            for w in &values[1..] {
+                expect.push_back(w);
+            }
+            assert_eq!(raw_lp, expect.as_bytes(), "{v}");
+        }
     }
 }

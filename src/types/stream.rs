@@ -31,7 +31,9 @@
 use std::collections::{vec_deque, BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 
-use crate::types::listpack::{held, hold, room, Entry as ListpackEntry, Listpack};
+/// A value of a stream node's listpack.
+pub use crate::types::listpack::Entry as Val;
+use crate::types::listpack::{held, hold, raw as lp, room, Listpack};
 
 // ---------------------------------------------------------------------------
 // Stream IDs
@@ -195,252 +197,6 @@ fn string2ull(s: &[u8]) -> Option<u64> {
         v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
     }
     Some(if neg { v.wrapping_neg() } else { v })
-}
-
-// ---------------------------------------------------------------------------
-// Listpack primitives: Redis's listpack encoding, only what stream nodes use.
-
-mod lp {
-    pub const HEADER: usize = 6;
-    pub const EOF: u8 = 0xFF;
-    /// num-elements saturates here ("unknown"), as in Redis.
-    const NUMELE_UNKNOWN: u16 = u16::MAX;
-
-    /// A value read from a listpack.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Val<'a> {
-        Int(i64),
-        Str(&'a [u8]),
-    }
-
-    pub fn new(capacity: usize) -> Vec<u8> {
-        let mut lp = Vec::with_capacity(capacity.max(HEADER + 1));
-        lp.extend_from_slice(&[(HEADER + 1) as u8, 0, 0, 0, 0, 0, EOF]);
-        lp
-    }
-
-    /// Size of the encoding plus data of integer `v`.
-    fn int_size(v: i64) -> usize {
-        match v {
-            0..=127 => 1,
-            -4096..=4095 => 2,
-            -32768..=32767 => 3,
-            -8_388_608..=8_388_607 => 4,
-            -2_147_483_648..=2_147_483_647 => 5,
-            _ => 9,
-        }
-    }
-
-    /// The encoding and data of integer `v`, and their size.
-    fn int_bytes(v: i64) -> ([u8; 9], usize) {
-        let mut b = [0u8; 9];
-        let n = int_size(v);
-        match n {
-            1 => b[0] = v as u8,
-            2 => {
-                let u = (v as u16) & 0x1FFF;
-                b[0] = 0xC0 | (u >> 8) as u8;
-                b[1] = u as u8;
-            }
-            3 => {
-                b[0] = 0xF1;
-                b[1..3].copy_from_slice(&(v as i16).to_le_bytes());
-            }
-            4 => {
-                b[0] = 0xF2;
-                b[1..4].copy_from_slice(&(v as i32).to_le_bytes()[..3]);
-            }
-            5 => {
-                b[0] = 0xF3;
-                b[1..5].copy_from_slice(&(v as i32).to_le_bytes());
-            }
-            _ => {
-                b[0] = 0xF4;
-                b[1..9].copy_from_slice(&v.to_le_bytes());
-            }
-        }
-        (b, n)
-    }
-
-    fn encode_int(out: &mut Vec<u8>, v: i64) {
-        let (b, n) = int_bytes(v);
-        out.extend_from_slice(&b[..n]);
-    }
-
-    fn encode_str(out: &mut Vec<u8>, s: &[u8]) {
-        let n = s.len();
-        if n < 64 {
-            out.push(0x80 | n as u8);
-        } else if n < 4096 {
-            out.extend_from_slice(&[0xE0 | (n >> 8) as u8, n as u8]);
-        } else {
-            out.push(0xF0);
-            out.extend_from_slice(&(n as u32).to_le_bytes());
-        }
-        out.extend_from_slice(s);
-    }
-
-    fn backlen_size(l: usize) -> usize {
-        match l {
-            0..=127 => 1,
-            128..=16382 => 2,
-            16383..=2_097_150 => 3,
-            2_097_151..=268_435_454 => 4,
-            _ => 5,
-        }
-    }
-
-    fn push_backlen(out: &mut Vec<u8>, l: usize) {
-        let n = backlen_size(l);
-        for i in (0..n).rev() {
-            let byte = ((l >> (7 * i)) & 127) as u8;
-            out.push(if i == n - 1 { byte } else { byte | 128 });
-        }
-    }
-
-    fn set_total(lp: &mut [u8]) {
-        let total = lp.len() as u32;
-        lp[..4].copy_from_slice(&total.to_le_bytes());
-    }
-
-    /// Appends an element: strings that read as integers are stored as
-    /// integers, as Redis's lpAppend does.
-    pub fn append(lp: &mut Vec<u8>, v: Val) {
-        lp.pop();
-        let start = lp.len();
-        match v {
-            Val::Int(i) => encode_int(lp, i),
-            Val::Str(s) => match as_int(s) {
-                Some(i) => encode_int(lp, i),
-                None => encode_str(lp, s),
-            },
-        }
-        let l = lp.len() - start;
-        push_backlen(lp, l);
-        lp.push(EOF);
-        set_total(lp);
-        let n = u16::from_le_bytes([lp[4], lp[5]]);
-        if n != NUMELE_UNKNOWN {
-            lp[4..6].copy_from_slice(&(n + 1).to_le_bytes());
-        }
-    }
-
-    /// lpStringToInt64: the strict integer form, at most 20 bytes.
-    fn as_int(s: &[u8]) -> Option<i64> {
-        if s.len() <= 20 {
-            crate::util::parse_i64(s)
-        } else {
-            None
-        }
-    }
-
-    /// Size of the encoding plus data of the element at `pos`.
-    fn entry_len(lp: &[u8], pos: usize) -> usize {
-        let b = lp[pos];
-        match b {
-            0x00..=0x7F => 1,
-            0x80..=0xBF => 1 + (b & 0x3F) as usize,
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 2 + ((((b & 0x0F) as usize) << 8) | lp[pos + 1] as usize),
-            0xF0 => 5 + u32::from_le_bytes([lp[pos + 1], lp[pos + 2], lp[pos + 3], lp[pos + 4]]) as usize,
-            0xF1 => 3,
-            0xF2 => 4,
-            0xF3 => 5,
-            _ => 9,
-        }
-    }
-
-    /// The element at `pos` and the position of the one after it (the EOF
-    /// byte's position after the last element).
-    pub fn get(lp: &[u8], pos: usize) -> (Val<'_>, usize) {
-        let b = lp[pos];
-        let l = entry_len(lp, pos);
-        let next = pos + l + backlen_size(l);
-        let v = match b {
-            0x00..=0x7F => Val::Int(b as i64),
-            0x80..=0xBF => Val::Str(&lp[pos + 1..pos + l]),
-            0xC0..=0xDF => {
-                let u = (((b & 0x1F) as i64) << 8) | lp[pos + 1] as i64;
-                Val::Int(if u >= 1 << 12 { u - (1 << 13) } else { u })
-            }
-            0xE0..=0xEF => Val::Str(&lp[pos + 2..pos + l]),
-            0xF0 => Val::Str(&lp[pos + 5..pos + l]),
-            0xF1 => Val::Int(i16::from_le_bytes([lp[pos + 1], lp[pos + 2]]) as i64),
-            0xF2 => Val::Int((i32::from_le_bytes([0, lp[pos + 1], lp[pos + 2], lp[pos + 3]]) >> 8) as i64),
-            0xF3 => Val::Int(i32::from_le_bytes([lp[pos + 1], lp[pos + 2], lp[pos + 3], lp[pos + 4]]) as i64),
-            _ => {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(&lp[pos + 1..pos + 9]);
-                Val::Int(i64::from_le_bytes(a))
-            }
-        };
-        (v, next)
-    }
-
-    /// An integer element (Redis's lpGetInteger: a string is parsed).
-    pub fn get_int(lp: &[u8], pos: usize) -> (i64, usize) {
-        match get(lp, pos) {
-            (Val::Int(i), next) => (i, next),
-            (Val::Str(s), next) => (crate::util::parse_i64(s).unwrap_or(0), next),
-        }
-    }
-
-    /// Position of the element after the one at `pos`.
-    pub fn skip(lp: &[u8], pos: usize) -> usize {
-        let l = entry_len(lp, pos);
-        pos + l + backlen_size(l)
-    }
-
-    /// The element before position `pos` (an element or the EOF byte).
-    pub fn prev(lp: &[u8], pos: usize) -> usize {
-        // The backlen ends right before `pos`: its last byte has no
-        // continuation bit, the bytes before it do.
-        let mut end = pos - 1;
-        let mut l = 0usize;
-        let mut shift = 0;
-        loop {
-            l |= ((lp[end] & 127) as usize) << shift;
-            if lp[end] & 128 == 0 || end == 0 {
-                break;
-            }
-            end -= 1;
-            shift += 7;
-        }
-        pos - backlen_size(l) - l
-    }
-
-    /// Replaces the integer element at `pos` with `v` (in place when the
-    /// size does not change).
-    pub fn replace_int(lp: &mut Vec<u8>, pos: usize, v: i64) {
-        let old = entry_len(lp, pos);
-        let (b, n) = int_bytes(v);
-        if n == old {
-            lp[pos..pos + n].copy_from_slice(&b[..n]);
-            return;
-        }
-        // An integer's encoding takes at most 9 bytes: a 1-byte backlen.
-        let mut e = [0u8; 10];
-        e[..n].copy_from_slice(&b[..n]);
-        e[n] = n as u8;
-        lp.splice(pos..pos + old + backlen_size(old), e[..=n].iter().copied());
-        set_total(lp);
-    }
-}
-
-pub use lp::Val;
-
-impl Val<'_> {
-    /// The value's bytes; integers are printed into `buf`.
-    pub fn bytes<'b>(&'b self, buf: &'b mut [u8; 20]) -> &'b [u8] {
-        match *self {
-            Val::Str(s) => s,
-            Val::Int(i) => crate::db::value::fmt_i64(i, buf),
-        }
-    }
-
-    fn eq_bytes(&self, s: &[u8]) -> bool {
-        self.bytes(&mut [0; 20]) == s
-    }
 }
 
 /// Entry flags.
@@ -645,14 +401,14 @@ impl Node {
 /// Position of the flags of the entry that ends right before `pos` (an
 /// entry's flags or the EOF byte), or None when that is the master entry.
 fn entry_before(lp: &[u8], pos: usize) -> Option<usize> {
-    let count_at = lp::prev(lp, pos);
+    let count_at = lp::prev(lp, pos)?;
     let (count, _) = lp::get_int(lp, count_at);
     if count <= 0 {
         return None;
     }
     let mut at = count_at;
     for _ in 0..count {
-        at = lp::prev(lp, at);
+        at = lp::prev(lp, at)?;
     }
     Some(at)
 }
@@ -1573,7 +1329,7 @@ struct Elements<'a> {
 }
 
 impl<'a> Elements<'a> {
-    fn next(&mut self) -> Option<ListpackEntry<'a>> {
+    fn next(&mut self) -> Option<Val<'a>> {
         let p = self.pos?;
         self.pos = self.lp.next(p);
         Some(self.lp.get(p))
@@ -1583,8 +1339,8 @@ impl<'a> Elements<'a> {
     /// lpGetIntegerIfValid).
     fn int(&mut self) -> Option<i64> {
         match self.next()? {
-            ListpackEntry::Int(i) => Some(i),
-            ListpackEntry::Str(s) => crate::util::parse_i64(s),
+            Val::Int(i) => Some(i),
+            Val::Str(s) => crate::util::parse_i64(s),
         }
     }
 
