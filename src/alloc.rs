@@ -66,13 +66,16 @@ fn count(delta: isize) {
 static INNER: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Bytes jemalloc spends on a block of `size` bytes aligned to `align`:
-/// its size class (8, then steps of 16 up to 128, then four classes per
-/// doubling: 160, 192, 224, 256, 320...), as `nallocx` would say.
+/// its size class, as `nallocx` would say. jemalloc is built with Redis's
+/// 8-byte quantum (.cargo/config.toml): steps of 8 up to 64, of 16 up to
+/// 128, then four classes per doubling (160, 192, 224, 256, 320...).
 #[inline]
 pub const fn chunk_size(size: usize, align: usize) -> usize {
     let size = if size < align { align } else { size };
     let class = if size <= 8 {
         8
+    } else if size <= 64 {
+        (size + 7) & !7
     } else if size <= 128 {
         (size + 15) & !15
     } else {
@@ -84,11 +87,36 @@ pub const fn chunk_size(size: usize, align: usize) -> usize {
     (class + align - 1) & !(align - 1)
 }
 
-// SAFETY: every call is forwarded unchanged to jemalloc; the counters are
-// bookkeeping only.
+/// A layout as handed to jemalloc. With the 8-byte quantum, jemalloc
+/// serves blocks of 24, 40 and 56 bytes 8-aligned, while tikv-jemallocator
+/// asks plain malloc for any block aligned to 16 bytes or less: a layout
+/// aligned to more than 8 is padded to a multiple of its alignment, and
+/// the classes of such sizes are all aligned to 16.
+#[inline]
+fn padded(layout: Layout) -> Layout {
+    if layout.align() > 8 {
+        layout.pad_to_align()
+    } else {
+        layout
+    }
+}
+
+#[inline]
+fn padded_size(size: usize, align: usize) -> usize {
+    if align > 8 {
+        (size + align - 1) & !(align - 1)
+    } else {
+        size
+    }
+}
+
+// SAFETY: every call is forwarded to jemalloc with the layout padded the
+// same way each time (so a block is freed with the layout it was made
+// with); the counters are bookkeeping only.
 unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let layout = padded(layout);
         let p = INNER.alloc(layout);
         if !p.is_null() {
             count(chunk_size(layout.size(), layout.align()) as isize);
@@ -98,6 +126,7 @@ unsafe impl GlobalAlloc for Counting {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let layout = padded(layout);
         let p = INNER.alloc_zeroed(layout);
         if !p.is_null() {
             count(chunk_size(layout.size(), layout.align()) as isize);
@@ -107,12 +136,15 @@ unsafe impl GlobalAlloc for Counting {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let layout = padded(layout);
         INNER.dealloc(ptr, layout);
         count(-(chunk_size(layout.size(), layout.align()) as isize));
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let layout = padded(layout);
+        let new_size = padded_size(new_size, layout.align());
         let p = INNER.realloc(ptr, layout, new_size);
         if !p.is_null() {
             count(chunk_size(new_size, layout.align()) as isize - chunk_size(layout.size(), layout.align()) as isize);
@@ -301,7 +333,19 @@ mod tests {
 
     #[test]
     fn size_classes_as_jemalloc_has_them() {
-        for (size, class) in [(1, 8), (8, 8), (9, 16), (24, 32), (100, 112), (128, 128), (129, 160), (200, 224)] {
+        for (size, class) in [
+            (1, 8),
+            (8, 8),
+            (9, 16),
+            (17, 24),
+            (40, 40),
+            (57, 64),
+            (65, 80),
+            (100, 112),
+            (128, 128),
+            (129, 160),
+            (200, 224),
+        ] {
             assert_eq!(chunk_size(size, 1), class, "{size}");
         }
         for (size, class) in [(256, 256), (257, 320), (1000, 1024), (1025, 1280), (5000, 5120), (100_000, 114_688)] {
@@ -310,7 +354,7 @@ mod tests {
         assert_eq!(chunk_size(64, 64), 64);
         assert_eq!(chunk_size(65, 64), 128);
         // What jemalloc itself reports for a block.
-        for size in [1, 17, 100, 333, 4000, 70_000] {
+        for size in [1, 17, 41, 56, 100, 333, 4000, 70_000] {
             let layout = Layout::from_size_align(size, 8).expect("layout");
             // SAFETY: a fresh block of that layout, freed right after.
             unsafe {
