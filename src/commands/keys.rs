@@ -492,8 +492,9 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
         }
         db.del(dst);
     }
+    let expire_at = db.expire_of(src);
     if let Some(obj) = db.del(src) {
-        db.add(dst, obj);
+        db.add(dst, obj, expire_at);
     }
     ctx.dirty(1);
     ctx.notify(class::GENERIC, "rename_from", src);
@@ -535,8 +536,9 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) {
     if ctx.srv.dbs[src].get_mut(key).is_none() || ctx.srv.dbs[dst].get_mut(key).is_some() {
         return ctx.out().int(0);
     }
+    let expire_at = ctx.srv.dbs[src].expire_of(key);
     if let Some(obj) = ctx.srv.dbs[src].del(key) {
-        ctx.srv.dbs[dst].add(key, obj);
+        ctx.srv.dbs[dst].add(key, obj, expire_at);
     }
     ctx.dirty(1);
     ctx.notify(class::GENERIC, "move_from", key);
@@ -566,11 +568,9 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.error(SAME_OBJECT);
     }
     // A fresh object (new access data) with the same value and expire.
-    let copied = ctx.srv.dbs[src].get(key).map(|o| {
-        let mut c = Obj::new(o.val.clone());
-        c.expire_at = o.expire_at;
-        c
-    });
+    let source = &mut ctx.srv.dbs[src];
+    let copied = source.get(key).map(|o| Obj::new(o.val.clone()));
+    let expire_at = source.expire_of(key);
     ctx.hit(copied.is_some());
     let Some(copied) = copied else { return ctx.out().int(0) };
     // The key spec names `newkey` in the current db only: a background save
@@ -583,7 +583,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
         }
         target.del(newkey);
     }
-    target.set(newkey, copied);
+    target.set_with_expire(newkey, copied, expire_at);
     ctx.dirty(1);
     ctx.notify_in(dst, class::GENERIC, "copy_to", newkey);
     ctx.out().int(1);
@@ -599,7 +599,7 @@ fn keys_(ctx: &mut Ctx, args: &[Bytes]) {
     let found: Vec<&[u8]> = db
         .dict
         .iter()
-        .filter(|(k, o)| (all || glob_match(pattern, k, false)) && (o.expire_at == 0 || now <= o.expire_at))
+        .filter(|(k, _)| (all || glob_match(pattern, k, false)) && db.volatile.get(&k[..]).is_none_or(|&at| now <= at))
         .map(|(k, _)| &k[..])
         .collect();
     ctx.client.out.bulks(found.into_iter());
@@ -754,7 +754,10 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], relative: bool, unit_ms: i64) {
 
     let key = &args[1];
     let db = ctx.db();
-    let Some(current) = db.get_mut(key).map(|o| o.expire_at) else { return ctx.out().int(0) };
+    if db.get_mut(key).is_none() {
+        return ctx.out().int(0);
+    }
+    let current = db.expire_of(key);
     // A key without an expire counts as an infinite TTL for GT and LT.
     let refused = (nx && current != 0)
         || (xx && current == 0)
@@ -803,7 +806,8 @@ fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) {
 /// without an expire, else the remaining (or absolute) time, in seconds
 /// rounded to the nearest or in milliseconds.
 fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], ms: bool, absolute: bool) {
-    let expire_at = ctx.db().peek(&args[1]).map(|o| o.expire_at);
+    let db = ctx.db();
+    let expire_at = db.peek(&args[1]).is_some().then(|| db.expire_of(&args[1]));
     ctx.hit(expire_at.is_some());
     let reply = match expire_at {
         None => -2,
@@ -823,7 +827,7 @@ fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], ms: bool, absolute: bool) {
 fn persist(ctx: &mut Ctx, args: &[Bytes]) {
     let key = &args[1];
     let db = ctx.db();
-    let had_expire = db.get_mut(key).is_some_and(|o| o.expire_at != 0);
+    let had_expire = db.get_mut(key).is_some() && db.expire_of(key) != 0;
     if had_expire {
         db.set_expire(key, 0);
         ctx.dirty(1);

@@ -269,7 +269,7 @@ impl Overhead {
         let mut clients_normal = 0u64;
         for_each_client(ctx, |c| clients_normal += c.memory(0) as u64);
         let main_entry = chunk_size(Dict::<Key, Obj>::entry_size(), 8) as u64;
-        let expires_entry = chunk_size(Dict::<Key, ()>::entry_size(), 8) as u64;
+        let expires_entry = chunk_size(Dict::<Key, i64>::entry_size(), 8) as u64;
         let slot = std::mem::size_of::<usize>() as u64;
         let mut dbs = Vec::new();
         let mut keys = 0;

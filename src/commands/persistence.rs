@@ -163,9 +163,8 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.ok();
     }
     let mut obj = crate::db::Obj::new(val);
-    obj.expire_at = ttl;
     rdb::set_access(&mut obj, idle.map(|v| v as u64), freq.map(|v| v as u32));
-    ctx.db().add(key, obj);
+    ctx.db().add(key, obj, ttl);
     if ttl != 0 && !absttl {
         // Propagated with the absolute time, as Redis rewrites it.
         let mut argv = args.to_vec();

@@ -591,9 +591,7 @@ fn set_generic(ctx: &mut Ctx, args: &[Bytes], val: usize, opts: Opts, setnx: boo
     let d = &mut ctx.srv.dbs[db];
     if !opts.nx && !opts.xx && !opts.keepttl {
         // Plain SET: one lookup, the old value and TTL replaced.
-        let mut obj = Obj::new(value);
-        obj.expire_at = expire.map_or(0, |(_, at)| at);
-        d.set(key, obj);
+        d.set_with_expire(key, Obj::new(value), expire.map_or(0, |(_, at)| at));
     } else {
         match d.get_mut(key) {
             Some(_) if opts.nx => return set_aborted(ctx, opts.get, setnx),
@@ -601,9 +599,7 @@ fn set_generic(ctx: &mut Ctx, args: &[Bytes], val: usize, opts: Opts, setnx: boo
             // KEEPTTL: the value changes, the expire time stays.
             Some(o) if opts.keepttl => o.val = value,
             _ => {
-                let mut obj = Obj::new(value);
-                obj.expire_at = expire.map_or(0, |(_, at)| at);
-                d.set(key, obj);
+                d.set_with_expire(key, Obj::new(value), expire.map_or(0, |(_, at)| at));
             }
         }
     }
@@ -677,7 +673,7 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
     let key = &args[1];
     let now = now_ms();
     let db = ctx.client.db;
-    let had_expire = match ctx.srv.dbs[db].get(key) {
+    match ctx.srv.dbs[db].get(key) {
         None => {
             count_hit(ctx.srv, false);
             return ctx.out().null();
@@ -686,8 +682,9 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
             count_hit(ctx.srv, true);
             return ctx.wrongtype();
         }
-        Some(o) => o.expire_at != 0,
-    };
+        Some(_) => {}
+    }
+    let had_expire = ctx.srv.dbs[db].expire_of(key) != 0;
     count_hit(ctx.srv, true);
     let mut expire = None;
     if let Some((unit, arg)) = opts.expire {

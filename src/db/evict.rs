@@ -66,11 +66,12 @@ impl Policy {
         matches!(self, Policy::AllKeysRandom | Policy::VolatileRandom)
     }
 
-    /// How good a victim `o` is: higher is evicted first.
-    fn score(self, o: &Obj) -> u64 {
+    /// How good a victim `o`, expiring at `expire_at` (0: never), is:
+    /// higher is evicted first.
+    fn score(self, o: &Obj, expire_at: i64) -> u64 {
         match self {
             Policy::AllKeysLfu | Policy::VolatileLfu => 255 - lfu_counter(o) as u64,
-            Policy::VolatileTtl => u64::MAX - o.expire_at as u64,
+            Policy::VolatileTtl => u64::MAX - expire_at as u64,
             _ => idle_seconds(o),
         }
     }
@@ -340,10 +341,8 @@ fn pick(srv: &mut Server, policy: Policy) -> Option<usize> {
         // dropped and the next one tried, after sampling again if need be.
         while let Some(id) = evictor.pool.take_best(&mut evictor.key) {
             let db = &dbs[id];
-            let live = match db.dict.get(&evictor.key[..]) {
-                Some(o) => !policy.volatile() || o.expire_at != 0,
-                None => false,
-            };
+            let key = &evictor.key[..];
+            let live = if policy.volatile() { db.volatile.contains_key(key) } else { db.dict.contains_key(key) };
             if live {
                 return Some(id);
             }
@@ -370,9 +369,9 @@ fn populate(
                 samples,
                 rng,
                 |k, _| k.prefetch(),
-                |k, _| {
+                |k, &at| {
                     if let Some(o) = dict.get(k) {
-                        pool.offer(policy.score(o), id, k);
+                        pool.offer(policy.score(o, at), id, k);
                     }
                 },
             );
@@ -381,7 +380,7 @@ fn populate(
     } else {
         let size = dict.len();
         if size > 0 {
-            dict.sample(samples, rng, |k, _| k.prefetch(), |k, o| pool.offer(policy.score(o), id, k));
+            dict.sample(samples, rng, |k, _| k.prefetch(), |k, o| pool.offer(policy.score(o, 0), id, k));
         }
         size
     }
@@ -517,10 +516,7 @@ mod tests {
         }
         assert_eq!(Policy::parse("volatile-ttl"), Policy::VolatileTtl);
         assert!(Policy::VolatileRandom.volatile() && !Policy::AllKeysLfu.volatile());
-        let mut soon = Obj::from_bytes(b"v");
-        soon.expire_at = 1_000;
-        let mut late = Obj::from_bytes(b"v");
-        late.expire_at = 2_000;
-        assert!(Policy::VolatileTtl.score(&soon) > Policy::VolatileTtl.score(&late));
+        let o = Obj::from_bytes(b"v");
+        assert!(Policy::VolatileTtl.score(&o, 1_000) > Policy::VolatileTtl.score(&o, 2_000));
     }
 }

@@ -1,10 +1,11 @@
 //! The keyspace: one `Db` per logical database, each a dict of keys to
-//! objects, with expiry times kept inline and a set of volatile keys for
-//! the active expire cycle.
+//! objects and, as Redis's `expires`, a dict of the keys that have an
+//! expire time to that time. Keeping the times apart makes every entry of
+//! the keyspace 8 bytes smaller; a key with an expire costs one more
+//! lookup, and only while the db has such keys.
 //!
-//! Expire times must only be changed through `Db` (`set`, `add`,
-//! `set_expire`): the volatile set has to follow them, or the active cycle
-//! would never see the key.
+//! Expire times are changed through `Db` only (`set_with_expire`, `add`,
+//! `set_expire`), which keeps the two dicts' keys in step.
 
 pub mod evict;
 pub mod expire;
@@ -146,18 +147,11 @@ fn touch(o: &mut Obj) {
     }
 }
 
-/// Redis's `keyIsExpired`: a key lives through its expire millisecond.
-/// The clock is only read for keys that have an expire.
-#[inline]
-fn is_expired(o: &Obj) -> bool {
-    o.expire_at != 0 && now_ms() > o.expire_at
-}
-
 pub struct Db {
     pub id: usize,
     pub dict: Dict<Key, Obj>,
-    /// Keys that have an expire time (the time itself lives in the object).
-    pub volatile: Dict<Key, ()>,
+    /// The keys that have an expire time, to that time (Unix ms).
+    pub volatile: Dict<Key, i64>,
     /// Keys removed by lazy or active expiry since the executor last looked:
     /// it propagates a DEL for each (replicas and the AOF never expire keys
     /// on their own).
@@ -224,7 +218,7 @@ impl Db {
         // the current borrow checker; the safe form costs a second hash
         // lookup on every read.
         let obj = unsafe { &mut *found };
-        if !is_expired(obj) {
+        if !self.is_expired(key) {
             if access {
                 touch(obj);
             }
@@ -287,17 +281,40 @@ impl Db {
         self.peek(key).is_some()
     }
 
-    /// Sets a key to a new object, dropping any previous value and expire
-    /// (the expire becomes `obj.expire_at`), as Redis's `setKey`. Under LFU
-    /// the key keeps its access frequency. Returns the old object.
-    pub fn set(&mut self, key: &[u8], obj: Obj) -> Option<Obj> {
-        self.put(key, obj, true)
+    /// Redis's `keyIsExpired`: a key lives through its expire millisecond.
+    /// The clock is only read for keys that have an expire.
+    #[inline]
+    fn is_expired(&self, key: &[u8]) -> bool {
+        !self.volatile.is_empty() && self.volatile.get(key).is_some_and(|&at| now_ms() > at)
     }
 
-    /// Stores an existing object under `key` with its own expire time and
-    /// access data, as Redis's `dbAdd` does for RENAME and MOVE.
-    pub fn add(&mut self, key: &[u8], obj: Obj) -> Option<Obj> {
-        self.put(key, obj, false)
+    /// The expire time of `key` in Unix ms, 0 when it has none (expired or
+    /// not: look the key up first).
+    #[inline]
+    pub fn expire_of(&self, key: &[u8]) -> i64 {
+        if self.volatile.is_empty() {
+            return 0;
+        }
+        self.volatile.get(key).copied().unwrap_or(0)
+    }
+
+    /// Sets a key to a new object, dropping any previous value and expire,
+    /// as Redis's `setKey`. Under LFU the key keeps its access frequency.
+    /// Returns the old object.
+    pub fn set(&mut self, key: &[u8], obj: Obj) -> Option<Obj> {
+        self.put(key, obj, 0, true)
+    }
+
+    /// `set` with an expire time (0: none).
+    pub fn set_with_expire(&mut self, key: &[u8], obj: Obj, expire_at: i64) -> Option<Obj> {
+        self.put(key, obj, expire_at, true)
+    }
+
+    /// Stores an existing object under `key` with the given expire time
+    /// (0: none) and its own access data, as Redis's `dbAdd` does for
+    /// RENAME and MOVE.
+    pub fn add(&mut self, key: &[u8], obj: Obj, expire_at: i64) -> Option<Obj> {
+        self.put(key, obj, expire_at, false)
     }
 
     /// Sizes an empty db for what a file announces (RESIZEDB).
@@ -317,21 +334,21 @@ impl Db {
     /// lookup, keeping the key's buffer, and without events: Redis fires
     /// none for loaded keys. Gives the key back, with nothing changed, when
     /// it exists.
-    pub fn insert_loaded(&mut self, key: Key, obj: Obj) -> Result<(), Key> {
-        let volatile = (obj.expire_at != 0).then(|| key.clone());
+    pub fn insert_loaded(&mut self, key: Key, obj: Obj, expire_at: i64) -> Result<(), Key> {
+        let volatile = (expire_at != 0).then(|| key.clone());
         if let Some((key, _)) = self.dict.insert_unique(key, obj) {
             return Err(key);
         }
         if let Some(k) = volatile {
-            self.volatile.insert_new(k, ());
+            self.volatile.insert_new(k, expire_at);
         }
         Ok(())
     }
 
-    fn put(&mut self, key: &[u8], mut obj: Obj, new_value: bool) -> Option<Obj> {
+    fn put(&mut self, key: &[u8], mut obj: Obj, expire_at: i64, new_value: bool) -> Option<Obj> {
         self.note_change(key);
         let lfu = new_value && lfu_enabled();
-        let volatile = obj.expire_at != 0;
+        let live = self.replace_expire(key, expire_at).is_none_or(|at| now_ms() <= at);
         let Some(slot) = self.dict.get_mut(key) else {
             if self.track_created {
                 self.queue_created(key);
@@ -339,24 +356,13 @@ impl Db {
             if lfu {
                 obj.lru = lfu_init();
             }
-            if volatile {
-                self.volatile.insert_new(key.into(), ());
-            }
             self.dict.insert_new(key.into(), obj);
             return None;
         };
-        let live = !is_expired(slot);
         if lfu {
             obj.lru = if live { slot.lru } else { lfu_init() };
         }
         let old = std::mem::replace(slot, obj);
-        match (old.expire_at != 0, volatile) {
-            (false, true) => self.volatile.insert_new(key.into(), ()),
-            (true, false) => {
-                self.volatile.remove(key);
-            }
-            _ => {}
-        }
         if live {
             Some(old)
         } else {
@@ -373,8 +379,9 @@ impl Db {
     /// Deletes a key; returns its object if it existed (expired keys count
     /// as absent, and are deleted as expired).
     pub fn del(&mut self, key: &[u8]) -> Option<Obj> {
+        let expired = self.is_expired(key);
         let o = self.remove(key)?;
-        if is_expired(&o) {
+        if expired {
             self.queue_expired(key.into());
             return None;
         }
@@ -384,17 +391,38 @@ impl Db {
     fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let o = self.dict.remove(key)?;
         self.note_change(key);
-        if o.expire_at != 0 {
+        if !self.volatile.is_empty() {
             self.volatile.remove(key);
         }
         Some(o)
+    }
+
+    /// Sets the expire time (0: none) of an existing key with one lookup;
+    /// returns the one it had.
+    fn replace_expire(&mut self, key: &[u8], at: i64) -> Option<i64> {
+        if self.volatile.is_empty() {
+            if at != 0 {
+                self.volatile.insert_new(key.into(), at);
+            }
+            return None;
+        }
+        if at == 0 {
+            return self.volatile.remove(key);
+        }
+        match self.volatile.get_mut(key) {
+            Some(t) => Some(std::mem::replace(t, at)),
+            None => {
+                self.volatile.insert_new(key.into(), at);
+                None
+            }
+        }
     }
 
     /// Removes a key to free memory (eviction), expired or not, as Redis's
     /// eviction deletes; with `volatile`, only a key that has an expire.
     /// Returns the object, for the caller to drop (and measure).
     pub fn evict(&mut self, key: &[u8], volatile: bool) -> Option<Obj> {
-        if volatile && self.dict.get(key).is_none_or(|o| o.expire_at == 0) {
+        if volatile && !self.volatile.contains_key(key) {
             return None;
         }
         self.remove(key)
@@ -410,19 +438,12 @@ impl Db {
     /// Sets or clears (0) the expire time of an existing key; false when
     /// the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], at: i64) -> bool {
-        let had = {
-            let access = !NO_TOUCH.load(Relaxed);
-            let Some(o) = self.lookup(key, access) else { return false };
-            std::mem::replace(&mut o.expire_at, at) != 0
-        };
-        self.note_change(key);
-        match (had, at != 0) {
-            (false, true) => self.volatile.insert_new(key.into(), ()),
-            (true, false) => {
-                self.volatile.remove(key);
-            }
-            _ => {}
+        let access = !NO_TOUCH.load(Relaxed);
+        if self.lookup(key, access).is_none() {
+            return false;
         }
+        self.note_change(key);
+        self.replace_expire(key, at);
         true
     }
 
@@ -439,8 +460,8 @@ impl Db {
     /// the way are deleted, so this ends even when all keys are expired.
     pub fn random_key(&mut self, rng: &mut impl rand::Rng) -> Option<Key> {
         loop {
-            let (k, o) = self.dict.random(rng)?;
-            if !is_expired(o) {
+            let (k, _) = self.dict.random(rng)?;
+            if !self.is_expired(k) {
                 return Some(k.clone());
             }
             let k = k.clone();
@@ -487,20 +508,13 @@ impl Db {
         let (mut ttl_sum, mut ttl_samples) = (0i64, 0i64);
         let mut due = std::mem::take(&mut self.due);
         while sampled < num && buckets < num * 20 {
-            let dict = &self.dict;
-            self.expire_cursor = self.volatile.scan(self.expire_cursor, |k, _| {
+            self.expire_cursor = self.volatile.scan(self.expire_cursor, |k, &at| {
                 sampled += 1;
-                match dict.get(k) {
-                    Some(o) if o.expire_at != 0 => {
-                        if now > o.expire_at {
-                            due.push(k.clone());
-                        } else if o.expire_at > now {
-                            ttl_sum = ttl_sum.saturating_add(o.expire_at - now);
-                            ttl_samples += 1;
-                        }
-                    }
-                    // An entry whose key lost its expire: dropped below.
-                    _ => due.push(k.clone()),
+                if now > at {
+                    due.push(k.clone());
+                } else if at > now {
+                    ttl_sum = ttl_sum.saturating_add(at - now);
+                    ttl_samples += 1;
                 }
             });
             buckets += 1;
@@ -515,15 +529,9 @@ impl Db {
         }
         let mut expired = 0;
         for k in due.drain(..) {
-            match self.dict.get(&k) {
-                Some(o) if o.expire_at != 0 => {
-                    self.remove(&k);
-                    self.queue_expired(k);
-                    expired += 1;
-                }
-                _ => {
-                    self.volatile.remove(&k);
-                }
+            if self.remove(&k).is_some() {
+                self.queue_expired(k);
+                expired += 1;
             }
         }
         self.due = due;
@@ -535,18 +543,16 @@ impl Db {
 mod tests {
     use super::*;
 
-    fn obj(v: &str, expire_at: i64) -> Obj {
-        let mut o = Obj::from_bytes(v.as_bytes());
-        o.expire_at = expire_at;
-        o
+    fn obj(v: &str) -> Obj {
+        Obj::from_bytes(v.as_bytes())
     }
 
     #[test]
     fn lazy_expiry_deletes_and_queues_del() {
         let mut db = Db::new(0);
-        db.set(b"gone", obj("v", now_ms() - 10));
-        db.set(b"live", obj("v", now_ms() + 60_000));
-        db.set(b"plain", obj("v", 0));
+        db.set_with_expire(b"gone", obj("v"), now_ms() - 10);
+        db.set_with_expire(b"live", obj("v"), now_ms() + 60_000);
+        db.set_with_expire(b"plain", obj("v"), 0);
         assert_eq!(db.volatile.len(), 2);
         assert!(db.get(b"gone").is_none());
         assert!(db.get(b"live").is_some());
@@ -560,7 +566,7 @@ mod tests {
     fn volatile_set_follows_expire_changes() {
         let mut db = Db::new(0);
         let later = now_ms() + 60_000;
-        db.set(b"k", obj("v", 0));
+        db.set_with_expire(b"k", obj("v"), 0);
         assert!(db.set_expire(b"k", later));
         assert_eq!(db.volatile.len(), 1);
         assert!(db.set_expire(b"k", later + 1));
@@ -568,25 +574,31 @@ mod tests {
         assert!(db.set_expire(b"k", 0));
         assert!(db.volatile.is_empty());
         assert!(!db.set_expire(b"missing", later));
-        db.set(b"k", obj("v", later));
+        db.set_with_expire(b"k", obj("v"), later);
         assert_eq!(db.volatile.len(), 1);
+        assert_eq!(db.expire_of(b"k"), later);
         // A plain SET drops the expire.
-        let old = db.set(b"k", obj("w", 0)).expect("old value");
-        assert_eq!(old.expire_at, later);
+        assert!(db.set(b"k", obj("w")).is_some());
+        assert_eq!(db.expire_of(b"k"), 0);
         assert!(db.volatile.is_empty());
-        db.set(b"k", obj("v", later));
-        assert_eq!(db.del(b"k").map(|o| o.expire_at), Some(later));
+        db.set_with_expire(b"k", obj("v"), later);
+        // RENAME's way: the expire goes with the object to another key.
+        let expire_at = db.expire_of(b"k");
+        let o = db.del(b"k").expect("live key");
         assert!(db.volatile.is_empty() && db.is_empty());
+        db.add(b"k2", o, expire_at);
+        assert_eq!(db.expire_of(b"k2"), later);
+        assert_eq!(db.volatile.len(), 1);
     }
 
     #[test]
     fn overwriting_an_expired_key_expires_it_first() {
         let mut db = Db::new(0);
-        db.set(b"k", obj("old", now_ms() - 1));
-        assert!(db.set(b"k", obj("new", 0)).is_none());
+        db.set_with_expire(b"k", obj("old"), now_ms() - 1);
+        assert!(db.set_with_expire(b"k", obj("new"), 0).is_none());
         assert_eq!(db.expired.len(), 1);
         assert!(db.volatile.is_empty());
-        db.set(b"d", obj("old", now_ms() - 1));
+        db.set_with_expire(b"d", obj("old"), now_ms() - 1);
         assert!(db.del(b"d").is_none());
         assert_eq!(db.expired.len(), 2);
     }
@@ -596,7 +608,7 @@ mod tests {
         let mut db = Db::new(0);
         let now = now_ms();
         for i in 0..100_000 {
-            db.set(format!("k{i}").as_bytes(), obj("v", now + 60_000));
+            db.set_with_expire(format!("k{i}").as_bytes(), obj("v"), now + 60_000);
         }
         // Persisted one by one, then the rest due: a table sized for
         // 100k holds 10 keys, too sparse for the expire cycle to sample.
@@ -626,7 +638,7 @@ mod tests {
         let now = now_ms();
         for i in 0..1000 {
             let at = if i % 2 == 0 { now - 1 } else { now + 60_000 };
-            db.set(format!("k{i}").as_bytes(), obj("v", at));
+            db.set_with_expire(format!("k{i}").as_bytes(), obj("v"), at);
         }
         let mut total = 0;
         while db.volatile.len() > 500 {
@@ -638,7 +650,7 @@ mod tests {
         assert_eq!(db.len(), 500);
         assert_eq!(db.expired.len(), 500);
         assert!(db.avg_ttl > 0);
-        assert!(db.dict.values().all(|o| o.expire_at > now));
+        assert!(db.dict.iter().all(|(k, _)| db.expire_of(k) > now));
     }
 
     #[test]
@@ -647,17 +659,17 @@ mod tests {
         let mut rng = rand::thread_rng();
         assert!(db.random_key(&mut rng).is_none());
         for i in 0..50 {
-            db.set(format!("x{i}").as_bytes(), obj("v", now_ms() - 1));
+            db.set_with_expire(format!("x{i}").as_bytes(), obj("v"), now_ms() - 1);
         }
         assert!(db.random_key(&mut rng).is_none());
         assert!(db.is_empty());
-        db.set(b"live", obj("v", 0));
+        db.set_with_expire(b"live", obj("v"), 0);
         assert_eq!(db.random_key(&mut rng).as_deref(), Some(&b"live"[..]));
     }
 
     #[test]
     fn idle_time_wraps_with_the_clock() {
-        let mut o = obj("v", 0);
+        let mut o = obj("v");
         o.lru = lru_clock();
         assert!(idle_seconds(&o) <= 1);
         o.lru = lru_clock().wrapping_sub(100) & LRU_CLOCK_MAX;

@@ -1,5 +1,5 @@
 //! What a key holds: a typed value plus the metadata Redis keeps on every
-//! object (expire time, LRU clock).
+//! object (LRU clock; the expire time is the db's, see `Db::volatile`).
 //!
 //! Strings come in Redis's three encodings: `int` (a canonical decimal
 //! integer, kept as an i64), `embstr` (short strings written once) and
@@ -15,8 +15,6 @@ use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet}
 #[derive(Clone)]
 pub struct Obj {
     pub val: Value,
-    /// Absolute expire time in Unix milliseconds; 0 when the key persists.
-    pub expire_at: i64,
     /// Access clock in seconds (OBJECT IDLETIME, LRU eviction).
     pub lru: u32,
     /// Epoch of the snapshot that has serialized this object, or that was
@@ -105,7 +103,7 @@ impl Str {
 
 impl Obj {
     pub fn new(val: Value) -> Self {
-        Obj { val, expire_at: 0, lru: crate::db::lru_clock(), snap: Cell::new(crate::db::snapshot_epoch()) }
+        Obj { val, lru: crate::db::lru_clock(), snap: Cell::new(crate::db::snapshot_epoch()) }
     }
 
     /// A string object with the encoding Redis would pick for `data`.
@@ -279,7 +277,9 @@ mod tests {
     fn values_stay_small() {
         assert_eq!(std::mem::size_of::<Str>(), 24);
         assert_eq!(std::mem::size_of::<Value>(), 24);
-        assert_eq!(std::mem::size_of::<Obj>(), 40);
+        // With its 16-byte key and chain link, a keyspace entry is then 56
+        // bytes: a jemalloc size class of its own.
+        assert_eq!(std::mem::size_of::<Obj>(), 32);
     }
 
     #[test]

@@ -571,7 +571,11 @@ pub fn prefetch_keys(srv: &Server, client: &Client, reqs: &[Request]) {
         db.dict.prefetch(keys, |key, obj| {
             key.prefetch();
             obj.val.prefetch();
-        })
+        });
+        // Their expire times, which lookups read too.
+        if !db.volatile.is_empty() {
+            db.volatile.prefetch(keys, |key, _| key.prefetch());
+        }
     };
     // The element specs of the window's requests, for a second round once
     // their keys are on the way.

@@ -58,9 +58,9 @@ impl<W: Write> Report<'_, W> {
 impl<W: Write> Observer for Report<'_, W> {
     fn key(&mut self, k: rdb::LoadedKey) -> rdb::Result<()> {
         self.counts.keys += 1;
-        if k.obj.expire_at != 0 {
+        if k.expire_at != 0 {
             self.counts.expires += 1;
-            if k.obj.expire_at < self.now {
+            if k.expire_at < self.now {
                 self.counts.already_expired += 1;
             }
         }
@@ -178,7 +178,7 @@ mod tests {
         rdb::write_header(&mut f, &opts, 0, false, &[]);
         rdb::write_db_header(&mut f, 0, 1, 0);
         let obj = crate::db::Obj::new(crate::db::Value::from_bytes(b"value"));
-        rdb::write_key_value(&mut f, b"key", &obj, &opts);
+        rdb::write_key_value(&mut f, b"key", &obj, 0, &opts);
         f.push(rdb::OP_EOF);
         let crc = crate::persistence::crc64::crc64(0, &f);
         let mut good = f.clone();

@@ -268,8 +268,8 @@ impl rdb::Observer for Loader<'_> {
         // A key already there is only an error without MERGE (the load is
         // then abandoned as a whole); with it the file wins.
         if self.merge {
-            db.add(&k.key, k.obj);
-        } else if let Err(key) = db.insert_loaded(crate::db::Key::from(&k.key[..]), k.obj) {
+            db.add(&k.key, k.obj, k.expire_at);
+        } else if let Err(key) = db.insert_loaded(crate::db::Key::from(&k.key[..]), k.obj, k.expire_at) {
             return Err(rdb::Error::Corrupt(format!(
                 "Duplicate key '{}' found in RDB file",
                 String::from_utf8_lossy(&key[..])

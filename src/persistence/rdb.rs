@@ -373,11 +373,11 @@ fn write_stream(out: &mut Vec<u8>, s: &Stream, opts: &SaveOptions) {
     }
 }
 
-/// One key with its expire and access data (rdbSaveKeyValuePair).
-pub fn write_key_value(out: &mut Vec<u8>, key: &[u8], obj: &Obj, opts: &SaveOptions) {
-    if obj.expire_at != 0 {
+/// One key with its expire (0: none) and access data (rdbSaveKeyValuePair).
+pub fn write_key_value(out: &mut Vec<u8>, key: &[u8], obj: &Obj, expire_at: i64, opts: &SaveOptions) {
+    if expire_at != 0 {
         out.push(OP_EXPIRETIME_MS);
-        out.extend_from_slice(&obj.expire_at.to_le_bytes());
+        out.extend_from_slice(&expire_at.to_le_bytes());
     }
     match opts.access {
         AccessInfo::Idle => {
@@ -1248,6 +1248,8 @@ pub struct LoadedKey {
     pub db: usize,
     pub key: Vec<u8>,
     pub obj: Obj,
+    /// Unix ms; 0 when the key has no expire.
+    pub expire_at: i64,
 }
 
 /// Options of a load.
@@ -1460,9 +1462,8 @@ fn load_body<R: Read>(
             }
         }
         let mut obj = Obj::new(val);
-        obj.expire_at = exp;
         set_access(&mut obj, idle, freq.map(|f| f as u32));
-        obs.key(LoadedKey { db, key, obj })?;
+        obs.key(LoadedKey { db, key, obj, expire_at: exp })?;
         info.keys_loaded += 1;
     }
     at.doing = "check-sum";
@@ -1845,7 +1846,7 @@ mod tests {
             (0..40).map(|i| i * 7919 % 300_000).chain([4095, 4096, 4097, 262_143, 262_144]).collect();
         for (i, n) in sizes.iter().enumerate() {
             let v: Vec<u8> = (0..*n).map(|j| (j * 31 + i) as u8).collect();
-            write_key_value(&mut f, format!("k{i}").as_bytes(), &Obj::new(Value::from_bytes(&v)), &o);
+            write_key_value(&mut f, format!("k{i}").as_bytes(), &Obj::new(Value::from_bytes(&v)), 0, &o);
         }
         f.push(OP_EOF);
         let crc = crc64(0, &f);

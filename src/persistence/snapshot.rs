@@ -89,11 +89,13 @@ impl Job {
         }
     }
 
-    fn key(&self, out: &mut Vec<u8>, key: &[u8], o: &crate::db::Obj, opts: &SaveOptions) {
+    /// Writes `key` of `db` and its object `o`.
+    fn key(&self, out: &mut Vec<u8>, db: &crate::db::Db, key: &[u8], o: &crate::db::Obj, opts: &SaveOptions) {
+        let expire_at = db.expire_of(key);
         if self.commands {
-            crate::persistence::aof::rewrite::write_key(out, key, o);
+            crate::persistence::aof::rewrite::write_key(out, key, o, expire_at);
         } else {
-            rdb::write_key_value(out, key, o, opts);
+            rdb::write_key_value(out, key, o, expire_at, opts);
         }
     }
 
@@ -166,7 +168,7 @@ fn write_all(
         }
         job.db_header(&mut buf, db);
         for (k, o) in db.dict.iter() {
-            job.key(&mut buf, k, o, opts);
+            job.key(&mut buf, db, k, o, opts);
             if buf.len() >= CHUNK {
                 emit(&mut buf)?;
                 buf.clear();
@@ -347,7 +349,7 @@ impl Snapshot {
         }
         o.snap.set(self.epoch);
         self.select(db);
-        self.job.key(&mut self.buf, key, o, &self.opts);
+        self.job.key(&mut self.buf, &srv_dbs[db], key, o, &self.opts);
         self.keys_done += 1;
         if self.buf.len() >= CHUNK {
             self.flush();
@@ -379,7 +381,7 @@ impl Snapshot {
             self.cursor = d.dict.scan(self.cursor, |k, o| {
                 if o.snap.get() != epoch {
                     o.snap.set(epoch);
-                    job.key(buf, k, o, &opts);
+                    job.key(buf, d, k, o, &opts);
                     written += 1;
                 }
             });

@@ -83,7 +83,7 @@ fn write_batched<T>(
 }
 
 /// The commands that rebuild one key, then its expire (PEXPIREAT).
-pub fn write_key(out: &mut Vec<u8>, key: &[u8], obj: &Obj) {
+pub fn write_key(out: &mut Vec<u8>, key: &[u8], obj: &Obj, expire_at: i64) {
     match &obj.val {
         Value::Int(i) => write_command(out, &[b"SET".as_slice(), key, &crate::util::i64_to_bytes(*i)]),
         Value::Str(s) => write_command(out, &[b"SET".as_slice(), key, s.as_slice()]),
@@ -99,8 +99,8 @@ pub fn write_key(out: &mut Vec<u8>, key: &[u8], obj: &Obj) {
         }),
         Value::Stream(s) => write_stream(out, key, s),
     }
-    if obj.expire_at != 0 {
-        write_command(out, &[b"PEXPIREAT".as_slice(), key, obj.expire_at.to_string().as_bytes()]);
+    if expire_at != 0 {
+        write_command(out, &[b"PEXPIREAT".as_slice(), key, expire_at.to_string().as_bytes()]);
     }
 }
 
