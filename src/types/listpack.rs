@@ -244,7 +244,7 @@ impl Listpack {
         let mut pos = HEADER;
         let mut count = 0usize;
         while lp.buf[pos] != EOF {
-            let (l, _) = lp.checked_entry_len(pos)?;
+            let l = checked_entry_len(lp.as_bytes(), pos)?;
             let bl = backlen_size(l);
             let end = pos.checked_add(l)?.checked_add(bl)?;
             if end >= total || decode_backlen(lp.as_bytes(), end - 1) != Some(l) {
@@ -302,32 +302,6 @@ impl Listpack {
 
     pub fn is_empty(&self) -> bool {
         self.buf[HEADER] == EOF
-    }
-
-    /// Size of encoding+data of the entry at `pos`, and where its data
-    /// starts, checking bounds (for untrusted blobs).
-    fn checked_entry_len(&self, pos: usize) -> Option<(usize, usize)> {
-        let b = *self.buf.get(pos)?;
-        let (hdr, data) = match b {
-            0x00..=0x7F => (1, 0),
-            0x80..=0xBF => (1, (b & 0x3F) as usize),
-            0xC0..=0xDF => (2, 0),
-            0xE0..=0xEF => (2, (((b & 0x0F) as usize) << 8) | *self.buf.get(pos + 1)? as usize),
-            0xF0 => {
-                let s = self.buf.get(pos + 1..pos + 5)?;
-                (5, u32::from_le_bytes(s.try_into().ok()?) as usize)
-            }
-            0xF1 => (3, 0),
-            0xF2 => (4, 0),
-            0xF3 => (5, 0),
-            0xF4 => (9, 0),
-            _ => return None,
-        };
-        let l = hdr + data;
-        if pos.checked_add(l)? > self.total() {
-            return None;
-        }
-        Some((l, pos + hdr))
     }
 
     fn entry_len(&self, pos: usize) -> usize {
@@ -494,6 +468,25 @@ impl Listpack {
     }
 }
 
+/// Size of encoding+data of the entry at `pos` of `buf`, checking that it
+/// lies within `buf` (for untrusted blobs).
+fn checked_entry_len(buf: &[u8], pos: usize) -> Option<usize> {
+    let b = *buf.get(pos)?;
+    let l = match b {
+        0x00..=0x7F => 1,
+        0x80..=0xBF => 1 + (b & 0x3F) as usize,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 2 + ((((b & 0x0F) as usize) << 8) | *buf.get(pos + 1)? as usize),
+        0xF0 => 5 + u32::from_le_bytes(buf.get(pos + 1..pos + 5)?.try_into().ok()?) as usize,
+        0xF1 => 3,
+        0xF2 => 4,
+        0xF3 => 5,
+        0xF4 => 9,
+        _ => return None,
+    };
+    (pos.checked_add(l)? <= buf.len()).then_some(l)
+}
+
 /// Reads the backlen whose last byte is at `end`.
 fn decode_backlen(buf: &[u8], end: usize) -> Option<usize> {
     let mut val = 0usize;
@@ -516,7 +509,7 @@ fn decode_backlen(buf: &[u8], end: usize) -> Option<usize> {
 /// Vec whose room they manage). Positions are those of valid entries.
 pub mod raw {
     use super::COUNT_UNKNOWN;
-    use super::{backlen_size, decode_backlen, encoding_of, entry_size, write_entry, Entry};
+    use super::{backlen_size, checked_entry_len, decode_backlen, encoding_of, entry_size, write_entry, Entry};
     pub use super::{EOF, HEADER};
 
     /// An empty listpack with room for `capacity` bytes.
@@ -528,18 +521,8 @@ pub mod raw {
 
     /// Size of the encoding plus data of the entry at `pos`.
     pub fn entry_len(lp: &[u8], pos: usize) -> usize {
-        let b = lp[pos];
-        match b {
-            0x00..=0x7F => 1,
-            0x80..=0xBF => 1 + (b & 0x3F) as usize,
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 2 + ((((b & 0x0F) as usize) << 8) | lp[pos + 1] as usize),
-            0xF0 => 5 + u32::from_le_bytes([lp[pos + 1], lp[pos + 2], lp[pos + 3], lp[pos + 4]]) as usize,
-            0xF1 => 3,
-            0xF2 => 4,
-            0xF3 => 5,
-            _ => 9,
-        }
+        // Entries of a listpack built or validated here are always in bounds.
+        checked_entry_len(lp, pos).unwrap_or(0)
     }
 
     /// Position of the entry after the one at `pos` (the EOF byte's after
