@@ -87,36 +87,24 @@ pub const fn chunk_size(size: usize, align: usize) -> usize {
     (class + align - 1) & !(align - 1)
 }
 
-/// A layout as handed to jemalloc. With the 8-byte quantum, jemalloc
-/// serves blocks of 24, 40 and 56 bytes 8-aligned, while tikv-jemallocator
-/// asks plain malloc for any block aligned to 16 bytes or less: a layout
-/// aligned to more than 8 is padded to a multiple of its alignment, and
-/// the classes of such sizes are all aligned to 16.
+/// A block's size as handed to jemalloc: rounded up to its alignment.
+/// With the 8-byte quantum jemalloc serves blocks of 24, 40 and 56 bytes
+/// 8-aligned, while tikv-jemallocator asks plain malloc for any block
+/// aligned to 16 bytes or less; the classes of multiples of 16 are all
+/// aligned to 16. (Rounding to 8 changes no class: all are multiples of 8.)
 #[inline]
-fn padded(layout: Layout) -> Layout {
-    if layout.align() > 8 {
-        layout.pad_to_align()
-    } else {
-        layout
-    }
+fn padded(size: usize, align: usize) -> usize {
+    (size + align - 1) & !(align - 1)
 }
 
-#[inline]
-fn padded_size(size: usize, align: usize) -> usize {
-    if align > 8 {
-        (size + align - 1) & !(align - 1)
-    } else {
-        size
-    }
-}
-
-// SAFETY: every call is forwarded to jemalloc with the layout padded the
-// same way each time (so a block is freed with the layout it was made
-// with); the counters are bookkeeping only.
+// SAFETY: every call is forwarded to jemalloc with its size rounded up to
+// its alignment (`padded`, which `Layout::pad_to_align` also computes), the
+// same way each time, so a block is freed with the layout it was made
+// with; the counters are bookkeeping only.
 unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let layout = padded(layout);
+        let layout = layout.pad_to_align();
         let p = INNER.alloc(layout);
         if !p.is_null() {
             count(chunk_size(layout.size(), layout.align()) as isize);
@@ -126,7 +114,7 @@ unsafe impl GlobalAlloc for Counting {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let layout = padded(layout);
+        let layout = layout.pad_to_align();
         let p = INNER.alloc_zeroed(layout);
         if !p.is_null() {
             count(chunk_size(layout.size(), layout.align()) as isize);
@@ -136,15 +124,15 @@ unsafe impl GlobalAlloc for Counting {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let layout = padded(layout);
+        let layout = layout.pad_to_align();
         INNER.dealloc(ptr, layout);
         count(-(chunk_size(layout.size(), layout.align()) as isize));
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let layout = padded(layout);
-        let new_size = padded_size(new_size, layout.align());
+        let layout = layout.pad_to_align();
+        let new_size = padded(new_size, layout.align());
         let p = INNER.realloc(ptr, layout, new_size);
         if !p.is_null() {
             count(chunk_size(new_size, layout.align()) as isize - chunk_size(layout.size(), layout.align()) as isize);

@@ -86,21 +86,15 @@ impl<K, V> std::ops::DerefMut for Buckets<K, V> {
 }
 
 impl<K, V> Drop for Buckets<K, V> {
+    /// Frees the array; its entries are the table's to drop first.
     fn drop(&mut self) {
         if self.len == 0 {
             return;
         }
-        // Chains are unlinked one entry at a time: recursive Box drops of
-        // a long chain could overflow the stack.
-        for b in self.iter_mut() {
-            let mut chain = b.take();
-            while let Some(mut e) = chain {
-                chain = e.next.take();
-            }
-        }
         let Ok(layout) = Layout::array::<Bucket<K, V>>(self.len) else { return };
         // SAFETY: the memory was obtained in `zeroed` with this layout,
-        // from the source `mapped` names, and no bucket refers into it now.
+        // from the source `mapped` names; nothing refers into it now, and
+        // an entry still linked from it is leaked, never freed twice.
         unsafe {
             if self.mapped {
                 crate::alloc::unmap(self.ptr.cast(), layout.size());
@@ -114,6 +108,23 @@ impl<K, V> Drop for Buckets<K, V> {
 struct Table<K, V> {
     buckets: Buckets<K, V>,
     used: usize,
+}
+
+impl<K, V> Drop for Table<K, V> {
+    fn drop(&mut self) {
+        // A table emptied by a finished rehash is not read again. Chains
+        // are unlinked one entry at a time: recursive Box drops of a long
+        // chain could overflow the stack.
+        if self.used == 0 {
+            return;
+        }
+        for b in self.buckets.iter_mut() {
+            let mut chain = b.take();
+            while let Some(mut e) = chain {
+                chain = e.next.take();
+            }
+        }
+    }
 }
 
 impl<K, V> Table<K, V> {
