@@ -599,7 +599,7 @@ fn keys_(ctx: &mut Ctx, args: &[Bytes]) {
     let found: Vec<&[u8]> = db
         .dict
         .iter()
-        .filter(|(k, _)| (all || glob_match(pattern, k, false)) && db.volatile.get(&k[..]).is_none_or(|&at| now <= at))
+        .filter(|(k, _)| (all || glob_match(pattern, k, false)) && !db.expired_at(k, now))
         .map(|(k, _)| &k[..])
         .collect();
     ctx.client.out.bulks(found.into_iter());

@@ -177,7 +177,7 @@ fn unwatch(ctx: &mut Ctx, _args: &[Bytes]) {
 /// deleted it yet: Redis counts that as a change too.
 fn watched_key_expired(srv: &Server, client: &Client) -> bool {
     let now = crate::util::now_ms();
-    client.tx.watched.iter().any(|(db, k)| srv.dbs[*db].volatile.get(&k[..]).is_some_and(|&at| at < now))
+    client.tx.watched.iter().any(|(db, k)| srv.dbs[*db].expired_at(k, now))
 }
 
 fn exec(ctx: &mut Ctx, _args: &[Bytes]) {

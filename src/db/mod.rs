@@ -147,6 +147,13 @@ fn touch(o: &mut Obj) {
     }
 }
 
+/// Whether an expire time `at` is past at `now`: a key lives through its
+/// expire millisecond.
+#[inline]
+fn expired(at: i64, now: i64) -> bool {
+    now > at
+}
+
 pub struct Db {
     pub id: usize,
     pub dict: Dict<Key, Obj>,
@@ -285,7 +292,14 @@ impl Db {
     /// The clock is only read for keys that have an expire.
     #[inline]
     fn is_expired(&self, key: &[u8]) -> bool {
-        !self.volatile.is_empty() && self.volatile.get(key).is_some_and(|&at| now_ms() > at)
+        !self.volatile.is_empty() && self.volatile.get(key).is_some_and(|&at| expired(at, now_ms()))
+    }
+
+    /// Whether `key` has an expire time that is past at `now` (for walks
+    /// over many keys that read the clock once).
+    #[inline]
+    pub fn expired_at(&self, key: &[u8], now: i64) -> bool {
+        !self.volatile.is_empty() && self.volatile.get(key).is_some_and(|&at| expired(at, now))
     }
 
     /// The expire time of `key` in Unix ms, 0 when it has none (expired or
@@ -348,7 +362,7 @@ impl Db {
     fn put(&mut self, key: &[u8], mut obj: Obj, expire_at: i64, new_value: bool) -> Option<Obj> {
         self.note_change(key);
         let lfu = new_value && lfu_enabled();
-        let live = self.replace_expire(key, expire_at).is_none_or(|at| now_ms() <= at);
+        let live = self.replace_expire(key, expire_at).is_none_or(|at| !expired(at, now_ms()));
         let Some(slot) = self.dict.get_mut(key) else {
             if self.track_created {
                 self.queue_created(key);
@@ -379,22 +393,20 @@ impl Db {
     /// Deletes a key; returns its object if it existed (expired keys count
     /// as absent, and are deleted as expired).
     pub fn del(&mut self, key: &[u8]) -> Option<Obj> {
-        let expired = self.is_expired(key);
-        let o = self.remove(key)?;
-        if expired {
+        let (o, expire_at) = self.remove(key)?;
+        if expire_at.is_some_and(|at| expired(at, now_ms())) {
             self.queue_expired(key.into());
             return None;
         }
         Some(o)
     }
 
-    fn remove(&mut self, key: &[u8]) -> Option<Obj> {
+    /// Removes a key and its expire time, which it returns with the object.
+    fn remove(&mut self, key: &[u8]) -> Option<(Obj, Option<i64>)> {
         let o = self.dict.remove(key)?;
         self.note_change(key);
-        if !self.volatile.is_empty() {
-            self.volatile.remove(key);
-        }
-        Some(o)
+        let expire_at = if self.volatile.is_empty() { None } else { self.volatile.remove(key) };
+        Some((o, expire_at))
     }
 
     /// Sets the expire time (0: none) of an existing key with one lookup;
@@ -425,7 +437,7 @@ impl Db {
         if volatile && !self.volatile.contains_key(key) {
             return None;
         }
-        self.remove(key)
+        self.remove(key).map(|(o, _)| o)
     }
 
     /// Removes an expired key and queues its DEL for propagation.
@@ -510,7 +522,7 @@ impl Db {
         while sampled < num && buckets < num * 20 {
             self.expire_cursor = self.volatile.scan(self.expire_cursor, |k, &at| {
                 sampled += 1;
-                if now > at {
+                if expired(at, now) {
                     due.push(k.clone());
                 } else if at > now {
                     ttl_sum = ttl_sum.saturating_add(at - now);
